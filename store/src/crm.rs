@@ -1,0 +1,91 @@
+//! The CRM's customer records: organisations and their persons (F-CRM-1).
+
+use crate::{new_id, Result, Store};
+use chrono::Utc;
+use sqlx::Row;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Organisation {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Person {
+    pub id: String,
+    pub organisation_id: Option<String>,
+    pub name: String,
+    pub email: String,
+}
+
+pub struct NewPerson<'a> {
+    pub organisation_id: Option<&'a str>,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub phone: &'a str,
+}
+
+impl Store {
+    pub async fn create_organisation(&self, tenant_id: &str, name: &str) -> Result<Organisation> {
+        let id = new_id();
+        sqlx::query("INSERT INTO organisations (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&id)
+            .bind(tenant_id)
+            .bind(name)
+            .bind(Utc::now().timestamp())
+            .execute(&self.pool)
+            .await?;
+        Ok(Organisation { id, name: name.to_string() })
+    }
+
+    pub async fn organisations(&self, tenant_id: &str) -> Result<Vec<Organisation>> {
+        let rows = sqlx::query("SELECT id, name FROM organisations WHERE tenant_id = $1 ORDER BY name, id")
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(Organisation { id: r.try_get("id")?, name: r.try_get("name")? })).collect()
+    }
+
+    pub async fn create_person(&self, tenant_id: &str, p: NewPerson<'_>) -> Result<Person> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO persons (id, tenant_id, organisation_id, name, email, phone, created_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7 \
+             WHERE $3 IS NULL OR EXISTS (SELECT 1 FROM organisations WHERE id = $3 AND tenant_id = $2)",
+        )
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(p.organisation_id)
+        .bind(p.name)
+        .bind(p.email)
+        .bind(p.phone)
+        .bind(Utc::now().timestamp())
+        .execute(&self.pool)
+        .await
+        .map_err(crate::StoreError::from)
+        .and_then(|r| if r.rows_affected() == 1 { Ok(()) } else { Err(crate::StoreError::NotFound) })?;
+        Ok(Person { id, organisation_id: p.organisation_id.map(str::to_string), name: p.name.to_string(), email: p.email.to_string() })
+    }
+
+    /// Persons of the tenant, optionally only those of one organisation.
+    pub async fn persons(&self, tenant_id: &str, organisation_id: Option<&str>) -> Result<Vec<Person>> {
+        let rows = sqlx::query(
+            "SELECT id, organisation_id, name, email FROM persons \
+             WHERE tenant_id = $1 AND ($2 IS NULL OR organisation_id = $2) ORDER BY name, id",
+        )
+        .bind(tenant_id)
+        .bind(organisation_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Person {
+                    id: r.try_get("id")?,
+                    organisation_id: r.try_get("organisation_id")?,
+                    name: r.try_get("name")?,
+                    email: r.try_get("email")?,
+                })
+            })
+            .collect()
+    }
+}

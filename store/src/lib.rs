@@ -1,0 +1,143 @@
+//! Persistence for CRM Calendar: repositories over SQLite (embedded default) and PostgreSQL.
+//!
+//! One code path serves both backends through `sqlx::Any`: every query is written once, in the
+//! SQL both understand (`$n` placeholders, TEXT ids, BIGINT unix seconds, BOOLEAN flags), and
+//! each backend has its own migration folder. Every method that reads or writes tenant data
+//! takes the tenant id, which callers take from the signed-in session, never from request input.
+
+mod auth;
+mod crm;
+mod meetings;
+mod tenants;
+
+pub use auth::{SessionLookup, SESSION_LIFETIME_SECS};
+pub use crm::{NewPerson, Organisation, Person};
+pub use meetings::{Attendee, AttendeeKind, CalendarEntry, Meeting, NewAttendee, NewMeeting, Series, LONG_SPAN_SECS};
+pub use tenants::{NewUser, Tenant, User};
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::AnyPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("already exists: {0}")]
+    Conflict(String),
+    #[error("unsupported database URL (use sqlite:… or postgres://…)")]
+    UnsupportedUrl,
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_string()),
+            _ => StoreError::Db(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database: a connection pool and which backend it talks to.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+impl Store {
+    /// Connects and brings the schema up to date. SQLite files are created when missing
+    /// (`sqlite:data/crmcal.db`); PostgreSQL databases must exist.
+    pub async fn connect(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite:") {
+            let path = path.trim_start_matches("//");
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = if path.contains("mode=") { format!("sqlite://{path}") } else { format!("sqlite://{path}{sep}mode=rwc") };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let max = match backend {
+            // SQLite has one writer; a few connections serve concurrent readers (WAL).
+            Backend::Sqlite => 8,
+            Backend::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        use sqlx::Executor;
+                        // WAL lets readers run beside the writer; foreign keys on per connection.
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+pub(crate) fn secs(t: DateTime<Utc>) -> i64 {
+    t.timestamp()
+}
+
+pub(crate) fn time(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(secs, 0).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// Reads a BOOLEAN column the same way on both backends (SQLite hands back 0/1 integers).
+pub(crate) fn flag(row: &AnyRow, col: &str) -> Result<bool> {
+    use sqlx::Row;
+    match row.try_get::<bool, _>(col) {
+        Ok(b) => Ok(b),
+        Err(_) => Ok(row.try_get::<i64, _>(col)? != 0),
+    }
+}
+
+/// `$from, $from+1, …` placeholders for an IN list.
+pub(crate) fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}

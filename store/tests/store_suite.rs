@@ -1,0 +1,285 @@
+//! The repository suite: every test runs unchanged on SQLite and PostgreSQL.
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::on_each_backend;
+use domain::Role;
+use store::{AttendeeKind, NewAttendee, NewMeeting, NewPerson, NewUser, SessionLookup, Store, StoreError, User};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+async fn user(store: &Store, tenant: &str, email: &str) -> User {
+    store
+        .create_user(tenant, NewUser { email, display_name: email, password_hash: "x", role: Role::User, time_zone: "Europe/Copenhagen", week_start: 0 })
+        .await
+        .unwrap()
+}
+
+fn meeting(subject: &str, start: &str, end: &str, calendars: &[&User]) -> NewMeeting {
+    let mut m = NewMeeting::new(subject, at(start), at(end), "Europe/Copenhagen");
+    m.calendar_user_ids = calendars.iter().map(|u| u.id.clone()).collect();
+    m
+}
+
+async fn subjects_in(store: &Store, tenant: &str, viewer: &User, users: &[&User], from: &str, to: &str) -> Vec<String> {
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    store.calendar_entries(tenant, &viewer.id, &ids, at(from), at(to)).await.unwrap().into_iter().map(|e| e.subject).collect()
+}
+
+#[tokio::test]
+async fn users_are_unique_by_email_and_kept_per_tenant() {
+    // F-X-1
+    on_each_backend(|s| async move {
+        let a = s.create_tenant("Acme").await.unwrap();
+        let b = s.create_tenant("Beta").await.unwrap();
+        let alice = user(&s, &a.id, "Alice@Acme.example").await;
+        assert_eq!(alice.email, "alice@acme.example");
+        assert_eq!(alice.role, Role::User);
+        assert!(alice.show_weekends);
+        let dup = s
+            .create_user(&b.id, NewUser { email: "ALICE@acme.example", display_name: "x", password_hash: "x", role: Role::User, time_zone: "UTC", week_start: 0 })
+            .await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+        user(&s, &b.id, "bob@beta.example").await;
+
+        let (found, hash) = s.user_for_sign_in(" ALICE@acme.example ").await.unwrap().unwrap();
+        assert_eq!((found.id.as_str(), hash.as_str()), (alice.id.as_str(), "x"));
+        assert!(s.user_for_sign_in("nobody@acme.example").await.unwrap().is_none());
+
+        let acme_users: Vec<String> = s.users(&a.id).await.unwrap().into_iter().map(|u| u.email).collect();
+        assert_eq!(acme_users, vec!["alice@acme.example"]);
+        // Another tenant's id never finds the user.
+        assert!(matches!(s.user(&b.id, &alice.id).await, Err(StoreError::NotFound)));
+
+        s.set_show_weekends(&a.id, &alice.id, false).await.unwrap();
+        assert!(!s.user(&a.id, &alice.id).await.unwrap().show_weekends);
+        assert!(matches!(s.set_show_weekends(&b.id, &alice.id, true).await, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_valid_expired_unknown() {
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Acme").await.unwrap();
+        let alice = user(&s, &t.id, "alice@acme.example").await;
+        let now = at("2026-11-26T10:00:00Z");
+        s.create_session("h1", &alice, now).await.unwrap();
+        assert_eq!(s.session("h1", now).await.unwrap(), SessionLookup::Valid(alice.clone()));
+        assert_eq!(s.session("nope", now).await.unwrap(), SessionLookup::Unknown);
+        let later = now + chrono::TimeDelta::seconds(store::SESSION_LIFETIME_SECS);
+        assert_eq!(s.session("h1", later).await.unwrap(), SessionLookup::Expired);
+        s.delete_session("h1").await.unwrap();
+        assert_eq!(s.session("h1", now).await.unwrap(), SessionLookup::Unknown);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn login_failures_counted_in_window() {
+    on_each_backend(|s| async move {
+        let t0 = at("2026-11-26T10:00:00Z");
+        for i in 0..3 {
+            s.record_login_failure("email:a@b", t0 + chrono::TimeDelta::minutes(i * 10)).await.unwrap();
+        }
+        assert_eq!(s.login_failures_since("email:a@b", t0).await.unwrap(), 3);
+        assert_eq!(s.login_failures_since("email:a@b", t0 + chrono::TimeDelta::minutes(15)).await.unwrap(), 1);
+        assert_eq!(s.login_failures_since("email:other", t0).await.unwrap(), 0);
+        s.clear_login_failures("email:a@b").await.unwrap();
+        assert_eq!(s.login_failures_since("email:a@b", t0).await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn meeting_round_trip_with_attendees_and_links() {
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Acme").await.unwrap();
+        let alice = user(&s, &t.id, "alice@acme.example").await;
+        let bob = user(&s, &t.id, "bob@acme.example").await;
+        let org = s.create_organisation(&t.id, "Nordic Shipping").await.unwrap();
+        let person = s
+            .create_person(&t.id, NewPerson { organisation_id: Some(&org.id), name: "Ida", email: "ida@nordic.example", phone: "" })
+            .await
+            .unwrap();
+        let mut m = meeting("Kick-off", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&alice, &bob]);
+        m.location = "Room 1".into();
+        m.private = true;
+        m.organiser_user_id = Some(alice.id.clone());
+        m.ical_uid = Some("uid-1@acme".into());
+        m.custom_fields = r#"{"stage":"lead"}"#.into();
+        m.organisation_ids = vec![org.id.clone()];
+        m.attendees = vec![
+            NewAttendee { kind: AttendeeKind::User, user_id: Some(bob.id.clone()), person_id: None, email: bob.email.clone(), display_name: "Bob".into(), is_organiser: false },
+            NewAttendee { kind: AttendeeKind::Person, user_id: None, person_id: Some(person.id.clone()), email: person.email.clone(), display_name: "Ida".into(), is_organiser: false },
+        ];
+        let saved = s.create_meeting(&t.id, &m).await.unwrap();
+        assert_eq!((saved.subject.as_str(), saved.location.as_str()), ("Kick-off", "Room 1"));
+        assert_eq!((saved.start, saved.end), (m.start, m.end));
+        assert!(saved.private && !saved.all_day);
+        assert_eq!(saved.time_zone, "Europe/Copenhagen");
+        assert_eq!(saved.ical_uid.as_deref(), Some("uid-1@acme"));
+        assert_eq!(saved.custom_fields, r#"{"stage":"lead"}"#);
+        assert_eq!(saved.organisation_ids, vec![org.id.clone()]);
+        assert_eq!(saved.attendees.len(), 2);
+        assert_eq!(saved.attendees.iter().filter(|a| a.kind == AttendeeKind::Person).count(), 1);
+        assert!(saved.attendees.iter().all(|a| a.response == "needsAction"));
+        let mut cals = vec![alice.id.clone(), bob.id.clone()];
+        cals.sort();
+        assert_eq!(saved.calendar_user_ids, cals);
+        assert_eq!(s.meeting_count(&t.id).await.unwrap(), 1);
+
+        // The same iCalUID again in this tenant is refused (one meeting, several copies: F-X-3) …
+        let mut again = meeting("Copy", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&bob]);
+        again.ical_uid = Some("uid-1@acme".into());
+        assert!(matches!(s.create_meeting(&t.id, &again).await, Err(StoreError::Conflict(_))));
+        // … but another tenant may have its own meeting with that iCalUID.
+        let other = s.create_tenant("Other").await.unwrap();
+        let carol = user(&s, &other.id, "carol@other.example").await;
+        let mut theirs = meeting("Theirs", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&carol]);
+        theirs.ical_uid = Some("uid-1@acme".into());
+        s.create_meeting(&other.id, &theirs).await.unwrap();
+
+        // Other tenants can neither read it nor delete it.
+        assert!(matches!(s.meeting(&other.id, &saved.id).await, Err(StoreError::NotFound)));
+        assert!(matches!(s.delete_meeting(&other.id, &saved.id).await, Err(StoreError::NotFound)));
+        s.delete_meeting(&t.id, &saved.id).await.unwrap();
+        assert!(matches!(s.meeting(&t.id, &saved.id).await, Err(StoreError::NotFound)));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn records_of_another_tenant_cannot_be_attached() {
+    // F-X-1: a meeting referring to another company's user, person or organisation is refused whole.
+    on_each_backend(|s| async move {
+        let a = s.create_tenant("A").await.unwrap();
+        let b = s.create_tenant("B").await.unwrap();
+        let alice = user(&s, &a.id, "alice@a.example").await;
+        let bert = user(&s, &b.id, "bert@b.example").await;
+        let b_org = s.create_organisation(&b.id, "B Org").await.unwrap();
+
+        let in_b_calendar = meeting("x", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&alice, &bert]);
+        assert!(matches!(s.create_meeting(&a.id, &in_b_calendar).await, Err(StoreError::NotFound)));
+        let mut with_b_org = meeting("x", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&alice]);
+        with_b_org.organisation_ids = vec![b_org.id.clone()];
+        assert!(matches!(s.create_meeting(&a.id, &with_b_org).await, Err(StoreError::NotFound)));
+        let mut organised_by_b = meeting("x", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&alice]);
+        organised_by_b.organiser_user_id = Some(bert.id.clone());
+        assert!(matches!(s.create_meeting(&a.id, &organised_by_b).await, Err(StoreError::NotFound)));
+        let b_person = s.create_person(&a.id, NewPerson { organisation_id: Some(&b_org.id), name: "p", email: "", phone: "" }).await;
+        assert!(matches!(b_person, Err(StoreError::NotFound)));
+        // Nothing was half-written.
+        assert_eq!(s.meeting_count(&a.id).await.unwrap(), 0);
+        assert!(s.persons(&a.id, None).await.unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn calendar_entries_overlap_window_per_user() {
+    // F-CAL-4: the calendar loads meetings overlapping the shown range, per shown user.
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Acme").await.unwrap();
+        let alice = user(&s, &t.id, "alice@acme.example").await;
+        let bob = user(&s, &t.id, "bob@acme.example").await;
+        let meetings = [
+            meeting("before", "2026-11-22T09:00:00Z", "2026-11-23T00:00:00Z", &[&alice]), // ends at window start: out
+            meeting("crosses-start", "2026-11-22T23:00:00Z", "2026-11-23T01:00:00Z", &[&alice]),
+            meeting("inside", "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z", &[&alice, &bob]),
+            meeting("bob-only", "2026-11-24T11:00:00Z", "2026-11-24T12:00:00Z", &[&bob]),
+            meeting("at-end", "2026-11-30T00:00:00Z", "2026-11-30T01:00:00Z", &[&alice]), // starts at window end: out
+            meeting("six-day trip", "2026-11-18T00:00:00Z", "2026-11-24T00:00:00Z", &[&alice]),
+            meeting("sabbatical", "2026-09-01T00:00:00Z", "2027-01-01T00:00:00Z", &[&alice]), // long span
+            meeting("old", "2026-01-01T09:00:00Z", "2026-01-01T10:00:00Z", &[&alice]),
+        ];
+        s.insert_meetings(&t.id, &meetings).await.unwrap();
+        let (from, to) = ("2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z");
+        let mut got = subjects_in(&s, &t.id, &alice, &[&alice], from, to).await;
+        got.sort();
+        assert_eq!(got, vec!["crosses-start", "inside", "sabbatical", "six-day trip"]);
+        // Two calendars: the shared meeting appears once per calendar, ordered by start.
+        let both = subjects_in(&s, &t.id, &alice, &[&alice, &bob], "2026-11-24T00:00:00Z", "2026-11-25T00:00:00Z").await;
+        assert_eq!(both, vec!["sabbatical", "inside", "inside", "bob-only"]);
+        // Another tenant sees nothing of these users.
+        let other = s.create_tenant("Other").await.unwrap();
+        assert!(subjects_in(&s, &other.id, &alice, &[&alice], from, to).await.is_empty());
+        // Empty or reversed windows are empty, not errors.
+        assert!(subjects_in(&s, &t.id, &alice, &[&alice], to, from).await.is_empty());
+        assert!(subjects_in(&s, &t.id, &alice, &[], from, to).await.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn private_meetings_flag_who_participates() {
+    // F-CAL-10: the store tells whether the viewer takes part; the app redacts the rest.
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Acme").await.unwrap();
+        let alice = user(&s, &t.id, "alice@acme.example").await;
+        let bob = user(&s, &t.id, "bob@acme.example").await;
+        let carol = user(&s, &t.id, "carol@acme.example").await;
+        let mut m = meeting("Doctor", "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z", &[&bob]);
+        m.private = true;
+        m.attendees = vec![NewAttendee { kind: AttendeeKind::User, user_id: Some(carol.id.clone()), person_id: None, email: carol.email.clone(), display_name: "Carol".into(), is_organiser: false }];
+        s.create_meeting(&t.id, &m).await.unwrap();
+        let ids = vec![bob.id.clone()];
+        let (from, to) = (at("2026-11-24T00:00:00Z"), at("2026-11-25T00:00:00Z"));
+        for (viewer, participates) in [(&alice, false), (&bob, true), (&carol, true)] {
+            let entries = s.calendar_entries(&t.id, &viewer.id, &ids, from, to).await.unwrap();
+            assert_eq!(entries.len(), 1);
+            assert!(entries[0].private);
+            assert_eq!(entries[0].viewer_participates, participates, "viewer {}", viewer.email);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rescheduling_moves_every_calendar_copy() {
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Acme").await.unwrap();
+        let alice = user(&s, &t.id, "alice@acme.example").await;
+        let bob = user(&s, &t.id, "bob@acme.example").await;
+        let m = s.create_meeting(&t.id, &meeting("Review", "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z", &[&alice, &bob])).await.unwrap();
+        // Move it two weeks on and make it a ten-day (long-span) all-day event.
+        s.reschedule_meeting(&t.id, &m.id, at("2026-12-07T00:00:00Z"), at("2026-12-17T00:00:00Z"), true).await.unwrap();
+        assert!(subjects_in(&s, &t.id, &alice, &[&alice, &bob], "2026-11-24T00:00:00Z", "2026-11-25T00:00:00Z").await.is_empty());
+        let later = subjects_in(&s, &t.id, &alice, &[&alice, &bob], "2026-12-15T00:00:00Z", "2026-12-16T00:00:00Z").await;
+        assert_eq!(later, vec!["Review", "Review"]);
+        let reread = s.meeting(&t.id, &m.id).await.unwrap();
+        assert!(reread.all_day);
+        assert_eq!(reread.version, 2);
+        let other = s.create_tenant("Other").await.unwrap();
+        assert!(matches!(
+            s.reschedule_meeting(&other.id, &m.id, at("2026-12-07T00:00:00Z"), at("2026-12-08T00:00:00Z"), true).await,
+            Err(StoreError::NotFound)
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn persons_by_organisation() {
+    // F-CRM-1
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Acme").await.unwrap();
+        let org = s.create_organisation(&t.id, "Nordic").await.unwrap();
+        s.create_person(&t.id, NewPerson { organisation_id: Some(&org.id), name: "Ida", email: "ida@n.example", phone: "" }).await.unwrap();
+        s.create_person(&t.id, NewPerson { organisation_id: None, name: "Solo", email: "", phone: "" }).await.unwrap();
+        let of_org: Vec<String> = s.persons(&t.id, Some(&org.id)).await.unwrap().into_iter().map(|p| p.name).collect();
+        assert_eq!(of_org, vec!["Ida"]);
+        assert_eq!(s.persons(&t.id, None).await.unwrap().len(), 2);
+        assert_eq!(s.organisations(&t.id).await.unwrap(), vec![org]);
+    })
+    .await;
+}
+
+#[test]
+fn postgres_url_rewriting() {
+    assert_eq!(common::with_database("postgres://postgres@127.0.0.1:5432/ci_1", "x"), "postgres://postgres@127.0.0.1:5432/x");
+    assert_eq!(common::with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+}
