@@ -26,7 +26,7 @@ pub fn overlap_columns(intervals: &[(i64, i64)]) -> Vec<Columns> {
     let mut column_ends: Vec<i64> = Vec::new();
     let mut cluster_end = i64::MIN;
 
-    let mut close = |cluster: &mut Vec<usize>, column_ends: &mut Vec<i64>, out: &mut Vec<Columns>| {
+    let close = |cluster: &mut Vec<usize>, column_ends: &mut Vec<i64>, out: &mut Vec<Columns>| {
         for &i in cluster.iter() {
             out[i].columns = column_ends.len();
         }

@@ -1,0 +1,38 @@
+//! Configuration from environment variables, with defaults so `make run` needs none.
+
+use std::net::SocketAddr;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// CRMCAL_DATABASE_URL: `sqlite:data/crmcal.db` (default) or `postgres://…`.
+    pub database_url: String,
+    /// CRMCAL_ADDR: listen address; default LEPTOS_SITE_ADDR or 127.0.0.1:3000. Port 0 picks a free port.
+    pub addr: Option<SocketAddr>,
+    /// CRMCAL_DEMO: seed the demo company into an empty database (default on; `0` to disable).
+    pub demo: bool,
+    /// CRMCAL_SECURE_COOKIES: mark the session cookie `Secure` (set `1` behind https).
+    pub secure_cookies: bool,
+}
+
+fn flag(name: &str, default: bool) -> bool {
+    match std::env::var(name).ok().as_deref().map(str::trim) {
+        Some("1" | "true" | "yes" | "on") => true,
+        Some("0" | "false" | "no" | "off") => false,
+        _ => default,
+    }
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Config> {
+        let addr = match std::env::var("CRMCAL_ADDR") {
+            Ok(a) => Some(a.parse().map_err(|e| anyhow::anyhow!("CRMCAL_ADDR={a:?} is not an address like 127.0.0.1:3000: {e}"))?),
+            Err(_) => None,
+        };
+        Ok(Config {
+            database_url: std::env::var("CRMCAL_DATABASE_URL").unwrap_or_else(|_| "sqlite:data/crmcal.db".to_string()),
+            addr,
+            demo: flag("CRMCAL_DEMO", true),
+            secure_cookies: flag("CRMCAL_SECURE_COOKIES", false),
+        })
+    }
+}

@@ -1,0 +1,30 @@
+//! `crmcal`: the CRM Calendar server.
+
+use app::state::AppState;
+use crmcal::config::Config;
+use leptos::prelude::get_configuration;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .init();
+    let config = Config::from_env()?;
+    let mut leptos_options = get_configuration(None)?.leptos_options;
+    if let Some(addr) = config.addr {
+        leptos_options.site_addr = addr;
+    }
+    let store = crmcal::open_store(&config.database_url).await?;
+    if config.demo {
+        if store.tenant_count().await? == 0 {
+            crmcal::demo::seed(&store, chrono::Utc::now()).await?;
+            println!("Seeded the demo company.");
+        }
+        crmcal::demo::print_sign_ins();
+    }
+    crmcal::spawn_housekeeping(store.clone());
+    let state = AppState { store, secure_cookies: config.secure_cookies };
+    let addr = leptos_options.site_addr;
+    crmcal::serve(crmcal::router(state, leptos_options), addr).await
+}
