@@ -63,7 +63,7 @@ install_rustc_web() {
   lld="lld-${llvm#libllvm}"
   local pkgs=(rustc-web libstd-rust-web-dev "$std" rust-web-src "$llvm" "$lld")
   log "downloading ${pkgs[*]}"
-  local dl; dl="$(mktemp -d)"
+  local dl; dl="$(mktemp -d)"; chmod 755 "$dl"  # apt downloads as user _apt
   (cd "$dl" && apt-get download "${pkgs[@]}" >/dev/null) || die "apt-get download ${pkgs[*]} failed"
   [ "$(ls "$dl"/*.deb | wc -l)" -eq "${#pkgs[@]}" ] || die "incomplete package set in $dl"
   mkdir -p "$TC/root" "$TC/bin"

@@ -65,11 +65,14 @@ impl CalEvent {
 
     /// Text for screen readers and tooltips.
     pub fn label(&self) -> String {
-        let what = self.subject.clone().unwrap_or_else(|| "Busy".to_string());
+        let mut what = self.subject.clone().unwrap_or_else(|| "Busy".to_string());
+        if self.private {
+            what.push_str(" (private)");
+        }
         if self.all_day {
             let last = (self.end - TimeDelta::days(1)).date();
             if last > self.start.date() {
-                format!("{what}, all day, {} to {}", self.start.format("%e %b"), last.format("%e %b"))
+                format!("{what}, all day, {} to {}", self.start.format("%-d %b"), last.format("%-d %b"))
             } else {
                 format!("{what}, all day")
             }
@@ -120,6 +123,19 @@ mod tests {
         assert!(!e.touches(NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()));
         let zero = ev("2026-11-23 10:00", "2026-11-23 10:00", false);
         assert!(zero.touches(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()));
+    }
+
+    #[test]
+    fn labels_for_screen_readers() {
+        let mut e = ev("2026-11-23 09:00", "2026-11-23 10:30", false);
+        assert_eq!(e.label(), "s, 09:00 to 10:30");
+        e.private = true;
+        assert_eq!(e.label(), "s (private), 09:00 to 10:30");
+        e.subject = None;
+        e.private = false;
+        assert_eq!(e.label(), "Busy, 09:00 to 10:30");
+        let trip = ev("2026-11-23 00:00", "2026-11-26 00:00", true);
+        assert_eq!(trip.label(), "s, all day, 23 Nov to 25 Nov");
     }
 
     #[test]

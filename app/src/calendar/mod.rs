@@ -174,13 +174,17 @@ fn event_class(e: &CalEvent) -> String {
     class
 }
 
-fn event_text(e: &CalEvent) -> String {
-    let subject = e.subject.clone().unwrap_or_else(|| "Busy".to_string());
-    if e.private {
-        format!("🔒 {subject}")
-    } else {
-        subject
-    }
+/// Subject (or "Busy"), with a lock for the viewer's own private meetings.
+fn event_text(e: &CalEvent) -> impl IntoView {
+    let lock = e.private.then(|| {
+        view! {
+            <svg class="lock" viewBox="0 0 16 16" aria-hidden="true">
+                <rect x="3" y="7" width="10" height="8" rx="1.5"></rect>
+                <path d="M5.2 7V5.2a2.8 2.8 0 0 1 5.6 0V7" fill="none" stroke="currentColor" stroke-width="1.6"></path>
+            </svg>
+        }
+    });
+    (lock, e.subject.clone().unwrap_or_else(|| "Busy".to_string()))
 }
 
 fn day_heading(d: NaiveDate) -> String {

@@ -1,0 +1,55 @@
+# CRM Calendar — make run · make test (see README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# The build environment (Debian's rustc-web for wasm32 where rustup lacks the target).
+ENV := eval "$$(scripts/toolchain.sh env)"
+# Front end only: build wasm32 std from source when the toolchain has no prebuilt one.
+LIB_ARGS := $$([ -n "$${CRMCAL_BUILD_STD:-}" ] && echo "--lib-cargo-args=-Zbuild-std=std,panic_abort")
+E2E_WORKERS ?= 2
+
+.PHONY: help setup browser build run watch release test test-rust test-e2e bench clean
+
+help:
+	@echo "make run      build and serve the demo at http://127.0.0.1:3000 (installs what is missing)"
+	@echo "make test     the whole test suite (Rust + store on SQLite/PostgreSQL + Playwright)"
+	@echo "make watch    cargo leptos watch (rebuild and reload on change)"
+	@echo "make release  optimised build (wasm-opt) and the bundle's size"
+	@echo "make bench    benchmarks (store range query at 1,000,000 meetings)"
+
+setup:
+	@scripts/toolchain.sh install
+
+browser:
+	@scripts/toolchain.sh browser
+
+build: setup
+	@$(ENV); cargo leptos build $(LIB_ARGS)
+
+run: build
+	@$(ENV); LEPTOS_SITE_ROOT=target/site exec ./target/debug/crmcal
+
+watch: setup
+	@$(ENV); cargo leptos watch $(LIB_ARGS)
+
+release: setup
+	@$(ENV); cargo leptos build --release $(LIB_ARGS)
+	@scripts/bundle-size.sh
+
+test: build browser test-rust test-e2e
+
+# domain, store (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set), app (ssr), server.
+# cargo-leptos builds debug with `--cfg erase_components`; the same flags here let cargo test
+# reuse that build instead of compiling Leptos a second time.
+test-rust: setup
+	@$(ENV); RUSTFLAGS="--cfg erase_components" cargo test -p domain -p store -p app -p crmcal
+
+test-e2e: build browser
+	@cd end2end && E2E_WORKERS=$(E2E_WORKERS) CI=$${CI:-} npx playwright test
+
+bench: setup
+	@$(ENV); cargo bench -p store --bench range_query
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results
