@@ -14,8 +14,10 @@ test('previous / next / today / date picker / view switch run without a page loa
   await expect(page).toHaveURL(new RegExp(`view=week&date=${addDays(today, 7)}`));
   await expect(calendar(page)).toHaveAttribute('data-date', addDays(today, 7));
   await page.getByRole('link', { name: 'Previous' }).click();
+  await expect(calendar(page)).toHaveAttribute('data-date', today);
   await page.getByRole('link', { name: 'Previous' }).click();
   await expect(calendar(page)).toHaveAttribute('data-date', addDays(today, -7));
+  await expect(page).toHaveURL(new RegExp(`date=${addDays(today, -7)}`));
   await page.getByRole('link', { name: 'Today' }).click();
   await expect(calendar(page)).toHaveAttribute('data-date', today);
 
@@ -82,7 +84,8 @@ test('hiding weekends shows a work week and is remembered', async ({ page }) => 
 test("another user's private meeting shows as Busy and its subject never reaches the browser", async ({ page }) => {
   // F-CAL-10, first cut of F-CAL-7
   await signIn(page);
-  await page.getByRole('link', { name: 'Ben Carter' }).click();
+  await page.getByRole('link', { name: "Show Ben Carter's calendar" }).click();
+  await expect(page.getByRole('link', { name: "Hide Ben Carter's calendar" })).toBeVisible();
   await expect(page).toHaveURL(/users=/);
   await expect(page.locator('.day-col .event', { hasText: 'Contract review with Helios' })).toBeVisible();
   const busy = page.locator('.day-col .event.busy');

@@ -37,12 +37,7 @@ impl Seeder {
         let tz: Tz = owner.time_zone.parse().unwrap_or(Tz::UTC);
         let date = self.monday + TimeDelta::days(week * 7 + day);
         let at = |(h, m): (u32, u32)| local_to_utc(date.and_time(NaiveTime::from_hms_opt(h, m, 0).expect("valid time")), tz);
-        let mut m = NewMeeting::new(subject, at(from), at(to), &owner.time_zone);
-        m.organiser_user_id = Some(owner.id.clone());
-        m.organiser_email = owner.email.clone();
-        m.calendar_user_ids = vec![owner.id.clone()];
-        m.ical_uid = Some(demo_uid());
-        m
+        owned_by(NewMeeting::new(subject, at(from), at(to), &owner.time_zone), owner)
     }
 
     /// An all-day meeting over `days` days from `week`'s `day`.
@@ -51,15 +46,20 @@ impl Seeder {
         let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
         let mut m = NewMeeting::new(subject, midnight(first), midnight(first + TimeDelta::days(days)), &owner.time_zone);
         m.all_day = true;
-        m.organiser_user_id = Some(owner.id.clone());
-        m.organiser_email = owner.email.clone();
-        m.calendar_user_ids = vec![owner.id.clone()];
-        m.ical_uid = Some(demo_uid());
-        m
+        owned_by(m, owner)
     }
 }
 
-/// iCalUIDs as a provider would issue them: unique per meeting.
+/// Organised by `owner`, in their calendar, with an iCalUID as a provider would issue it.
+fn owned_by(mut m: NewMeeting, owner: &User) -> NewMeeting {
+    m.organiser_user_id = Some(owner.id.clone());
+    m.organiser_email = owner.email.clone();
+    m.calendar_user_ids = vec![owner.id.clone()];
+    m.ical_uid = Some(demo_uid());
+    m
+}
+
+/// Unique per meeting, like a provider's iCalUID.
 fn demo_uid() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);

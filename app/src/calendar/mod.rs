@@ -143,9 +143,10 @@ fn UserPicker(data: CalendarData) -> impl IntoView {
                 None => "pick".to_string(),
             };
             let name = c.name.clone();
+            let action = format!("{} {}'s calendar", if position.is_some() { "Hide" } else { "Show" }, c.name);
             view! {
                 <li>
-                    <A href=calendar_href(nav.view, nav.date, &users) attr:class=class attr:aria-pressed=position.is_some().to_string()>
+                    <A href=calendar_href(nav.view, nav.date, &users) attr:class=class attr:title=action.clone() attr:aria-label=action>
                         <span class="swatch" aria-hidden="true"></span>
                         {name}
                     </A>
@@ -203,7 +204,7 @@ fn TimeGrid(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
         .map(|d| {
             let today = *d == data.today;
             view! {
-                <div class="day-head" class:today=today role="columnheader">
+                <div class="day-head" class:today=today>
                     <time datetime=d.format("%Y-%m-%d").to_string()>{day_heading(*d)}</time>
                 </div>
             }
@@ -281,7 +282,7 @@ fn TimeGrid(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
 fn MonthView(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
     let month = data.nav.date.month();
     let per_week = days.len().div_ceil(days.iter().map(|d| start_of_week(*d, data.nav.week_start)).collect::<std::collections::BTreeSet<_>>().len().max(1));
-    let heads = days.iter().take(per_week).map(|d| view! { <div class="day-head" role="columnheader">{d.format("%a").to_string()}</div> }).collect_view();
+    let heads = days.iter().take(per_week).map(|d| view! { <div class="day-head">{d.format("%a").to_string()}</div> }).collect_view();
     let events = data.events;
     let cells = days
         .into_iter()
