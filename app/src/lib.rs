@@ -2,6 +2,9 @@
 //! Compiled twice: with `ssr` into the server (rendering + server functions) and with
 //! `hydrate` into the browser's WebAssembly.
 
+// Release builds keep full view types (debug builds erase them); their nesting needs more depth.
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod calendar;
 pub mod error;
