@@ -281,7 +281,9 @@ fn TimeGrid(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
 #[component]
 fn MonthView(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
     let month = data.nav.date.month();
-    let per_week = days.len().div_ceil(days.iter().map(|d| start_of_week(*d, data.nav.week_start)).collect::<std::collections::BTreeSet<_>>().len().max(1));
+    // Days shown per week row: 7, or 5 when weekends are hidden.
+    let first_week = start_of_week(days[0], data.nav.week_start);
+    let per_week = days.iter().take_while(|d| start_of_week(**d, data.nav.week_start) == first_week).count();
     let heads = days.iter().take(per_week).map(|d| view! { <div class="day-head">{d.format("%a").to_string()}</div> }).collect_view();
     let events = data.events;
     let cells = days
