@@ -63,8 +63,9 @@ install_rustc_web() {
   lld="lld-${llvm#libllvm}"
   local pkgs=(rustc-web libstd-rust-web-dev "$std" rust-web-src "$llvm" "$lld")
   log "downloading ${pkgs[*]}"
-  local dl; dl="$(mktemp -d)"; chmod 755 "$dl"  # apt downloads as user _apt
-  (cd "$dl" && apt-get download "${pkgs[@]}" >/dev/null) || die "apt-get download ${pkgs[*]} failed"
+  local dl; dl="$(mktemp -d)"
+  # Into a private temp dir as root (apt would otherwise warn that its _apt user cannot write there).
+  (cd "$dl" && apt-get -o APT::Sandbox::User=root download "${pkgs[@]}" >/dev/null) || die "apt-get download ${pkgs[*]} failed"
   [ "$(ls "$dl"/*.deb | wc -l)" -eq "${#pkgs[@]}" ] || die "incomplete package set in $dl"
   mkdir -p "$TC/root" "$TC/bin"
   for f in "$dl"/*.deb; do dpkg -x "$f" "$TC/root"; done
