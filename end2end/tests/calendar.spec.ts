@@ -48,6 +48,13 @@ test('previous / next / today / date picker / view switch run without a page loa
   expect(await page.evaluate(() => (window as any).__noReload)).toBe('after reload');
 });
 
+test('the week opens at the working day, not at midnight', async ({ page }) => {
+  // F-CAL-4: the 09:00 stand-up is on screen without scrolling; 03:00 is scrolled away.
+  await signIn(page);
+  await expect(page.locator('.day-col .event', { hasText: 'Weekly sales stand-up' })).toBeInViewport();
+  await expect(page.locator('.hours .hour', { hasText: '03:00' })).not.toBeInViewport();
+});
+
 test('the month view lists the meetings of each day', async ({ page }) => {
   // F-CAL-4
   await signIn(page);

@@ -17,6 +17,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 /// Colours cycle after this many calendars (see style/main.css `.cal-N`).
 const PALETTE: usize = 6;
+/// The week and day grids open scrolled to this hour.
+const FIRST_VISIBLE_HOUR: i32 = 7;
 
 /// `/calendar?view=…&date=…[&users=…]`
 fn calendar_href(view: CalendarView, date: NaiveDate, users: &[String]) -> String {
@@ -259,6 +261,19 @@ fn TimeGrid(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
             view! { <div class="day-col" class:today=*d == data.today>{boxes}</div> }
         })
         .collect_view();
+    // Open at the start of the working day instead of midnight (browser only: effects do not
+    // run on the server).
+    let timed = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        // On the first (hydrated) load the effect can run before layout; wait for a frame.
+        request_animation_frame(move || {
+            let grid = timed.get_untracked().map(Into::into).or_else(|| document().query_selector(".timed").ok().flatten());
+            if let Some(el) = grid {
+                let el: leptos::web_sys::Element = el;
+                el.set_scroll_top(el.scroll_height() * FIRST_VISIBLE_HOUR / 24);
+            }
+        });
+    });
     view! {
         <div class="timegrid" style=columns>
             <div class="grid-head">
@@ -269,7 +284,7 @@ fn TimeGrid(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
                 <div class="gutter">"all day"</div>
                 {bar_views}
             </div>
-            <div class="timed">
+            <div class="timed" node_ref=timed>
                 <div class="hours">{hours}</div>
                 {cols}
             </div>
