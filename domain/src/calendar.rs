@@ -152,11 +152,6 @@ impl Nav {
             }
         }
     }
-
-    /// Query string for this view and date (the URL is the state: F-CAL-5).
-    pub fn query(&self, view: CalendarView, date: NaiveDate) -> String {
-        format!("?view={}&date={}", view.as_str(), date.format("%Y-%m-%d"))
-    }
 }
 
 #[cfg(test)]

@@ -83,9 +83,9 @@ impl CalEvent {
 }
 
 /// Whether the viewer may see a meeting's details (F-CAL-10): everyone may see a public
-/// meeting; a private one only its participants (organiser or attendee users).
-pub fn may_see_details(viewer_user_id: &str, private: bool, participant_user_ids: &[&str]) -> bool {
-    !private || participant_user_ids.contains(&viewer_user_id)
+/// meeting; a private one only its participants (organiser, attendee users, calendar owners).
+pub fn may_see_details(private: bool, viewer_participates: bool) -> bool {
+    !private || viewer_participates
 }
 
 #[cfg(test)]
@@ -141,8 +141,8 @@ mod tests {
     #[test]
     fn private_details_only_for_participants() {
         // F-CAL-10
-        assert!(may_see_details("u1", false, &[]));
-        assert!(may_see_details("u1", true, &["u2", "u1"]));
-        assert!(!may_see_details("u1", true, &["u2"]));
+        assert!(may_see_details(false, false));
+        assert!(may_see_details(true, true));
+        assert!(!may_see_details(true, false));
     }
 }

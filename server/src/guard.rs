@@ -13,7 +13,7 @@ fn is_private_page(path: &str) -> bool {
     matches!(path, "/" | "/calendar")
 }
 
-pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if !matches!(*req.method(), Method::GET | Method::HEAD) && !same_origin(&req) {
         return (StatusCode::FORBIDDEN, "Cross-site request refused.").into_response();
     }
@@ -25,7 +25,11 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         };
         match (auth, path.as_str()) {
             (Auth::User(_), "/" | "/login") => return Redirect::to("/calendar").into_response(),
-            (Auth::User(_), _) | (_, "/login") => {}
+            // The page render reads the user from here instead of looking the session up again.
+            (Auth::User(user), _) => {
+                req.extensions_mut().insert(user);
+            }
+            (_, "/login") => {}
             (auth, _) => {
                 let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/calendar");
                 let next: String = form_urlencoded::byte_serialize(here.as_bytes()).collect();

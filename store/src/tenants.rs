@@ -65,14 +65,6 @@ impl Store {
         Ok(Tenant { id, name: name.to_string(), calendar_integration: false })
     }
 
-    pub async fn tenant(&self, tenant_id: &str) -> Result<Tenant> {
-        let row = sqlx::query("SELECT id, name, calendar_integration FROM tenants WHERE id = $1")
-            .bind(tenant_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(Tenant { id: row.try_get("id")?, name: row.try_get("name")?, calendar_integration: flag(&row, "calendar_integration")? })
-    }
-
     pub async fn tenant_count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM tenants").fetch_one(&self.pool).await?.try_get("n")?)
     }

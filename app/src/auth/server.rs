@@ -86,8 +86,12 @@ pub async fn authenticate(store: &Store, headers: &HeaderMap) -> Result<Auth, Ap
 
 /// The signed-in user of the current server-function call or page render.
 pub async fn current_user() -> Result<User, AppError> {
-    let state = app_state()?;
     let parts = leptos::prelude::use_context::<http::request::Parts>().ok_or(AppError::Internal)?;
+    // Pages: the HTTP guard has already authenticated this request (server/src/guard.rs).
+    if let Some(user) = parts.extensions.get::<User>() {
+        return Ok(user.clone());
+    }
+    let state = app_state()?;
     match authenticate(&state.store, &parts.headers).await? {
         Auth::User(u) => Ok(u),
         Auth::Expired => Err(AppError::SessionExpired),

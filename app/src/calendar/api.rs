@@ -120,7 +120,7 @@ mod server {
     /// Converts to the viewer's wall clock and redacts private meetings of others (F-CAL-10):
     /// their subject and place never leave the server.
     fn to_event(e: CalendarEntry, shown: &[String], tz: Tz) -> CalEvent {
-        let visible = !e.private || e.viewer_participates;
+        let visible = domain::event::may_see_details(e.private, e.viewer_participates);
         let (start, end) = if e.all_day { (e.start.naive_utc(), e.end.naive_utc()) } else { (to_local(e.start, tz), to_local(e.end, tz)) };
         CalEvent {
             meeting_id: e.meeting_id,

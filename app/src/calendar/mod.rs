@@ -300,6 +300,7 @@ fn MonthView(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
     let first_week = start_of_week(days[0], data.nav.week_start);
     let per_week = days.iter().take_while(|d| start_of_week(**d, data.nav.week_start) == first_week).count();
     let heads = days.iter().take(per_week).map(|d| view! { <div class="day-head">{d.format("%a").to_string()}</div> }).collect_view();
+    let colleagues = data.shown_colleague_ids();
     let events = data.events;
     let cells = days
         .into_iter()
@@ -319,7 +320,7 @@ fn MonthView(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
                     }
                 })
                 .collect_view();
-            let day_href = calendar_href(CalendarView::Day, d, &data.shown.iter().skip(1).map(|o| o.user_id.clone()).collect::<Vec<_>>());
+            let day_href = calendar_href(CalendarView::Day, d, &colleagues);
             view! {
                 <div class="month-day" class:today=d == data.today class:other-month=d.month() != month>
                     <A href=day_href attr:class="day-num">{d.day().to_string()}</A>
