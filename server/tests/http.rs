@@ -143,3 +143,28 @@ async fn cross_site_posts_are_refused_and_pages_have_security_headers() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(missing.text().await.unwrap().contains("Page not found"));
 }
+
+async fn page(c: &Client, base: &str, path: &str) -> String {
+    let r = c.get(format!("{base}{path}")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{path}");
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn each_user_sees_their_own_time_zone_and_week_start() {
+    // F-X-5, F-CAL-4: times in the viewer's zone, weeks from the viewer's week start.
+    let s = start().await;
+    let ben_id = s.store.user_for_sign_in("ben@nordlys.example").await.unwrap().unwrap().0.id;
+    let (anna, ben, carla) = (client(), client(), client());
+    for (c, email) in [(&anna, "anna@nordlys.example"), (&ben, "ben@nordlys.example"), (&carla, "carla@nordlys.example")] {
+        assert_eq!(login(c, &s.base, email, crmcal::demo::DEMO_PASSWORD).await.status(), StatusCode::OK);
+    }
+    // Ben's 14:00 (London) contract review is 15:00 for Anna in Copenhagen, this week.
+    let for_ben = page(&ben, &s.base, "/calendar?view=week").await;
+    assert!(for_ben.contains("Contract review with Helios, 14:00 to 15:00"));
+    let for_anna = page(&anna, &s.base, &format!("/calendar?view=week&users={ben_id}")).await;
+    assert!(for_anna.contains("Contract review with Helios, 15:00 to 16:00"));
+    // Anna's weeks start on Monday, Carla's on Sunday.
+    assert!(page(&anna, &s.base, "/calendar?view=week&date=2026-11-26").await.contains(">23 – 29 Nov 2026<"));
+    assert!(page(&carla, &s.base, "/calendar?view=week&date=2026-11-26").await.contains(">22 – 28 Nov 2026<"));
+}
