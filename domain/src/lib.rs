@@ -6,6 +6,10 @@ pub mod event;
 pub mod layout;
 #[cfg(feature = "tz")]
 pub mod tz;
+#[cfg(feature = "xml")]
+pub mod windows_zones;
+#[cfg(feature = "xml")]
+pub mod xml;
 
 pub use calendar::{CalendarView, Nav};
 pub use event::{CalEvent, Role};
