@@ -443,3 +443,22 @@ async fn throttling_is_surfaced_with_the_servers_back_off() {
     w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Status { status: 503 }, remaining: 1 }));
     assert!(matches!(w.alice.validate().await, Err(ProviderError::Server { status: 503, .. })));
 }
+
+#[tokio::test]
+async fn oversized_answers_and_stalled_calls_end_in_clear_errors() {
+    let w = world().await;
+    for i in 0..5 {
+        w.alice.create(&draft(&format!("E{i}"), at(2026, 9, 1, 9 + i, 0), 30), SendInvitations::No).await.unwrap();
+    }
+    let token = w.emu.with_state(|s| s.issue_tokens(ALICE, Provider::Google, chrono::Duration::hours(1)).unwrap().access_token);
+    let small = HttpConfig { max_body_bytes: 512, ..HttpConfig::loopback() };
+    let capped = GoogleCalendar::new(&small, &base(w.addr), token.clone(), "primary").unwrap();
+    assert_eq!(capped.list_window(at(2026, 9, 1, 0, 0), at(2026, 9, 2, 0, 0)).await, Err(ProviderError::TooLarge { limit: 512 }));
+
+    let impatient = HttpConfig { timeout: Duration::from_millis(300), ..HttpConfig::loopback() };
+    let cal = GoogleCalendar::new(&impatient, &base(w.addr), token, "primary").unwrap();
+    w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Timeout { ms: 3000 }, remaining: 1 }));
+    assert_eq!(cal.validate().await, Err(ProviderError::Timeout));
+    w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Drop, remaining: 1 }));
+    assert!(matches!(cal.validate().await, Err(ProviderError::Server { .. })));
+}
