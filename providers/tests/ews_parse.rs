@@ -384,7 +384,7 @@ fn update_item_sets_each_field_conditionally() {
     {
         assert!(set.iter().any(|s| s == f), "{f} is set");
     }
-    assert_eq!(deleted, ["crmId", "calendar:OptionalAttendees"]);
+    assert_eq!(deleted, ["calendar:OptionalAttendees"], "a draft without a CRM id keeps the stored one");
 
     let blind = request_body(&soap::update_item("ID1", None, &d, SendInvitations::Yes).unwrap());
     assert_eq!(blind.attr("ConflictResolution"), Some("AlwaysOverwrite"));

@@ -290,8 +290,9 @@ pub fn update_item(id: &str, change_key: Option<&str>, draft: &EventDraft, send:
             Some(v) => updates.push_str(&format!("<t:SetItemField>{}<t:CalendarItem>{v}</t:CalendarItem></t:SetItemField>", f.uri)),
             // Clearing a recurrence would turn a series into a single event: an update without
             // a rule leaves the pattern alone (occurrences cannot carry one anyway). A zone
-            // without a Windows name leaves the item's zone as it was.
-            None if f.uri.contains("calendar:Recurrence") || f.uri.contains("TimeZoneId") => {}
+            // without a Windows name leaves the item's zone as it was. A draft without a CRM id
+            // leaves the stored one: erasing it would break finding the event again.
+            None if f.uri.contains("calendar:Recurrence") || f.uri.contains("TimeZoneId") || f.uri == CRM_ID_URI => {}
             None => updates.push_str(&format!("<t:DeleteItemField>{}</t:DeleteItemField>", f.uri)),
         }
     }
