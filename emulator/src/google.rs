@@ -2,8 +2,11 @@
 //!
 //! Paths, parameters, JSON shapes and error envelopes follow the discovery document
 //! (`calendar.v3.json`, revision 20261030) closely enough for google-api-python-client to work
-//! against it unchanged (`api_endpoint="http://127.0.0.1:PORT/google/"`). All state lives in
-//! the shared [`crate::model::State`]; this module only translates.
+//! against it unchanged: `client_options={"api_endpoint": "http://127.0.0.1:PORT/google/calendar/v3/"}`
+//! (the library puts `api_endpoint` in place of rootUrl + servicePath, so it must include
+//! `calendar/v3/`). Checked with 2.x: list with paging and sync tokens, insert, update with
+//! `If-Match` set through `request.headers`, patch, instances, delete, freeBusy, watch, stop.
+//! All state lives in the shared [`crate::model::State`]; this module only translates.
 //!
 //! Served: `calendars/{id}`, `users/me/calendarList[/{id}]`, `calendars/{id}/events` (list,
 //! insert), `…/events/{eventId}` (get, update, patch, delete), `…/events/{eventId}/instances`,
@@ -27,6 +30,10 @@
 //!   message (the watched resource, the events collection, never stops existing).
 //!   With `showDeleted` and a time window, deleted events are not listed (the model keeps no
 //!   times for them); cancelled occurrences are.
+//! - Known over-report: after a change to one occurrence (or to the series), a sync listing
+//!   with `singleEvents=true` returns every occurrence of that series again, unchanged ones
+//!   included, because the model keeps one sequence number for the master and its plain
+//!   occurrences. Clients see idempotent re-upserts, never a missed change.
 
 use std::collections::BTreeMap;
 
