@@ -38,11 +38,12 @@ release: setup
 
 test: build browser test-rust test-e2e
 
-# domain, store (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set), app (ssr), server.
+# domain, store (SQLite, and PostgreSQL when TEST_POSTGRES_URL is set), providers against the
+# emulators (contract suite), emulator, app (ssr), server.
 # cargo-leptos builds debug with `--cfg erase_components`; the same flags here let cargo test
 # reuse that build instead of compiling Leptos a second time.
 test-rust: setup
-	@$(ENV); RUSTFLAGS="--cfg erase_components" cargo test -p domain -p store -p app -p crmcal
+	@$(ENV); RUSTFLAGS="--cfg erase_components" cargo test -p domain -p store -p providers -p emulator -p app -p crmcal
 
 test-e2e: build browser
 	@cd end2end && E2E_WORKERS=$(E2E_WORKERS) CI=$${CI:-} npx playwright test

@@ -12,6 +12,10 @@ pub struct Config {
     pub demo: bool,
     /// CRMCAL_SECURE_COOKIES: mark the session cookie `Secure` (set `1` behind https).
     pub secure_cookies: bool,
+    /// CRMCAL_EMULATOR_ADDR: where the embedded provider emulator listens (Google, Graph, EWS
+    /// and their OAuth servers). Default `127.0.0.1:3100` in demo mode, off otherwise; `off`
+    /// disables it; port 0 picks a free port.
+    pub emulator_addr: Option<SocketAddr>,
 }
 
 fn flag(name: &str, default: bool) -> bool {
@@ -28,11 +32,19 @@ impl Config {
             Ok(a) => Some(a.parse().map_err(|e| anyhow::anyhow!("CRMCAL_ADDR={a:?} is not an address like 127.0.0.1:3000: {e}"))?),
             Err(_) => None,
         };
+        let demo = flag("CRMCAL_DEMO", true);
+        let emulator_addr = match std::env::var("CRMCAL_EMULATOR_ADDR").ok().as_deref().map(str::trim) {
+            Some("off" | "0" | "") => None,
+            Some(a) => Some(a.parse().map_err(|e| anyhow::anyhow!("CRMCAL_EMULATOR_ADDR={a:?} is not an address like 127.0.0.1:3100 (or off): {e}"))?),
+            None if demo => Some(SocketAddr::from(([127, 0, 0, 1], 3100))),
+            None => None,
+        };
         Ok(Config {
             database_url: std::env::var("CRMCAL_DATABASE_URL").unwrap_or_else(|_| "sqlite:data/crmcal.db".to_string()),
             addr,
-            demo: flag("CRMCAL_DEMO", true),
+            demo,
             secure_cookies: flag("CRMCAL_SECURE_COOKIES", false),
+            emulator_addr,
         })
     }
 }

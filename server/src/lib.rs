@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod demo_emulator;
 mod guard;
 
 use app::state::AppState;

@@ -23,6 +23,14 @@ async fn main() -> anyhow::Result<()> {
         }
         crmcal::demo::print_sign_ins();
     }
+    if let Some(addr) = config.emulator_addr {
+        // The demo's stand-in for Google, Microsoft 365 and Exchange. A taken port is not fatal:
+        // the CRM itself works without it.
+        match crmcal::demo_emulator::start(addr, chrono::Utc::now()).await {
+            Ok(bound) => println!("Provider emulator (Google, Graph, EWS) on http://{bound}"),
+            Err(e) => eprintln!("Provider emulator not started on {addr}: {e}"),
+        }
+    }
     crmcal::spawn_housekeeping(store.clone());
     let state = AppState { store, secure_cookies: config.secure_cookies };
     let addr = leptos_options.site_addr;

@@ -1,0 +1,133 @@
+//! The provider emulator embedded in the demo (`make run`): one mailbox per provider for the
+//! demo users — Anna on Google, Ben on Microsoft 365 (Graph), Carla on an Exchange server (EWS)
+//! with a service account allowed to impersonate — holding realistic calendars of their own,
+//! including a recurring series with a moved and a cancelled occurrence.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
+use domain::tz::{local_to_utc, Tz};
+use emulator::model::{Fields, Mailbox, NewEvent, Provider, Send, Sensitivity, ShowAs, State, When};
+use emulator::{Config, Emulator};
+
+use crate::demo::DEMO_PASSWORD;
+
+pub const SERVICE_ACCOUNT: &str = "crm-service@nordlys.example";
+
+/// (e-mail, provider, time zone)
+const MAILBOXES: [(&str, Provider, &str); 3] = [
+    ("anna@nordlys.example", Provider::Google, "Europe/Copenhagen"),
+    ("ben@nordlys.example", Provider::Graph, "Europe/London"),
+    ("carla@nordlys.example", Provider::Ews, "America/New_York"),
+];
+
+/// Starts the emulator on `addr` and fills it. Returns the bound address.
+pub async fn start(addr: SocketAddr, now: DateTime<Utc>) -> std::io::Result<SocketAddr> {
+    let emu = Emulator::new(Config::default());
+    let bound = emu.clone().spawn(addr).await?;
+    emu.with_state(|s| seed(s, now));
+    Ok(bound)
+}
+
+fn seed(s: &mut State, now: DateTime<Utc>) {
+    for (email, provider, tz) in MAILBOXES {
+        let name = email.split('@').next().unwrap_or(email);
+        let _ = s.add_mailbox(mailbox(email, name, provider, tz, false));
+    }
+    let _ = s.add_mailbox(mailbox(SERVICE_ACCOUNT, "CRM service account", Provider::Ews, "UTC", true));
+
+    let monday = {
+        let d = now.date_naive();
+        d - Duration::days(d.weekday().num_days_from_monday() as i64)
+    };
+    for (email, _, tz) in MAILBOXES {
+        let zone: Tz = tz.parse().unwrap_or(Tz::UTC);
+        let at = |day: i64, h: u32, m: u32| {
+            local_to_utc((monday + Duration::days(day)).and_time(NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default()), zone)
+        };
+        let timed = |subject: &str, day: i64, (h, m): (u32, u32), minutes: i64| Fields {
+            subject: subject.into(),
+            body: String::new(),
+            location: String::new(),
+            start: When::At(at(day, h, m)),
+            end: When::At(at(day, h, m) + Duration::minutes(minutes)),
+            time_zone: tz.into(),
+            sensitivity: Sensitivity::Normal,
+            show_as: ShowAs::Busy,
+            attendees: vec![],
+        };
+        let new = |fields: Fields, rule: Option<&str>| NewEvent {
+            id: None,
+            ical_uid: None,
+            fields,
+            recurrence: rule.map(|r| vec![format!("RRULE:{r}")]).into_iter().flatten().collect(),
+            private_props: BTreeMap::new(),
+            shared_props: BTreeMap::new(),
+        };
+        let _ = s.create_event(email, new(timed("Focus time", 1, (8, 0), 90), None), Send::None);
+        let _ = s.create_event(email, new(timed("Lunch with a supplier", 3, (12, 0), 60), None), Send::None);
+        let private = Fields { sensitivity: Sensitivity::Private, ..timed("Physiotherapy", 2, (16, 30), 45) };
+        let _ = s.create_event(email, new(private, None), Send::None);
+        let all_day = Fields {
+            start: When::Date(monday + Duration::days(4)),
+            end: When::Date(monday + Duration::days(5)),
+            show_as: ShowAs::Free,
+            ..timed("Office closed early", 4, (0, 0), 0)
+        };
+        let _ = s.create_event(email, new(all_day, None), Send::None);
+        // A weekly team call over six weeks from last week: next week's is moved to Tuesday,
+        // the one after is cancelled.
+        let weekly = timed("Weekly team call", -7, (9, 30), 30);
+        if let Ok(series) = s.create_event(email, new(weekly, Some("FREQ=WEEKLY;BYDAY=MO;COUNT=6")), Send::None) {
+            let next_week = at(7, 9, 30);
+            let _ = s.update_occurrence(email, &series.id, next_week, None, Send::None, |f| {
+                f.start = When::At(at(8, 10, 0));
+                f.end = When::At(at(8, 10, 30));
+                f.subject = "Weekly team call (moved to Tuesday)".into();
+                Ok(())
+            });
+            let _ = s.cancel_occurrence(email, &series.id, at(14, 9, 30), Send::None);
+        }
+    }
+}
+
+fn mailbox(email: &str, name: &str, provider: Provider, tz: &str, can_impersonate: bool) -> Mailbox {
+    let mut display = name.to_string();
+    if let Some(first) = display.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    Mailbox {
+        email: email.into(),
+        display_name: display,
+        provider,
+        password: Some(DEMO_PASSWORD.into()),
+        time_zone: tz.into(),
+        can_impersonate,
+        uid: String::new(),
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_mailboxes_hold_a_realistic_week() {
+        let mut s = State::default();
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 11, 26, 12, 0, 0).unwrap();
+        seed(&mut s, now);
+        assert!(s.mailbox(SERVICE_ACCOUNT).is_some_and(|m| m.can_impersonate));
+        for (email, provider, _) in MAILBOXES {
+            assert_eq!(s.mailbox(email).map(|m| m.provider), Some(provider));
+            // This week and the next three: singles, the all-day event and the series' slots.
+            let week = s.instances(email, now - Duration::days(4), now + Duration::days(24), false).unwrap();
+            let calls: Vec<_> = week.iter().filter(|i| i.fields.subject.starts_with("Weekly team call")).collect();
+            assert_eq!(calls.len(), 3, "{email}: this week, the moved one, the one after the cancelled");
+            assert_eq!(calls.iter().filter(|i| i.kind == emulator::model::InstanceKind::Exception).count(), 1);
+            assert!(week.iter().any(|i| i.fields.is_private()));
+            assert!(week.iter().any(|i| i.fields.is_all_day()));
+        }
+    }
+}
