@@ -12,8 +12,8 @@
 //! - Writes carry `sendUpdates=all|none`; updates and deletes send `If-Match: <etag>` (412 →
 //!   [`ProviderError::Conflict`]). The CRM id lives in `extendedProperties.private.crmId`.
 //! - Watch channels cannot be extended: renewing opens a new channel and stops the old one.
-//!   Google has no call that tells a channel's address, and [`Subscription`] has no field for
-//!   it, so `resource_id` carries `"<resourceId>|<address>"`.
+//!   Google has no call that tells a channel's address, so it is kept in
+//!   [`Subscription::callback_url`].
 
 use std::collections::HashMap;
 
@@ -186,7 +186,8 @@ impl GoogleCalendar {
         let resource_id = ch.resource_id.filter(|r| !r.is_empty()).ok_or_else(|| ProviderError::Protocol("the channel has no resourceId".into()))?;
         Ok(Subscription {
             id: ch.id.unwrap_or(id),
-            resource_id: Some(format!("{resource_id}|{callback_url}")),
+            resource_id: Some(resource_id),
+            callback_url: callback_url.to_string(),
             expires_at,
             secret: secret.to_string(),
         })
@@ -796,13 +797,7 @@ impl CalendarProvider for GoogleCalendar {
     }
 
     async fn renew(&self, sub: &Subscription, ttl: chrono::Duration) -> Result<Subscription> {
-        let address = sub
-            .resource_id
-            .as_deref()
-            .and_then(|r| r.split_once('|'))
-            .map(|(_, a)| a.to_string())
-            .ok_or_else(|| ProviderError::Protocol("this subscription does not record its callback address".into()))?;
-        let fresh = self.open_channel(&address, &sub.secret, ttl).await?;
+        let fresh = self.open_channel(&sub.callback_url, &sub.secret, ttl).await?;
         match self.unsubscribe(sub).await {
             Ok(()) | Err(ProviderError::NotFound) => {}
             // The new channel works; the old one runs out by itself.
@@ -812,9 +807,8 @@ impl CalendarProvider for GoogleCalendar {
     }
 
     async fn unsubscribe(&self, sub: &Subscription) -> Result<()> {
-        let resource_id = sub.resource_id.as_deref().map(|r| r.split_once('|').map_or(r, |(id, _)| id));
         let mut body = json!({ "id": sub.id });
-        if let Some(r) = resource_id {
+        if let Some(r) = &sub.resource_id {
             body["resourceId"] = json!(r);
         }
         self.execute(self.request(Method::POST, self.url(&["channels", "stop"])).json(&body), Ctx::Event).await.map(|_| ())

@@ -371,14 +371,14 @@ impl CalendarProvider for GraphCalendar {
             "clientState": secret,
         });
         let sub: WireSubscription = self.call_as(self.request(Method::POST, self.root_url(&["subscriptions"])).json(&body)).await?;
-        sub.into_subscription(secret)
+        sub.into_subscription(secret, callback_url)
     }
 
     async fn renew(&self, sub: &Subscription, ttl: chrono::Duration) -> Result<Subscription> {
         let body = json!({ "expirationDateTime": (Utc::now() + ttl).to_rfc3339_opts(SecondsFormat::Millis, true) });
         let renewed: WireSubscription =
             self.call_as(self.request(Method::PATCH, self.root_url(&["subscriptions", &sub.id])).json(&body)).await?;
-        renewed.into_subscription(&sub.secret)
+        renewed.into_subscription(&sub.secret, &sub.callback_url)
     }
 
     async fn unsubscribe(&self, sub: &Subscription) -> Result<()> {
@@ -582,10 +582,16 @@ struct WireSubscription {
 }
 
 impl WireSubscription {
-    fn into_subscription(self, secret: &str) -> Result<Subscription> {
+    fn into_subscription(self, secret: &str, callback_url: &str) -> Result<Subscription> {
         let expires_at = parse_instant(&self.expiration_date_time)
             .ok_or_else(|| ProviderError::Protocol(format!("subscription expiry {:?} is not a date", self.expiration_date_time)))?;
-        Ok(Subscription { id: self.id, resource_id: None, expires_at, secret: self.client_state.unwrap_or_else(|| secret.to_string()) })
+        Ok(Subscription {
+            id: self.id,
+            resource_id: None,
+            callback_url: callback_url.to_string(),
+            expires_at,
+            secret: self.client_state.unwrap_or_else(|| secret.to_string()),
+        })
     }
 }
 

@@ -211,6 +211,9 @@ pub struct Subscription {
     pub id: String,
     /// Google's resourceId (needed to stop a channel); EWS watermark; unused by Graph.
     pub resource_id: Option<String>,
+    /// Where notifications go. Google channels and EWS push subscriptions cannot be extended,
+    /// so renewing them subscribes this address again.
+    pub callback_url: String,
     pub expires_at: DateTime<Utc>,
     /// Google channel token / Graph clientState; checked on every notification.
     pub secret: String,

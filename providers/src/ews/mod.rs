@@ -314,9 +314,9 @@ impl EwsCalendar {
         let watermark = msg.child_text(M, "Watermark").unwrap_or("");
         Ok(Subscription {
             id: id.to_string(),
-            // EWS cannot renew a push subscription in place: renewing subscribes again, so the
-            // callback URL travels with the watermark (base64, never contains a space).
-            resource_id: Some(format!("{watermark} {callback_url}")),
+            resource_id: Some(watermark.to_string()),
+            // EWS cannot renew a push subscription in place: renewing subscribes again.
+            callback_url: callback_url.to_string(),
             expires_at: Utc::now() + ttl,
             secret: secret.to_string(),
         })
@@ -555,14 +555,7 @@ impl CalendarProvider for EwsCalendar {
     }
 
     async fn renew(&self, sub: &Subscription, ttl: Duration) -> Result<Subscription> {
-        let url = sub
-            .resource_id
-            .as_deref()
-            .and_then(|r| r.split_once(' '))
-            .map(|(_, url)| url)
-            .filter(|u| !u.is_empty())
-            .ok_or_else(|| ProviderError::Protocol("the subscription does not carry its callback URL".into()))?;
-        let new = self.subscribe_push(url, &sub.secret, ttl).await?;
+        let new = self.subscribe_push(&sub.callback_url, &sub.secret, ttl).await?;
         match self.unsubscribe(sub).await {
             Ok(()) | Err(ProviderError::NotFound) => Ok(new),
             Err(e) => {
