@@ -448,7 +448,9 @@ pub fn new_ical_uid(provider: Provider, id: &str) -> String {
         Provider::Google => format!("{id}@google.com"),
         // Exchange's global object id, hex.
         Provider::Graph | Provider::Ews => {
-            format!("040000008200E00074C5B7101A82E008{}", random_from(b"0123456789ABCDEF", 80))
+            // Bytes 16..20 are the instance date, zero for a series or single event (Graph
+            // writes the occurrence date there in occurrences' iCalUIds).
+            format!("040000008200E00074C5B7101A82E00800000000{}", random_from(b"0123456789ABCDEF", 72))
         }
     }
 }

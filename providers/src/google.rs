@@ -1,1 +1,820 @@
-//! TODO(helper): google client.
+//! Google Calendar API v3 client (JSON over reqwest).
+//!
+//! - Window listing: `events.list` with `singleEvents=true`, so series come back expanded;
+//!   whether an instance is a changed occurrence (exception) is not on the wire, so it is
+//!   decided by comparing the instance with its series master (fetched once per series and
+//!   call).
+//! - Change feed: a round without cursor is a full windowed listing (`showDeleted=true`) whose
+//!   last page hands out a `nextSyncToken`; later rounds list with `syncToken` only (Google
+//!   forbids combining it with `timeMin` and the like). Our cursor string wraps either a page
+//!   position or the sync token (`g1.` + base64url JSON), so it is opaque to the caller and
+//!   self-describing to us. 410 means the token is gone: [`ProviderError::CursorExpired`].
+//! - Writes carry `sendUpdates=all|none`; updates and deletes send `If-Match: <etag>` (412 →
+//!   [`ProviderError::Conflict`]). The CRM id lives in `extendedProperties.private.crmId`.
+//! - Watch channels cannot be extended: renewing opens a new channel and stops the old one.
+//!   Google has no call that tells a channel's address, and [`Subscription`] has no field for
+//!   it, so `resource_id` carries `"<resourceId>|<address>"`.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use base64::Engine as _;
+use bytes::Bytes;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::http::{self, HttpConfig};
+use crate::{
+    Attendee, CalendarProvider, Change, ChangePage, EventDraft, EventKind, EventTime, FreeBusy, BusyInterval, MailboxInfo,
+    Notification, NotificationEvent, Person, ProviderError, ProviderEvent, ProviderKind, Response, Result, SendInvitations,
+    Subscription, Window,
+};
+
+/// Largest page Google hands out.
+const PAGE: &str = "2500";
+/// A listing that pages on beyond this is not converging; give up rather than loop.
+const MAX_PAGES: usize = 1000;
+/// Error bodies are small; do not buffer more of them than this.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+const CRM_ID: &str = "crmId";
+
+pub struct GoogleCalendar {
+    client: reqwest::Client,
+    base: Url,
+    token: String,
+    calendar_id: String,
+    max_body: usize,
+}
+
+/// What a failing call was doing: a 410 means "sync again" for listings, "already deleted"
+/// for event calls; a 404 on the calendar itself means the mailbox is wrong.
+#[derive(Clone, Copy, PartialEq)]
+enum Ctx {
+    Sync,
+    Event,
+    Calendar,
+}
+
+impl GoogleCalendar {
+    /// `base_url`: `https://www.googleapis.com/calendar/v3` (or the emulator's
+    /// `http://127.0.0.1:PORT/google/calendar/v3`); `calendar_id`: `primary` or an address.
+    pub fn new(http: &HttpConfig, base_url: &str, access_token: impl Into<String>, calendar_id: &str) -> Result<Self> {
+        let mut base = http.check_url(base_url)?;
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        let calendar_id = calendar_id.trim();
+        if calendar_id.is_empty() {
+            return Err(ProviderError::InvalidUrl("the calendar id must not be empty".into()));
+        }
+        Ok(Self {
+            client: http.client(),
+            base,
+            token: access_token.into(),
+            calendar_id: calendar_id.to_string(),
+            max_body: http.max_body_bytes,
+        })
+    }
+
+    /// The base URL plus path segments, each percent-encoded as one segment.
+    fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    fn events_url(&self, rest: &[&str]) -> Url {
+        let mut segs = vec!["calendars", self.calendar_id.as_str(), "events"];
+        segs.extend_from_slice(rest);
+        self.url(&segs)
+    }
+
+    fn request(&self, method: Method, url: Url) -> RequestBuilder {
+        self.client.request(method, url).bearer_auth(&self.token).header(reqwest::header::ACCEPT, "application/json")
+    }
+
+    /// Sends; a 2xx gives its body, anything else the matching [`ProviderError`].
+    async fn execute(&self, req: RequestBuilder, ctx: Ctx) -> Result<Bytes> {
+        let resp = http::send(req).await?;
+        let status = resp.status();
+        if status.is_success() {
+            return http::read_body(resp, self.max_body).await;
+        }
+        let headers = resp.headers().clone();
+        // A broken or oversized error body must not hide the status: map what we have.
+        let body = http::read_body(resp, MAX_ERROR_BODY).await.unwrap_or_default();
+        Err(map_error(status, &headers, &body, ctx))
+    }
+
+    async fn json<T: for<'de> Deserialize<'de>>(&self, req: RequestBuilder, ctx: Ctx) -> Result<T> {
+        let body = self.execute(req, ctx).await?;
+        parse_json(&body)
+    }
+
+    async fn list_page(&self, query: &[(&str, &str)], ctx: Ctx) -> Result<GEvents> {
+        self.json(self.request(Method::GET, self.events_url(&[])).query(query), ctx).await
+    }
+
+    async fn fetch_event(&self, id: &str) -> Result<GEvent> {
+        let ev: GEvent = self.json(self.request(Method::GET, self.events_url(&[id])), Ctx::Event).await?;
+        ev.check()?;
+        Ok(ev)
+    }
+
+    /// Maps listed items, fetching each series master once to tell exceptions apart.
+    async fn to_events(&self, items: Vec<GEvent>, masters: &mut HashMap<String, Option<GEvent>>) -> Result<Vec<Change>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            item.check()?;
+            if item.is_cancelled() {
+                out.push(Change::Deleted {
+                    original_start: item.original_start_time.as_ref().map(GTime::slot).transpose()?,
+                    series_id: item.recurring_event_id.clone(),
+                    id: item.id,
+                });
+                continue;
+            }
+            let master = match &item.recurring_event_id {
+                Some(series) => self.master(series, masters).await?,
+                None => None,
+            };
+            out.push(Change::Upserted(to_provider_event(&item, master.as_ref())?));
+        }
+        Ok(out)
+    }
+
+    async fn master(&self, id: &str, cache: &mut HashMap<String, Option<GEvent>>) -> Result<Option<GEvent>> {
+        if let Some(m) = cache.get(id) {
+            return Ok(m.clone());
+        }
+        let m = match self.fetch_event(id).await {
+            Ok(ev) if !ev.is_cancelled() => Some(ev),
+            Ok(_) | Err(ProviderError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
+        cache.insert(id.to_string(), m.clone());
+        Ok(m)
+    }
+
+    fn send_param(send: SendInvitations) -> (&'static str, &'static str) {
+        ("sendUpdates", if send == SendInvitations::Yes { "all" } else { "none" })
+    }
+
+    async fn open_channel(&self, callback_url: &str, secret: &str, ttl: chrono::Duration) -> Result<Subscription> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let expiration = (Utc::now() + ttl).timestamp_millis();
+        let body = json!({ "id": id, "type": "web_hook", "address": callback_url, "token": secret, "expiration": expiration.to_string() });
+        let ch: GChannel = self.json(self.request(Method::POST, self.events_url(&["watch"])).json(&body), Ctx::Calendar).await?;
+        let expires_at = ch
+            .expiration
+            .as_ref()
+            .and_then(|v| match v {
+                Value::String(s) => s.parse::<i64>().ok(),
+                Value::Number(n) => n.as_i64(),
+                _ => None,
+            })
+            .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+            .ok_or_else(|| ProviderError::Protocol("the channel has no expiration".into()))?;
+        let resource_id = ch.resource_id.filter(|r| !r.is_empty()).ok_or_else(|| ProviderError::Protocol("the channel has no resourceId".into()))?;
+        Ok(Subscription {
+            id: ch.id.unwrap_or(id),
+            resource_id: Some(format!("{resource_id}|{callback_url}")),
+            expires_at,
+            secret: secret.to_string(),
+        })
+    }
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+#[derive(Deserialize, Default)]
+struct GErrorEnvelope {
+    error: Option<GErrorBody>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GErrorBody {
+    message: Option<String>,
+    errors: Vec<GErrorDetail>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GErrorDetail {
+    reason: Option<String>,
+    message: Option<String>,
+}
+
+/// Maps a non-2xx answer onto what the caller acts on.
+fn map_error(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &[u8], ctx: Ctx) -> ProviderError {
+    let envelope: GErrorEnvelope = serde_json::from_slice(body).unwrap_or_default();
+    let detail = envelope.error.unwrap_or_default();
+    let reason = detail.errors.first().and_then(|e| e.reason.clone()).unwrap_or_default();
+    let message = detail
+        .message
+        .or_else(|| detail.errors.first().and_then(|e| e.message.clone()))
+        .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
+    let throttled = matches!(
+        reason.as_str(),
+        "rateLimitExceeded" | "userRateLimitExceeded" | "quotaExceeded" | "dailyLimitExceeded"
+    );
+    match status.as_u16() {
+        401 => ProviderError::InvalidCredentials(message),
+        429 => ProviderError::Throttled { retry_after: http::retry_after(headers) },
+        403 if throttled => ProviderError::Throttled { retry_after: http::retry_after(headers) },
+        403 => ProviderError::AccessDenied(message),
+        404 if ctx == Ctx::Calendar => ProviderError::MailboxNotFound(message),
+        404 => ProviderError::NotFound,
+        410 if ctx == Ctx::Sync || reason == "fullSyncRequired" => ProviderError::CursorExpired,
+        410 => ProviderError::NotFound,
+        412 => ProviderError::Conflict,
+        s @ 500..=599 => ProviderError::Server { status: s, message },
+        s => ProviderError::Rejected { status: s, code: if reason.is_empty() { s.to_string() } else { reason }, message },
+    }
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| ProviderError::Protocol(format!("invalid JSON from Google Calendar: {e}")))
+}
+
+// ---- wire types ----------------------------------------------------------------------------
+
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default, rename_all = "camelCase")]
+struct GEvents {
+    items: Vec<GEvent>,
+    next_page_token: Option<String>,
+    next_sync_token: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default, rename_all = "camelCase")]
+struct GEvent {
+    id: String,
+    status: Option<String>,
+    etag: Option<String>,
+    #[serde(rename = "iCalUID")]
+    ical_uid: Option<String>,
+    summary: Option<String>,
+    description: Option<String>,
+    location: Option<String>,
+    start: Option<GTime>,
+    end: Option<GTime>,
+    recurring_event_id: Option<String>,
+    original_start_time: Option<GTime>,
+    recurrence: Option<Vec<String>>,
+    visibility: Option<String>,
+    transparency: Option<String>,
+    organizer: Option<GPerson>,
+    attendees: Option<Vec<GAttendee>>,
+    extended_properties: Option<GExtended>,
+    updated: Option<String>,
+}
+
+impl GEvent {
+    fn check(&self) -> Result<()> {
+        if self.id.is_empty() {
+            return Err(ProviderError::Protocol("an event without id".into()));
+        }
+        Ok(())
+    }
+    fn is_cancelled(&self) -> bool {
+        self.status.as_deref() == Some("cancelled")
+    }
+    fn attendees(&self) -> &[GAttendee] {
+        self.attendees.as_deref().unwrap_or_default()
+    }
+}
+
+#[derive(Deserialize, Default, Clone, Debug, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+struct GTime {
+    date: Option<String>,
+    date_time: Option<String>,
+    time_zone: Option<String>,
+}
+
+impl GTime {
+    fn parse(&self) -> Result<EventTime> {
+        if let Some(d) = &self.date {
+            let d = NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| ProviderError::Protocol(format!("bad date {d:?}")))?;
+            return Ok(EventTime::Date(d));
+        }
+        let Some(dt) = &self.date_time else {
+            return Err(ProviderError::Protocol("a time without date or dateTime".into()));
+        };
+        if let Ok(t) = DateTime::parse_from_rfc3339(dt) {
+            return Ok(EventTime::At(t.with_timezone(&Utc)));
+        }
+        // Without an offset the time is local to timeZone.
+        let local = NaiveDateTime::parse_from_str(dt, "%Y-%m-%dT%H:%M:%S%.f").map_err(|_| ProviderError::Protocol(format!("bad dateTime {dt:?}")))?;
+        let tz: chrono_tz::Tz = self
+            .time_zone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .ok_or_else(|| ProviderError::Protocol(format!("dateTime {dt:?} has neither offset nor time zone")))?;
+        let t = tz.from_local_datetime(&local).earliest().ok_or_else(|| ProviderError::Protocol(format!("dateTime {dt:?} does not exist in its zone")))?;
+        Ok(EventTime::At(t.with_timezone(&Utc)))
+    }
+
+    /// As an instant: all-day slots at 00:00 UTC of their date (how occurrence slots are keyed).
+    fn slot(&self) -> Result<DateTime<Utc>> {
+        Ok(match self.parse()? {
+            EventTime::At(t) => t,
+            EventTime::Date(d) => Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default()),
+        })
+    }
+}
+
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default, rename_all = "camelCase")]
+struct GPerson {
+    email: Option<String>,
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default, rename_all = "camelCase")]
+struct GAttendee {
+    email: Option<String>,
+    display_name: Option<String>,
+    response_status: Option<String>,
+    optional: Option<bool>,
+    organizer: Option<bool>,
+    resource: Option<bool>,
+}
+
+#[derive(Deserialize, Default, Clone, Debug)]
+#[serde(default)]
+struct GExtended {
+    private: Option<HashMap<String, String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct GCalendar {
+    id: Option<String>,
+    summary: Option<String>,
+    time_zone: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase")]
+struct GChannel {
+    id: Option<String>,
+    resource_id: Option<String>,
+    expiration: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GFreeBusy {
+    calendars: HashMap<String, GFreeBusyCalendar>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GFreeBusyCalendar {
+    busy: Vec<GPeriod>,
+    errors: Vec<GErrorDetail>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct GPeriod {
+    start: String,
+    end: String,
+}
+
+// ---- mapping -------------------------------------------------------------------------------
+
+fn response_of(a: &GAttendee) -> Response {
+    match a.response_status.as_deref() {
+        Some("accepted") => Response::Accepted,
+        Some("tentative") => Response::Tentative,
+        Some("declined") => Response::Declined,
+        _ => Response::NeedsAction,
+    }
+}
+
+fn text(s: &Option<String>) -> String {
+    s.clone().unwrap_or_default()
+}
+
+/// What an occurrence shares with its series unless it was changed on its own.
+fn same_content(a: &GEvent, b: &GEvent) -> bool {
+    let people = |e: &GEvent| {
+        let mut v: Vec<(String, Option<String>)> =
+            e.attendees().iter().map(|a| (a.email.clone().unwrap_or_default().to_ascii_lowercase(), a.response_status.clone())).collect();
+        v.sort();
+        v
+    };
+    let busy = |e: &GEvent| e.transparency.as_deref() != Some("transparent");
+    let private = |e: &GEvent| matches!(e.visibility.as_deref(), Some("private" | "confidential"));
+    text(&a.summary) == text(&b.summary)
+        && text(&a.location) == text(&b.location)
+        && text(&a.description) == text(&b.description)
+        && busy(a) == busy(b)
+        && private(a) == private(b)
+        && people(a) == people(b)
+}
+
+fn length(e: &GEvent) -> Option<chrono::Duration> {
+    let s = e.start.as_ref()?.slot().ok()?;
+    let t = e.end.as_ref()?.slot().ok()?;
+    Some(t - s)
+}
+
+/// Google JSON → neutral event. `master`: the series master of an instance, when known.
+fn to_provider_event(g: &GEvent, master: Option<&GEvent>) -> Result<ProviderEvent> {
+    g.check()?;
+    let start_raw = g.start.as_ref().ok_or_else(|| ProviderError::Protocol(format!("event {} has no start", g.id)))?;
+    let end_raw = g.end.as_ref().ok_or_else(|| ProviderError::Protocol(format!("event {} has no end", g.id)))?;
+    let start = start_raw.parse()?;
+    let end = end_raw.parse()?;
+    let original_start = g.original_start_time.as_ref().map(GTime::slot).transpose()?;
+    let recurrence = g.recurrence.as_ref().and_then(|lines| {
+        lines.iter().find_map(|l| {
+            let (head, rule) = l.split_once(':')?;
+            head.trim().eq_ignore_ascii_case("RRULE").then(|| rule.trim().to_string())
+        })
+    });
+    let kind = if g.recurring_event_id.is_some() {
+        let moved = original_start.is_some_and(|o| start_raw.slot().ok() != Some(o));
+        let changed = match master {
+            Some(m) => moved || length(m) != length(g) || !same_content(g, m),
+            None => moved,
+        };
+        if changed { EventKind::Exception } else { EventKind::Occurrence }
+    } else if g.recurrence.as_ref().is_some_and(|r| !r.is_empty()) {
+        EventKind::SeriesMaster
+    } else {
+        EventKind::Single
+    };
+    let attendees = g
+        .attendees()
+        .iter()
+        .filter(|a| a.resource != Some(true))
+        .filter_map(|a| {
+            let email = a.email.clone().filter(|e| !e.is_empty())?;
+            Some(Attendee {
+                email,
+                name: a.display_name.clone().filter(|n| !n.is_empty()),
+                response: if a.organizer == Some(true) && a.response_status.as_deref() != Some("declined") {
+                    Response::Organizer
+                } else {
+                    response_of(a)
+                },
+                optional: a.optional.unwrap_or(false),
+            })
+        })
+        .collect();
+    Ok(ProviderEvent {
+        id: g.id.clone(),
+        ical_uid: g.ical_uid.clone(),
+        etag: g.etag.clone(),
+        kind,
+        series_id: g.recurring_event_id.clone(),
+        original_start,
+        subject: text(&g.summary),
+        location: text(&g.location),
+        description: text(&g.description),
+        start,
+        end,
+        time_zone: start_raw.time_zone.clone().or_else(|| end_raw.time_zone.clone()),
+        private: matches!(g.visibility.as_deref(), Some("private" | "confidential")),
+        busy: g.transparency.as_deref() != Some("transparent"),
+        organizer: g.organizer.as_ref().and_then(|o| {
+            Some(Person { email: o.email.clone().filter(|e| !e.is_empty())?, name: o.display_name.clone().filter(|n| !n.is_empty()) })
+        }),
+        attendees,
+        crm_id: g.extended_properties.as_ref().and_then(|p| p.private.as_ref()).and_then(|p| p.get(CRM_ID).cloned()),
+        recurrence,
+        cancelled: g.is_cancelled(),
+        updated: g.updated.as_deref().and_then(|u| DateTime::parse_from_rfc3339(u).ok()).map(|t| t.with_timezone(&Utc)),
+    })
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Neutral draft → Google event body (insert and full replace).
+fn draft_body(d: &EventDraft) -> Result<Value> {
+    let tz: chrono_tz::Tz = d.time_zone.parse().map_err(|_| ProviderError::Rejected {
+        status: 0,
+        code: "invalidTimeZone".into(),
+        message: format!("unknown time zone {:?}", d.time_zone),
+    })?;
+    let when = |t: EventTime| match t {
+        EventTime::At(t) => json!({ "dateTime": t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::Secs, true), "timeZone": d.time_zone }),
+        // A series needs its zone even when all-day (Google expands it there).
+        EventTime::Date(day) if d.recurrence.is_some() => json!({ "date": day.format("%Y-%m-%d").to_string(), "timeZone": d.time_zone }),
+        EventTime::Date(day) => json!({ "date": day.format("%Y-%m-%d").to_string() }),
+    };
+    let attendees: Vec<Value> = d
+        .attendees
+        .iter()
+        .map(|a| {
+            let mut v = json!({ "email": a.email });
+            if let Some(n) = a.name.as_deref().filter(|n| !n.is_empty()) {
+                v["displayName"] = json!(n);
+            }
+            if a.optional {
+                v["optional"] = json!(true);
+            }
+            let status = match a.response {
+                Response::NeedsAction => None,
+                Response::Accepted | Response::Organizer => Some("accepted"),
+                Response::Tentative => Some("tentative"),
+                Response::Declined => Some("declined"),
+            };
+            if let Some(s) = status {
+                v["responseStatus"] = json!(s);
+            }
+            v
+        })
+        .collect();
+    let mut body = json!({
+        "summary": d.subject,
+        "location": d.location,
+        "description": d.description,
+        "start": when(d.start),
+        "end": when(d.end),
+        "attendees": attendees,
+        "visibility": if d.private { "private" } else { "default" },
+        "transparency": if d.busy { "opaque" } else { "transparent" },
+    });
+    if let Some(crm) = &d.crm_id {
+        body["extendedProperties"] = json!({ "private": { CRM_ID: crm } });
+    }
+    if let Some(rule) = &d.recurrence {
+        let rule = rule.trim();
+        let rule = rule.strip_prefix("RRULE:").unwrap_or(rule);
+        body["recurrence"] = json!([format!("RRULE:{rule}")]);
+    }
+    Ok(body)
+}
+
+// ---- cursors -------------------------------------------------------------------------------
+
+/// Our opaque change-feed cursor.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+#[serde(tag = "m")]
+enum Cursor {
+    /// Inside a full round over a window.
+    #[serde(rename = "f")]
+    Full { from: DateTime<Utc>, to: DateTime<Utc>, page: String },
+    /// An incremental round: the sync token, and the page within the round if any.
+    #[serde(rename = "s")]
+    Sync { token: String, page: Option<String> },
+}
+
+const CURSOR_PREFIX: &str = "g1.";
+
+impl Cursor {
+    fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        format!("{CURSOR_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json))
+    }
+
+    /// A cursor we cannot read is one the provider "no longer knows": start over.
+    fn decode(s: &str) -> Result<Self> {
+        let raw = s.strip_prefix(CURSOR_PREFIX).ok_or(ProviderError::CursorExpired)?;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| ProviderError::CursorExpired)?;
+        serde_json::from_slice(&json).map_err(|_| ProviderError::CursorExpired)
+    }
+}
+
+// ---- notifications -------------------------------------------------------------------------
+
+/// Reads a watch-channel notification (Google POSTs an empty body; all is in the headers).
+pub fn parse_notification(headers: &::http::HeaderMap) -> Result<Notification> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty());
+    let id = get("x-goog-channel-id").ok_or_else(|| ProviderError::Protocol("notification without X-Goog-Channel-ID".into()))?;
+    let state = get("x-goog-resource-state").ok_or_else(|| ProviderError::Protocol("notification without X-Goog-Resource-State".into()))?;
+    let event = match state {
+        "sync" => NotificationEvent::Hello,
+        "exists" | "not_exists" => NotificationEvent::Changed,
+        other => return Err(ProviderError::Protocol(format!("unknown X-Goog-Resource-State {other:?}"))),
+    };
+    Ok(Notification { subscription_id: id.to_string(), secret: get("x-goog-channel-token").map(str::to_string), event })
+}
+
+// ---- the trait -----------------------------------------------------------------------------
+
+#[async_trait]
+impl CalendarProvider for GoogleCalendar {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Google
+    }
+
+    async fn validate(&self) -> Result<MailboxInfo> {
+        let cal: GCalendar = self.json(self.request(Method::GET, self.url(&["calendars", &self.calendar_id])), Ctx::Calendar).await?;
+        let email = cal.id.filter(|i| !i.is_empty()).ok_or_else(|| ProviderError::Protocol("calendar without id".into()))?;
+        Ok(MailboxInfo { email, display_name: cal.summary.filter(|s| !s.is_empty()), time_zone: cal.time_zone.filter(|z| !z.is_empty()) })
+    }
+
+    async fn list_window(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<ProviderEvent>> {
+        let (min, max) = (rfc3339(from), rfc3339(to));
+        let mut masters = HashMap::new();
+        let mut out = Vec::new();
+        let mut page: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("singleEvents", "true"), ("timeMin", min.as_str()), ("timeMax", max.as_str()), ("maxResults", PAGE)];
+            if let Some(p) = &page {
+                query.push(("pageToken", p.as_str()));
+            }
+            let resp = self.list_page(&query, Ctx::Event).await?;
+            for change in self.to_events(resp.items, &mut masters).await? {
+                if let Change::Upserted(ev) = change {
+                    out.push(ev);
+                }
+            }
+            match resp.next_page_token.filter(|p| !p.is_empty()) {
+                Some(p) => page = Some(p),
+                None => return Ok(out),
+            }
+        }
+        Err(ProviderError::Protocol(format!("more than {MAX_PAGES} pages of events")))
+    }
+
+    async fn changes(&self, cursor: Option<&str>, window: Window) -> Result<ChangePage> {
+        let cursor = cursor.map(Cursor::decode).transpose()?;
+        let (min, max) = match &cursor {
+            Some(Cursor::Full { from, to, .. }) => (rfc3339(*from), rfc3339(*to)),
+            _ => (rfc3339(window.from), rfc3339(window.to)),
+        };
+        let mut query = vec![("singleEvents", "true"), ("maxResults", PAGE)];
+        match &cursor {
+            None => query.extend([("showDeleted", "true"), ("timeMin", min.as_str()), ("timeMax", max.as_str())]),
+            Some(Cursor::Full { page, .. }) => {
+                query.extend([("showDeleted", "true"), ("timeMin", min.as_str()), ("timeMax", max.as_str()), ("pageToken", page.as_str())])
+            }
+            Some(Cursor::Sync { token, page }) => {
+                query.push(("syncToken", token.as_str()));
+                if let Some(p) = page {
+                    query.push(("pageToken", p.as_str()));
+                }
+            }
+        }
+        let resp = self.list_page(&query, Ctx::Sync).await?;
+        let next_page = resp.next_page_token.clone().filter(|p| !p.is_empty());
+        let next_sync = resp.next_sync_token.clone().filter(|t| !t.is_empty());
+        let changes = self.to_events(resp.items, &mut HashMap::new()).await?;
+        let (cursor, more) = match (next_page, &cursor) {
+            (Some(page), None | Some(Cursor::Full { .. })) => {
+                let (from, to) = match cursor {
+                    Some(Cursor::Full { from, to, .. }) => (from, to),
+                    _ => (window.from, window.to),
+                };
+                (Cursor::Full { from, to, page }, true)
+            }
+            (Some(page), Some(Cursor::Sync { token, .. })) => (Cursor::Sync { token: token.clone(), page: Some(page) }, true),
+            (None, _) => {
+                let token = next_sync.ok_or_else(|| ProviderError::Protocol("the last page has no nextSyncToken".into()))?;
+                (Cursor::Sync { token, page: None }, false)
+            }
+        };
+        Ok(ChangePage { changes, cursor: cursor.encode(), more })
+    }
+
+    async fn get(&self, id: &str) -> Result<ProviderEvent> {
+        let ev = self.fetch_event(id).await?;
+        // Google's get also returns deleted events, as "cancelled".
+        if ev.is_cancelled() {
+            return Err(ProviderError::NotFound);
+        }
+        let master = match &ev.recurring_event_id {
+            Some(series) => self.master(series, &mut HashMap::new()).await?,
+            None => None,
+        };
+        to_provider_event(&ev, master.as_ref())
+    }
+
+    async fn find_by_crm_id(&self, crm_id: &str) -> Result<Option<ProviderEvent>> {
+        let filter = format!("{CRM_ID}={crm_id}");
+        let mut page: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("privateExtendedProperty", filter.as_str()), ("maxResults", "50")];
+            if let Some(p) = &page {
+                query.push(("pageToken", p.as_str()));
+            }
+            let resp = self.list_page(&query, Ctx::Event).await?;
+            if let Some(found) = resp.items.iter().find(|e| !e.is_cancelled()) {
+                return to_provider_event(found, None).map(Some);
+            }
+            match resp.next_page_token.filter(|p| !p.is_empty()) {
+                Some(p) => page = Some(p),
+                None => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    async fn create(&self, draft: &EventDraft, send: SendInvitations) -> Result<ProviderEvent> {
+        let body = draft_body(draft)?;
+        let req = self.request(Method::POST, self.events_url(&[])).query(&[Self::send_param(send)]).json(&body);
+        let ev: GEvent = self.json(req, Ctx::Calendar).await?;
+        to_provider_event(&ev, None)
+    }
+
+    async fn update(&self, id: &str, etag: Option<&str>, draft: &EventDraft, send: SendInvitations) -> Result<ProviderEvent> {
+        let body = draft_body(draft)?;
+        let mut req = self.request(Method::PUT, self.events_url(&[id])).query(&[Self::send_param(send)]).json(&body);
+        if let Some(tag) = etag {
+            req = req.header(reqwest::header::IF_MATCH, tag);
+        }
+        let ev: GEvent = self.json(req, Ctx::Event).await?;
+        let mut out = to_provider_event(&ev, None)?;
+        if out.series_id.is_some() {
+            // An occurrence written on its own is an exception from now on.
+            out.kind = EventKind::Exception;
+        }
+        Ok(out)
+    }
+
+    async fn delete(&self, id: &str, etag: Option<&str>, send: SendInvitations) -> Result<()> {
+        let mut req = self.request(Method::DELETE, self.events_url(&[id])).query(&[Self::send_param(send)]);
+        if let Some(tag) = etag {
+            req = req.header(reqwest::header::IF_MATCH, tag);
+        }
+        self.execute(req, Ctx::Event).await.map(|_| ())
+    }
+
+    async fn free_busy(&self, emails: &[String], from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<FreeBusy>> {
+        let body = json!({
+            "timeMin": rfc3339(from),
+            "timeMax": rfc3339(to),
+            "timeZone": "UTC",
+            "items": emails.iter().map(|e| json!({ "id": e })).collect::<Vec<_>>(),
+        });
+        let resp: GFreeBusy = self.json(self.request(Method::POST, self.url(&["freeBusy"])).json(&body), Ctx::Event).await?;
+        let mut out = Vec::with_capacity(emails.len());
+        for email in emails {
+            let entry = resp
+                .calendars
+                .get(email)
+                .or_else(|| resp.calendars.iter().find(|(k, _)| k.eq_ignore_ascii_case(email)).map(|(_, v)| v));
+            let Some(entry) = entry else {
+                out.push(FreeBusy { email: email.clone(), busy: Vec::new(), error: Some("not in the answer".into()) });
+                continue;
+            };
+            if let Some(err) = entry.errors.first() {
+                let reason = err.reason.clone().or_else(|| err.message.clone()).unwrap_or_else(|| "error".into());
+                out.push(FreeBusy { email: email.clone(), busy: Vec::new(), error: Some(reason) });
+                continue;
+            }
+            let parse = |s: &str| {
+                DateTime::parse_from_rfc3339(s)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|_| ProviderError::Protocol(format!("bad free/busy time {s:?}")))
+            };
+            let busy = entry
+                .busy
+                .iter()
+                .map(|p| Ok(BusyInterval { start: parse(&p.start)?, end: parse(&p.end)?, tentative: false }))
+                .collect::<Result<Vec<_>>>()?;
+            out.push(FreeBusy { email: email.clone(), busy, error: None });
+        }
+        Ok(out)
+    }
+
+    async fn subscribe(&self, callback_url: &str, secret: &str, ttl: chrono::Duration) -> Result<Subscription> {
+        self.open_channel(callback_url, secret, ttl).await
+    }
+
+    async fn renew(&self, sub: &Subscription, ttl: chrono::Duration) -> Result<Subscription> {
+        let address = sub
+            .resource_id
+            .as_deref()
+            .and_then(|r| r.split_once('|'))
+            .map(|(_, a)| a.to_string())
+            .ok_or_else(|| ProviderError::Protocol("this subscription does not record its callback address".into()))?;
+        let fresh = self.open_channel(&address, &sub.secret, ttl).await?;
+        match self.unsubscribe(sub).await {
+            Ok(()) | Err(ProviderError::NotFound) => {}
+            // The new channel works; the old one runs out by itself.
+            Err(e) => tracing::warn!("could not stop the old Google channel {}: {e}", sub.id),
+        }
+        Ok(fresh)
+    }
+
+    async fn unsubscribe(&self, sub: &Subscription) -> Result<()> {
+        let resource_id = sub.resource_id.as_deref().map(|r| r.split_once('|').map_or(r, |(id, _)| id));
+        let mut body = json!({ "id": sub.id });
+        if let Some(r) = resource_id {
+            body["resourceId"] = json!(r);
+        }
+        self.execute(self.request(Method::POST, self.url(&["channels", "stop"])).json(&body), Ctx::Event).await.map(|_| ())
+    }
+}
