@@ -1,0 +1,191 @@
+"""exchangelib, unchanged, against the emulator's EWS front-end (SOAP 1.1 at /ews/EWS/Exchange.asmx).
+
+Environment: FIDELITY_BASE (http://127.0.0.1:PORT); EWS_USER / EWS_PASSWORD (a mailbox, Basic
+auth, delegate access); EWS_SERVICE / EWS_SERVICE_PASSWORD (a service account with
+can_impersonate); EWS_TARGET (a second mailbox the service account impersonates). No
+autodiscover and a fixed server version, so exchangelib talks to the given endpoint only.
+"""
+
+import os
+from datetime import datetime, timedelta, timezone
+
+from common import BASE, check, finish, step
+
+from exchangelib import (BASIC, DELEGATE, IMPERSONATION, Account, Build, CalendarItem, Configuration, Credentials,
+                         EWSDateTime, EWSTimeZone, Version)
+from exchangelib.errors import ErrorImpersonateUserDenied, ErrorItemNotFound, UnauthorizedError, TransportError
+from exchangelib.extended_properties import ExtendedProperty
+from exchangelib.items import SEND_TO_NONE, SEND_ONLY_TO_CHANGED
+from exchangelib.properties import ItemId
+from exchangelib.recurrence import DailyPattern, Recurrence
+
+ENDPOINT = f"{BASE}/ews/EWS/Exchange.asmx"
+UTC = EWSTimeZone("UTC")
+
+
+class CrmId(ExtendedProperty):
+    """The CRM meeting id: PublicStrings / crmId / String (the project's convention)."""
+    distinguished_property_set_id = "PublicStrings"
+    property_name = "crmId"
+    property_type = "String"
+
+
+CalendarItem.register("crm_id", CrmId)
+
+
+def account(user, password, mailbox, access_type):
+    config = Configuration(service_endpoint=ENDPOINT, credentials=Credentials(user, password), auth_type=BASIC,
+                           version=Version(build=Build(15, 1)), max_connections=2)
+    return Account(primary_smtp_address=mailbox, config=config, autodiscover=False, access_type=access_type,
+                   default_timezone=UTC)
+
+
+def ews_time(dt):
+    return EWSDateTime.from_datetime(dt).astimezone(UTC)
+
+
+def sync(folder, state=None):
+    changes = list(folder.sync_items(sync_state=state, max_changes_returned=2))
+    return changes, folder.item_sync_state
+
+
+def item_id(item):
+    """Changes carry an item (create/update) or just its ItemId (delete); both have .id."""
+    return item.id
+
+
+def crud_and_sync(label, acc, day0):
+    """The whole round: create (incl. a series), list a window, full sync, create/update/delete,
+    incremental sync. `label` prefixes every check."""
+    cal = acc.calendar
+    w_min, w_max = ews_time(day0), ews_time(day0 + timedelta(days=7))
+
+    def timed(subject, day, hour):
+        start = day0 + timedelta(days=day, hours=hour)
+        return CalendarItem(account=acc, folder=cal, subject=subject, start=ews_time(start), end=ews_time(start + timedelta(hours=1)),
+                            body=f"{subject} body")
+
+    created = {}
+    series = CalendarItem(account=acc, folder=cal, subject="Fidelity daily standup",
+                          start=ews_time(day0 + timedelta(hours=8)), end=ews_time(day0 + timedelta(hours=8, minutes=15)),
+                          recurrence=Recurrence(pattern=DailyPattern(interval=1), start=day0.date(), number=5), crm_id="m-42")
+    for key, item in [("A", timed("Fidelity single A", 0, 9)), ("U", timed("Fidelity to update", 1, 10)),
+                      ("D", timed("Fidelity to delete", 2, 11)), ("R", series)]:
+        saved = step(f"{label}: create {key}", lambda i=item: i.save(send_meeting_invitations=SEND_TO_NONE))
+        if saved is None:
+            return
+        created[key] = saved
+        check(f"{label}: create {key} returns an ItemId with a ChangeKey", saved.id and saved.changekey, (saved.id, saved.changekey))
+    r = created["R"]
+    got = step(f"{label}: get the series", lambda: cal.get(id=r.id, changekey=r.changekey))
+    if got is not None:
+        check(f"{label}: the series reads back as a RecurringMaster with 5 occurrences and its crmId",
+              got.type == "RecurringMaster" and got.recurrence is not None and got.recurrence.boundary.number == 5 and got.crm_id == "m-42",
+              (got.type, got.recurrence, got.crm_id))
+
+    # CalendarView: expands the series into occurrences.
+    listed = step(f"{label}: CalendarView of the window", lambda: list(cal.view(start=w_min, end=w_max)))
+    if listed is not None:
+        occ = [i for i in listed if i.type == "Occurrence"]
+        singles = sorted(i.subject for i in listed if i.type == "Single")
+        check(f"{label}: CalendarView lists 3 single items + 5 occurrences of the series",
+              len(listed) == 8 and len(occ) == 5 and singles == sorted(["Fidelity single A", "Fidelity to update", "Fidelity to delete"]),
+              [(i.subject, i.type) for i in listed])
+        check(f"{label}: occurrences have distinct ids and the series' subject",
+              len({i.id for i in occ}) == 5 and all(i.subject == "Fidelity daily standup" for i in occ), [(i.id, i.subject) for i in occ])
+
+    # SyncFolderItems: full, then with nothing changed.
+    full = step(f"{label}: full SyncFolderItems (paged by 2)", lambda: sync(cal))
+    if full is None:
+        return
+    changes, state = full
+    ids = {item_id(i) for _, i in changes}
+    check(f"{label}: full sync creates the 4 items and gives a sync state",
+          state and all(t == "create" for t, _ in changes) and ids == {created[k].id for k in "AUDR"},
+          [(t, getattr(i, "subject", None)) for t, i in changes])
+    if not state:
+        return
+    empty = step(f"{label}: SyncFolderItems without changes", lambda: sync(cal, state))
+    if empty is not None:
+        check(f"{label}: sync without changes is empty", empty[0] == [] and empty[1], [(t, getattr(i, "subject", None)) for t, i in empty[0]])
+        state = empty[1] or state
+
+    # create, update, delete
+    new = step(f"{label}: create N", lambda: timed("Fidelity new N", 3, 14).save(send_meeting_invitations=SEND_TO_NONE))
+    u, d = created["U"], created["D"]
+    old_ck = u.changekey
+    u.subject = "Fidelity updated"
+    u.location = "Room 7"
+    updated = step(f"{label}: update U (UpdateItem)", lambda: u.save(update_fields=["subject", "location"],
+                                                                     send_meeting_invitations=SEND_ONLY_TO_CHANGED))
+    if updated is not None:
+        fresh = step(f"{label}: get U after update", lambda: cal.get(id=u.id))
+        check(f"{label}: update is stored and changes the ChangeKey",
+              fresh is not None and fresh.subject == "Fidelity updated" and fresh.location == "Room 7" and u.changekey != old_ck,
+              fresh and (fresh.subject, fresh.location, u.changekey, old_ck))
+    d_id = d.id
+    step(f"{label}: delete D (DeleteItem)", lambda: d.delete(send_meeting_cancellations=SEND_TO_NONE))
+    try:
+        cal.get(id=d_id)
+        check(f"{label}: deleted item reads as ErrorItemNotFound", False, "still readable")
+    except ErrorItemNotFound:
+        check(f"{label}: deleted item reads as ErrorItemNotFound", True)
+    except Exception as e:
+        check(f"{label}: deleted item reads as ErrorItemNotFound", False, f"{type(e).__name__}: {e}")
+
+    inc = step(f"{label}: SyncFolderItems after changes", lambda: sync(cal, state))
+    if inc is not None and new is not None:
+        by_id = {item_id(i): (t, i) for t, i in inc[0]}
+        check(f"{label}: sync reports exactly the created, updated and deleted items",
+              set(by_id) == {new.id, u.id, d_id} and len(inc[0]) == 3, [(t, item_id(i), getattr(i, "subject", None)) for t, i in inc[0]])
+        check(f"{label}: sync shows the new item as create", by_id.get(new.id, ("",))[0] == "create")
+        t, i = by_id.get(u.id, ("", None))
+        check(f"{label}: sync shows the update", t == "update" and i is not None and i.subject == "Fidelity updated", (t, i and i.subject))
+        check(f"{label}: sync shows the deletion", by_id.get(d_id, ("",))[0] == "delete", by_id.get(d_id))
+        state = inc[1]
+        again = step(f"{label}: SyncFolderItems once more", lambda: sync(cal, state))
+        if again is not None:
+            check(f"{label}: nothing more to sync", again[0] == [], [(t, item_id(i)) for t, i in again[0]])
+
+    # clean up what this round made, so a later round starts from known state
+    for item in [created["A"], created["R"], updated or u] + ([new] if new is not None else []):
+        step(f"{label}: clean up", lambda it=item: it.delete(send_meeting_cancellations=SEND_TO_NONE))
+
+
+def main():
+    day0 = (datetime.now(timezone.utc) + timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)
+    user, pw = os.environ["EWS_USER"], os.environ["EWS_PASSWORD"]
+    svc, svc_pw = os.environ["EWS_SERVICE"], os.environ["EWS_SERVICE_PASSWORD"]
+    target = os.environ["EWS_TARGET"]
+
+    # 1. Basic auth, delegate access to one's own mailbox.
+    crud_and_sync("ews delegate", account(user, pw, user, DELEGATE), day0)
+
+    # 2. A service account impersonating another mailbox (ExchangeImpersonation header).
+    imp = account(svc, svc_pw, target, IMPERSONATION)
+    crud_and_sync("ews impersonation", imp, day0)
+
+    # 3. Impersonation by an account without the role is refused.
+    denied = account(user, pw, target, IMPERSONATION)
+    try:
+        list(denied.calendar.view(start=ews_time(day0), end=ews_time(day0 + timedelta(days=1))))
+        check("ews: impersonation without the role is refused (ErrorImpersonateUserDenied)", False, "allowed")
+    except ErrorImpersonateUserDenied:
+        check("ews: impersonation without the role is refused (ErrorImpersonateUserDenied)", True)
+    except Exception as e:
+        check("ews: impersonation without the role is refused (ErrorImpersonateUserDenied)", False, f"{type(e).__name__}: {e}")
+
+    # 4. A wrong password is a 401 the library reports as such (no retry loop, no hang).
+    wrong = account(user, "wrong-password", user, DELEGATE)
+    try:
+        list(wrong.calendar.view(start=ews_time(day0), end=ews_time(day0 + timedelta(days=1))))
+        check("ews: a wrong password is refused (UnauthorizedError)", False, "allowed")
+    except UnauthorizedError:
+        check("ews: a wrong password is refused (UnauthorizedError)", True)
+    except Exception as e:
+        check("ews: a wrong password is refused (UnauthorizedError)", False, f"{type(e).__name__}: {e}")
+
+
+if __name__ == "__main__":
+    step("ews: run", main)
+    finish("exchangelib")
