@@ -1514,3 +1514,354 @@ async fn stop_channel(AxState(emu): AxState<Emulator>, RawQuery(raw): RawQuery, 
         Ok(StatusCode::NO_CONTENT.into_response())
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{utc, Mailbox};
+    use crate::Config;
+
+    struct Api {
+        emu: Emulator,
+        base: String,
+        token: String,
+        http: reqwest::Client,
+    }
+
+    async fn api() -> Api {
+        let emu = Emulator::new(Config::default());
+        let addr = emu.clone().spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
+        let token = emu.with_state(|s| {
+            s.add_mailbox(Mailbox {
+                email: "ann@example.com".into(),
+                display_name: "Ann".into(),
+                provider: Provider::Google,
+                password: None,
+                time_zone: "Europe/Berlin".into(),
+                can_impersonate: false,
+                uid: String::new(),
+            })
+            .unwrap();
+            s.issue_tokens("ann@example.com", Provider::Google, Duration::hours(1)).unwrap().access_token
+        });
+        Api { emu, base: format!("http://{addr}/google/calendar/v3"), token, http: reqwest::Client::new() }
+    }
+
+    impl Api {
+        async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, HeaderMap, Value) {
+            let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let bytes = resp.bytes().await.unwrap();
+            (status, headers, if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() })
+        }
+        async fn get(&self, path: &str) -> (u16, Value) {
+            let (s, _, v) = self.call(reqwest::Method::GET, path, None).await;
+            (s, v)
+        }
+        async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+            let (s, _, v) = self.call(reqwest::Method::POST, path, Some(body)).await;
+            (s, v)
+        }
+        async fn insert(&self, summary: &str, start: &str, end: &str) -> Value {
+            let (s, v) = self
+                .post("/calendars/primary/events", json!({ "summary": summary, "start": { "dateTime": start }, "end": { "dateTime": end } }))
+                .await;
+            assert_eq!(s, 200, "{v}");
+            v
+        }
+    }
+
+    fn reason(v: &Value) -> &str {
+        v["error"]["errors"][0]["reason"].as_str().unwrap_or_default()
+    }
+
+    #[test]
+    fn instance_ids_round_trip() {
+        let mut ev = Event {
+            id: "abcdefg123".into(),
+            ical_uid: "u".into(),
+            change_key: "k".into(),
+            fields: Fields {
+                subject: String::new(),
+                body: String::new(),
+                location: String::new(),
+                start: When::At(utc(2026, 1, 5, 8, 0)),
+                end: When::At(utc(2026, 1, 5, 9, 0)),
+                time_zone: "UTC".into(),
+                sensitivity: Sensitivity::Normal,
+                show_as: ShowAs::Busy,
+                attendees: vec![],
+            },
+            organizer: model::Person { email: "a@x".into(), name: String::new() },
+            recurrence: vec!["RRULE:FREQ=DAILY".into()],
+            overrides: BTreeMap::new(),
+            private_props: BTreeMap::new(),
+            shared_props: BTreeMap::new(),
+            created: Utc::now(),
+            updated: Utc::now(),
+            seq: 1,
+            cancelled: false,
+        };
+        let id = instance_id(&ev, utc(2026, 1, 7, 8, 0));
+        assert_eq!(id, "abcdefg123_20260107T080000Z");
+        assert_eq!(parse_instance_id(&id), Some(("abcdefg123", utc(2026, 1, 7, 8, 0))));
+        ev.fields.start = When::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap());
+        let id = instance_id(&ev, utc(2026, 1, 7, 0, 0));
+        assert_eq!(id, "abcdefg123_20260107");
+        assert_eq!(parse_instance_id(&id), Some(("abcdefg123", utc(2026, 1, 7, 0, 0))));
+        assert_eq!(parse_instance_id("plainid"), None);
+        assert_eq!(parse_instance_id("_20260107"), None);
+        assert_eq!(parse_instance_id("x_2026"), None);
+    }
+
+    #[test]
+    fn etags_ids_and_patch_merging() {
+        let e = etag_of("DwAAABYAAAabc");
+        assert!(e.starts_with('"') && e.ends_with('"') && e.len() == 18, "{e}");
+        assert_ne!(e, etag_of("DwAAABYAAAabd"));
+        assert!(etag_matches(&e, &e) && etag_matches("*", &e) && etag_matches(&format!("W/{e}"), &e));
+        assert!(etag_matches(e.trim_matches('"'), &e));
+        assert!(!etag_matches("\"1\"", &e));
+        assert!(valid_event_id("abc0123vv") && !valid_event_id("abcd") && !valid_event_id("ABCDE12") && !valid_event_id("wxyz12"));
+
+        let mut current = json!({
+            "summary": "a", "start": { "dateTime": "2026-01-01T10:00:00+01:00", "timeZone": "Europe/Berlin" },
+            "extendedProperties": { "private": { "crmId": "1", "x": "y" } }, "location": "here",
+        });
+        let patch = json!({ "start": { "date": "2026-01-02" }, "extendedProperties": { "private": { "x": "z" } }, "location": null });
+        let (Value::Object(c), Value::Object(p)) = (&mut current, patch) else { unreachable!() };
+        merge(c, p, true);
+        assert_eq!(current["start"], json!({ "date": "2026-01-02" }), "start replaces whole");
+        assert_eq!(current["extendedProperties"]["private"], json!({ "crmId": "1", "x": "z" }), "maps merge");
+        assert!(current.get("location").is_none(), "null clears");
+    }
+
+    #[test]
+    fn fault_answers_use_googles_envelope() {
+        let resp = fault_response(&FaultKind::Throttle { retry_after_ms: 1200 });
+        assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "2");
+        let resp = fault_response(&FaultKind::Status { status: 503 });
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn auth_and_calendar_ids() {
+        let api = api().await;
+        let resp = api.http.get(format!("{}/calendars/primary", api.base)).bearer_auth("ya29.nope").send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        assert!(resp.headers().contains_key(header::WWW_AUTHENTICATE));
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!((reason(&v), v["error"]["code"].as_u64()), ("authError", Some(401)));
+
+        let (s, v) = api.get("/calendars/primary?alt=json&prettyPrint=false").await;
+        assert_eq!((s, v["id"].as_str(), v["timeZone"].as_str()), (200, Some("ann@example.com"), Some("Europe/Berlin")));
+        let (s, _) = api.get("/calendars/ann%40example.com").await;
+        assert_eq!(s, 200);
+        let (s, v) = api.get("/calendars/someone%40example.com/events").await;
+        assert_eq!((s, reason(&v)), (404, "notFound"));
+        let (s, v) = api.get("/users/me/calendarList").await;
+        assert_eq!((s, v["items"][0]["primary"].as_bool()), (200, Some(true)));
+        let (s, _) = api.get("/users/me/calendarList/primary").await;
+        assert_eq!(s, 200);
+        // The token may also come as a query parameter.
+        let resp = api.http.get(format!("{}/calendars/primary?access_token={}", api.base, api.token)).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+
+    #[tokio::test]
+    async fn pages_snapshot_and_sync_token_only_on_the_last_page() {
+        let api = api().await;
+        for i in 0..5 {
+            api.insert(&format!("e{i}"), &format!("2026-02-0{}T10:00:00+01:00", i + 1), &format!("2026-02-0{}T11:00:00+01:00", i + 1)).await;
+        }
+        let (s, p1) = api.get("/calendars/primary/events?maxResults=2&orderBy=startTime&singleEvents=true").await;
+        assert_eq!(s, 200);
+        assert_eq!(p1["items"].as_array().unwrap().len(), 2);
+        assert!(p1.get("nextSyncToken").is_none());
+        // A change between pages shows in the next round, not in this listing.
+        api.insert("late", "2026-02-01T08:00:00Z", "2026-02-01T09:00:00Z").await;
+        let token = p1["nextPageToken"].as_str().unwrap();
+        let (_, p2) = api.get(&format!("/calendars/primary/events?maxResults=2&pageToken={token}")).await;
+        let (_, p3) = api.get(&format!("/calendars/primary/events?maxResults=2&pageToken={}", p2["nextPageToken"].as_str().unwrap())).await;
+        let names: Vec<&str> = [&p1, &p2, &p3].iter().flat_map(|p| p["items"].as_array().unwrap()).map(|i| i["summary"].as_str().unwrap()).collect();
+        assert_eq!(names, ["e0", "e1", "e2", "e3", "e4"]);
+        let sync = p3["nextSyncToken"].as_str().unwrap();
+        assert!(p3.get("nextPageToken").is_none());
+        let (_, delta) = api.get(&format!("/calendars/primary/events?syncToken={sync}")).await;
+        let names: Vec<&str> = delta["items"].as_array().unwrap().iter().map(|i| i["summary"].as_str().unwrap()).collect();
+        assert_eq!(names, ["late"]);
+    }
+
+    #[tokio::test]
+    async fn strict_parameters() {
+        let api = api().await;
+        let (s, v) = api.get("/calendars/primary/events?timeMin=2026-02-02T00:00:00Z&timeMax=2026-02-01T00:00:00Z").await;
+        assert_eq!((s, reason(&v)), (400, "timeRangeEmpty"));
+        let (s, _) = api.get("/calendars/primary/events?orderBy=startTime").await;
+        assert_eq!(s, 400, "startTime ordering needs singleEvents");
+        let (s, _) = api.get("/calendars/primary/events?timeMin=2026-02-02T00:00:00").await;
+        assert_eq!(s, 400, "an offset is mandatory");
+        let (_, listed) = api.get("/calendars/primary/events").await;
+        let sync = listed["nextSyncToken"].as_str().unwrap().to_string();
+        for extra in ["timeMin=2026-01-01T00:00:00Z", "privateExtendedProperty=crmId%3D1", "q=x", "orderBy=updated", "iCalUID=x", "showDeleted=false"] {
+            let (s, v) = api.get(&format!("/calendars/primary/events?syncToken={sync}&{extra}")).await;
+            assert_eq!((s, reason(&v)), (400, "invalid"), "{extra}");
+        }
+        let (s, _) = api.get(&format!("/calendars/primary/events?syncToken={sync}&singleEvents=true&showDeleted=true&maxResults=5")).await;
+        assert_eq!(s, 200);
+        api.emu.with_state(|s| s.expire_cursors(Provider::Google));
+        let (s, v) = api.get(&format!("/calendars/primary/events?syncToken={sync}")).await;
+        assert_eq!((s, reason(&v)), (410, "fullSyncRequired"));
+        let (s, _) = api.get("/calendars/primary/events?maxResults=0").await;
+        assert_eq!(s, 400);
+    }
+
+    #[tokio::test]
+    async fn writes_ids_patch_and_preconditions() {
+        let api = api().await;
+        let body = json!({
+            "id": "crm0000000001", "summary": "Call", "location": "Phone",
+            "start": { "dateTime": "2026-03-02T10:00:00", "timeZone": "Europe/Berlin" },
+            "end": { "dateTime": "2026-03-02T10:30:00", "timeZone": "Europe/Berlin" },
+            "attendees": [{ "email": "Zed@Example.com", "responseStatus": "tentative" }],
+            "extendedProperties": { "private": { "crmId": "M-1" } }, "visibility": "private",
+        });
+        let (s, ev) = api.post("/calendars/primary/events?sendUpdates=none", body.clone()).await;
+        assert_eq!(s, 200, "{ev}");
+        assert_eq!(ev["id"], "crm0000000001");
+        assert_eq!(ev["start"]["dateTime"], "2026-03-02T10:00:00+01:00");
+        assert_eq!(ev["attendees"][0]["email"], "zed@example.com");
+        assert_eq!(ev["visibility"], "private");
+        let (s, v) = api.post("/calendars/primary/events", body.clone()).await;
+        assert_eq!((s, reason(&v)), (409, "duplicate"));
+        let mut bad = body.clone();
+        bad["id"] = json!("Not_Base32");
+        let (s, _) = api.post("/calendars/primary/events", bad).await;
+        assert_eq!(s, 400);
+        let mut series = body.clone();
+        series["id"] = json!("crm0000000002");
+        series["start"] = json!({ "dateTime": "2026-03-02T10:00:00+01:00" });
+        series["recurrence"] = json!(["RRULE:FREQ=DAILY;COUNT=3"]);
+        let (s, v) = api.post("/calendars/primary/events", series).await;
+        assert_eq!((s, v["error"]["message"].as_str()), (400, Some("Missing time zone definition for start time.")));
+
+        // PATCH changes what it names, keeps the rest (responses included).
+        let (s, _, patched) = api
+            .call(reqwest::Method::PATCH, "/calendars/primary/events/crm0000000001", Some(json!({ "summary": "Call back" })))
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!((patched["summary"].as_str(), patched["location"].as_str()), (Some("Call back"), Some("Phone")));
+        assert_eq!(patched["attendees"][0]["responseStatus"], "tentative");
+        assert_eq!(patched["extendedProperties"]["private"]["crmId"], "M-1");
+        assert_ne!(patched["etag"], ev["etag"]);
+
+        // A stale If-Match is refused; the current one goes through.
+        let stale = ev["etag"].as_str().unwrap();
+        let resp = api
+            .http
+            .delete(format!("{}/calendars/primary/events/crm0000000001", api.base))
+            .bearer_auth(&api.token)
+            .header("If-Match", stale)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 412);
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(reason(&v), "conditionNotMet");
+        let resp = api
+            .http
+            .delete(format!("{}/calendars/primary/events/crm0000000001", api.base))
+            .bearer_auth(&api.token)
+            .header("If-Match", patched["etag"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+        // Deleted events still answer get, as cancelled; deleting again is 410.
+        let (s, v) = api.get("/calendars/primary/events/crm0000000001").await;
+        assert_eq!((s, v["status"].as_str()), (200, Some("cancelled")));
+        let (s, _, v) = api.call(reqwest::Method::DELETE, "/calendars/primary/events/crm0000000001", None).await;
+        assert_eq!((s, reason(&v)), (410, "deleted"));
+        let (s, _) = api.post("/calendars/primary/events", json!({ "summary": "x" })).await;
+        assert_eq!(s, 400, "start is required");
+        let resp = api.http.post(format!("{}/calendars/primary/events", api.base)).bearer_auth(&api.token).body("{not json").send().await.unwrap();
+        assert_eq!(resp.status(), 400);
+    }
+
+    #[tokio::test]
+    async fn instances_and_deleted_occurrences() {
+        let api = api().await;
+        let (s, master) = api
+            .post(
+                "/calendars/primary/events",
+                json!({
+                    "summary": "Daily", "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"],
+                    "start": { "date": "2026-04-01" }, "end": { "date": "2026-04-02" },
+                }),
+            )
+            .await;
+        assert_eq!(s, 200, "{master}");
+        let id = master["id"].as_str().unwrap();
+        let (_, insts) = api.get(&format!("/calendars/primary/events/{id}/instances")).await;
+        let ids: Vec<&str> = insts["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [format!("{id}_20260401"), format!("{id}_20260402"), format!("{id}_20260403"), format!("{id}_20260404")]);
+        assert_eq!(insts["items"][1]["originalStartTime"], json!({ "date": "2026-04-02" }));
+        let (s, _, _) = api.call(reqwest::Method::DELETE, &format!("/calendars/primary/events/{id}_20260402"), None).await;
+        assert_eq!(s, 204);
+        let (_, listed) = api.get("/calendars/primary/events?singleEvents=true&showDeleted=true").await;
+        let cancelled: Vec<&Value> = listed["items"].as_array().unwrap().iter().filter(|i| i["status"] == "cancelled").collect();
+        assert_eq!(cancelled.len(), 1);
+        assert_eq!(cancelled[0]["recurringEventId"], id);
+        let (_, listed) = api.get("/calendars/primary/events?singleEvents=true").await;
+        assert_eq!(listed["items"].as_array().unwrap().len(), 3);
+        // Without singleEvents the master stands for the series.
+        let (_, listed) = api.get("/calendars/primary/events").await;
+        assert_eq!(listed["items"][0]["recurrence"], json!(["RRULE:FREQ=DAILY;COUNT=4"]));
+        let (s, _) = api.get(&format!("/calendars/primary/events/{id}_20260409")).await;
+        assert_eq!(s, 404, "not a slot of the series");
+    }
+
+    #[tokio::test]
+    async fn free_busy_and_channels() {
+        let api = api().await;
+        api.insert("busy", "2026-05-01T10:00:00Z", "2026-05-01T11:00:00Z").await;
+        let (s, fb) = api
+            .post(
+                "/freeBusy",
+                json!({ "timeMin": "2026-05-01T00:00:00Z", "timeMax": "2026-05-02T00:00:00Z", "items": [{ "id": "primary" }, { "id": "nobody@x.org" }] }),
+            )
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(fb["calendars"]["primary"]["busy"], json!([{ "start": "2026-05-01T10:00:00Z", "end": "2026-05-01T11:00:00Z" }]));
+        assert_eq!(fb["calendars"]["nobody@x.org"]["errors"][0]["reason"], "notFound");
+
+        let (s, v) = api
+            .post("/calendars/primary/events/watch", json!({ "id": "ch-1", "type": "web_hook", "address": "http://example.com/hook" }))
+            .await;
+        assert_eq!((s, reason(&v)), (400, "push.webhookUrlNotHttps"));
+        let far = (Utc::now() + Duration::days(365)).timestamp_millis();
+        let (s, ch) = api
+            .post(
+                "/calendars/primary/events/watch",
+                json!({ "id": "ch-1", "type": "web_hook", "address": "https://example.com/hook", "token": "t", "expiration": far }),
+            )
+            .await;
+        assert_eq!((s, ch["kind"].as_str(), ch["token"].as_str()), (200, Some("api#channel"), Some("t")));
+        let expires: i64 = ch["expiration"].as_str().unwrap().parse().unwrap();
+        assert!(expires <= (Utc::now() + Duration::hours(api.emu.config().google_max_channel_hours)).timestamp_millis(), "capped");
+        let (s, _) = api.post("/calendars/primary/events/watch", json!({ "id": "ch-1", "type": "web_hook", "address": "https://example.com/h" })).await;
+        assert_eq!(s, 400, "channel ids are unique");
+        let (s, _) = api.post("/channels/stop", json!({ "id": "ch-1", "resourceId": "wrong" })).await;
+        assert_eq!(s, 404);
+        let (s, _) = api.post("/channels/stop", json!({ "id": "ch-1", "resourceId": ch["resourceId"] })).await;
+        assert_eq!(s, 204);
+        let (s, _) = api.post("/channels/stop", json!({ "id": "ch-1" })).await;
+        assert_eq!(s, 404);
+    }
+}

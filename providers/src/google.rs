@@ -818,3 +818,250 @@ impl CalendarProvider for GoogleCalendar {
         self.execute(self.request(Method::POST, self.url(&["channels", "stop"])).json(&body), Ctx::Event).await.map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shaped like a real incremental page (fields as in the discovery doc's Event schema and
+    /// Google's sync guide; values made up): a deleted event, a moved occurrence with a CRM
+    /// id, an all-day free event, a deleted occurrence.
+    const PAGE_JSON: &str = r#"{
+      "kind": "calendar#events", "etag": "\"p33c8\"", "summary": "ann@example.com",
+      "updated": "2026-01-10T09:00:00.000Z", "timeZone": "Europe/Berlin", "accessRole": "owner",
+      "defaultReminders": [{"method": "popup", "minutes": 10}],
+      "nextSyncToken": "CPDAlvWDx70CEPDAlvWDx70CGAU=",
+      "items": [
+        {"kind": "calendar#event", "etag": "\"3181161784712000\"", "id": "gone01", "status": "cancelled"},
+        {"kind": "calendar#event", "etag": "\"3181161784712001\"", "id": "rec1_20260112T090000Z", "status": "confirmed",
+         "summary": "Weekly (moved)", "unknownField": {"nested": [1, 2]},
+         "start": {"dateTime": "2026-01-12T11:00:00+01:00", "timeZone": "Europe/Berlin"},
+         "end": {"dateTime": "2026-01-12T11:30:00+01:00", "timeZone": "Europe/Berlin"},
+         "recurringEventId": "rec1",
+         "originalStartTime": {"dateTime": "2026-01-12T10:00:00+01:00", "timeZone": "Europe/Berlin"},
+         "iCalUID": "rec1@google.com", "sequence": 1, "visibility": "private",
+         "organizer": {"email": "ann@example.com", "displayName": "Ann", "self": true},
+         "attendees": [
+           {"email": "ann@example.com", "organizer": true, "responseStatus": "accepted", "self": true},
+           {"email": "bob@example.com", "displayName": "Bob", "responseStatus": "tentative", "optional": true},
+           {"email": "room@resource.calendar.google.com", "resource": true, "responseStatus": "accepted"}
+         ],
+         "extendedProperties": {"private": {"crmId": "MEET-42"}, "shared": {"x": "y"}},
+         "updated": "2026-01-10T08:59:00.000Z"},
+        {"kind": "calendar#event", "etag": "\"3181161784712002\"", "id": "allday1", "status": "confirmed",
+         "summary": "Offsite", "start": {"date": "2026-01-20"}, "end": {"date": "2026-01-22"}, "transparency": "transparent"},
+        {"kind": "calendar#event", "id": "rec1_20260119T090000Z", "status": "cancelled", "recurringEventId": "rec1",
+         "originalStartTime": {"dateTime": "2026-01-19T10:00:00+01:00", "timeZone": "Europe/Berlin"}}
+      ]
+    }"#;
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    }
+
+    #[test]
+    fn maps_a_real_shaped_page() {
+        let page: GEvents = parse_json(PAGE_JSON.as_bytes()).unwrap();
+        assert_eq!(page.next_sync_token.as_deref(), Some("CPDAlvWDx70CEPDAlvWDx70CGAU="));
+        assert_eq!(page.items.len(), 4);
+        assert!(page.items[0].is_cancelled());
+
+        let moved = to_provider_event(&page.items[1], None).unwrap();
+        assert_eq!(moved.kind, EventKind::Exception, "moved away from its slot");
+        assert_eq!(moved.series_id.as_deref(), Some("rec1"));
+        assert_eq!(moved.original_start, Some(at(2026, 1, 12, 9, 0)));
+        assert_eq!(moved.start, EventTime::At(at(2026, 1, 12, 10, 0)));
+        assert_eq!(moved.time_zone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(moved.crm_id.as_deref(), Some("MEET-42"));
+        assert!(moved.private && moved.busy);
+        assert_eq!(moved.etag.as_deref(), Some("\"3181161784712001\""));
+        assert_eq!(moved.ical_uid.as_deref(), Some("rec1@google.com"));
+        assert_eq!(moved.organizer, Some(Person { email: "ann@example.com".into(), name: Some("Ann".into()) }));
+        assert_eq!(
+            moved.attendees,
+            vec![
+                Attendee { email: "ann@example.com".into(), name: None, response: Response::Organizer, optional: false },
+                Attendee { email: "bob@example.com".into(), name: Some("Bob".into()), response: Response::Tentative, optional: true },
+            ],
+            "rooms are not people"
+        );
+        assert_eq!(moved.updated, Some(Utc.with_ymd_and_hms(2026, 1, 10, 8, 59, 0).unwrap()));
+
+        let allday = to_provider_event(&page.items[2], None).unwrap();
+        assert_eq!(allday.kind, EventKind::Single);
+        assert_eq!(allday.start, EventTime::Date(NaiveDate::from_ymd_opt(2026, 1, 20).unwrap()));
+        assert_eq!(allday.end, EventTime::Date(NaiveDate::from_ymd_opt(2026, 1, 22).unwrap()));
+        assert!(!allday.busy && !allday.private && allday.crm_id.is_none());
+    }
+
+    #[test]
+    fn an_occurrence_is_an_exception_only_when_it_differs_from_its_master() {
+        let master: GEvent = serde_json::from_value(json!({
+            "id": "rec1", "summary": "Weekly", "recurrence": ["EXDATE;TZID=Europe/Berlin:20260126T100000", "RRULE:FREQ=WEEKLY"],
+            "start": {"dateTime": "2026-01-05T10:00:00+01:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-01-05T10:30:00+01:00", "timeZone": "Europe/Berlin"}
+        }))
+        .unwrap();
+        let m = to_provider_event(&master, None).unwrap();
+        assert_eq!((m.kind, m.recurrence.as_deref()), (EventKind::SeriesMaster, Some("FREQ=WEEKLY")));
+        let mut inst: GEvent = serde_json::from_value(json!({
+            "id": "rec1_20260112T090000Z", "summary": "Weekly", "recurringEventId": "rec1",
+            "start": {"dateTime": "2026-01-12T10:00:00+01:00", "timeZone": "Europe/Berlin"},
+            "end": {"dateTime": "2026-01-12T10:30:00+01:00", "timeZone": "Europe/Berlin"},
+            "originalStartTime": {"dateTime": "2026-01-12T10:00:00+01:00", "timeZone": "Europe/Berlin"}
+        }))
+        .unwrap();
+        assert_eq!(to_provider_event(&inst, Some(&master)).unwrap().kind, EventKind::Occurrence);
+        inst.summary = Some("Weekly (special)".into());
+        assert_eq!(to_provider_event(&inst, Some(&master)).unwrap().kind, EventKind::Exception);
+        inst.summary = Some("Weekly".into());
+        inst.end = Some(GTime { date_time: Some("2026-01-12T11:00:00+01:00".into()), ..GTime::default() });
+        assert_eq!(to_provider_event(&inst, Some(&master)).unwrap().kind, EventKind::Exception, "longer than the series");
+    }
+
+    #[test]
+    fn local_times_need_their_zone() {
+        let t = GTime { date_time: Some("2026-07-01T09:00:00".into()), time_zone: Some("America/New_York".into()), date: None };
+        assert_eq!(t.parse().unwrap(), EventTime::At(at(2026, 7, 1, 13, 0)));
+        let t = GTime { date_time: Some("2026-07-01T09:00:00".into()), ..GTime::default() };
+        assert!(matches!(t.parse(), Err(ProviderError::Protocol(_))));
+        assert!(matches!(GTime::default().parse(), Err(ProviderError::Protocol(_))));
+        let t = GTime { date: Some("2026-02-30".into()), ..GTime::default() };
+        assert!(matches!(t.parse(), Err(ProviderError::Protocol(_))));
+    }
+
+    #[test]
+    fn malformed_and_hostile_bodies_are_clear_errors() {
+        assert!(matches!(parse_json::<GEvents>(b"{\"items\": [ {\"id\": "), Err(ProviderError::Protocol(_))));
+        assert!(matches!(parse_json::<GEvents>(b"<html>502 Bad Gateway</html>"), Err(ProviderError::Protocol(_))));
+        assert!(matches!(parse_json::<GEvents>(br#"{"items": "nope"}"#), Err(ProviderError::Protocol(_))));
+        // Deep nesting: skipped without recursion in unknown fields, refused by serde_json's
+        // recursion limit where we keep the value — never a stack overflow.
+        let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let deep = format!("{{\"items\": [{{\"id\": \"x\", \"junk\": {}}}]}}", nest(100_000));
+        assert_eq!(parse_json::<GEvents>(deep.as_bytes()).unwrap().items[0].id, "x");
+        let deep = format!("{{\"id\": \"c\", \"expiration\": {}}}", nest(100_000));
+        assert!(matches!(parse_json::<GChannel>(deep.as_bytes()), Err(ProviderError::Protocol(_))));
+        // An event without id or start is refused, not defaulted.
+        let page: GEvents = parse_json(br#"{"items": [{"summary": "no id"}]}"#).unwrap();
+        assert!(matches!(to_provider_event(&page.items[0], None), Err(ProviderError::Protocol(_))));
+        let page: GEvents = parse_json(br#"{"items": [{"id": "a1", "end": {"date": "2026-01-01"}}]}"#).unwrap();
+        assert!(matches!(to_provider_event(&page.items[0], None), Err(ProviderError::Protocol(_))));
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> reqwest::header::HeaderMap {
+        let mut h = reqwest::header::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(reqwest::header::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        h
+    }
+
+    fn envelope(code: u16, reason: &str) -> Vec<u8> {
+        serde_json::to_vec(&json!({ "error": { "errors": [{ "domain": "global", "reason": reason, "message": "m" }], "code": code, "message": "msg" } }))
+            .unwrap()
+    }
+
+    #[test]
+    fn errors_map_onto_what_the_caller_does_next() {
+        let none = headers(&[]);
+        let wait = headers(&[("retry-after", "30")]);
+        let map = |code: u16, reason: &str, h: &reqwest::header::HeaderMap, ctx| map_error(StatusCode::from_u16(code).unwrap(), h, &envelope(code, reason), ctx);
+        assert_eq!(map(401, "authError", &none, Ctx::Event), ProviderError::InvalidCredentials("msg".into()));
+        assert_eq!(map(403, "rateLimitExceeded", &wait, Ctx::Event), ProviderError::Throttled { retry_after: Some(std::time::Duration::from_secs(30)) });
+        assert_eq!(map(403, "userRateLimitExceeded", &none, Ctx::Event), ProviderError::Throttled { retry_after: None });
+        assert_eq!(map(429, "rateLimitExceeded", &wait, Ctx::Sync), ProviderError::Throttled { retry_after: Some(std::time::Duration::from_secs(30)) });
+        assert_eq!(map(403, "forbidden", &none, Ctx::Event), ProviderError::AccessDenied("msg".into()));
+        assert_eq!(map(404, "notFound", &none, Ctx::Event), ProviderError::NotFound);
+        assert_eq!(map(404, "notFound", &none, Ctx::Calendar), ProviderError::MailboxNotFound("msg".into()));
+        assert_eq!(map(410, "fullSyncRequired", &none, Ctx::Sync), ProviderError::CursorExpired);
+        assert_eq!(map(410, "deleted", &none, Ctx::Event), ProviderError::NotFound);
+        assert_eq!(map(412, "conditionNotMet", &none, Ctx::Event), ProviderError::Conflict);
+        assert_eq!(map(409, "duplicate", &none, Ctx::Event), ProviderError::Rejected { status: 409, code: "duplicate".into(), message: "msg".into() });
+        assert_eq!(map(503, "backendError", &none, Ctx::Event), ProviderError::Server { status: 503, message: "msg".into() });
+        assert_eq!(map(400, "timeRangeEmpty", &none, Ctx::Event), ProviderError::Rejected { status: 400, code: "timeRangeEmpty".into(), message: "msg".into() });
+        // A body that is not Google's envelope still gives the status's meaning.
+        assert_eq!(map_error(StatusCode::BAD_GATEWAY, &none, b"<html>", Ctx::Event), ProviderError::Server { status: 502, message: "Bad Gateway".into() });
+    }
+
+    #[test]
+    fn notifications_come_from_headers() {
+        let n = parse_notification(&headers(&[
+            ("X-Goog-Channel-ID", "01234567-89ab-cdef-0123456789ab"),
+            ("X-Goog-Channel-Token", "target=crm"),
+            ("X-Goog-Channel-Expiration", "Tue, 19 Nov 2013 01:13:52 GMT"),
+            ("X-Goog-Resource-ID", "ret08u3rv24htgh289g"),
+            ("X-Goog-Resource-State", "exists"),
+            ("X-Goog-Message-Number", "10"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            n,
+            Notification { subscription_id: "01234567-89ab-cdef-0123456789ab".into(), secret: Some("target=crm".into()), event: NotificationEvent::Changed }
+        );
+        let hello = parse_notification(&headers(&[("x-goog-channel-id", "c"), ("x-goog-resource-state", "sync")])).unwrap();
+        assert_eq!((hello.event, hello.secret), (NotificationEvent::Hello, None));
+        let gone = parse_notification(&headers(&[("x-goog-channel-id", "c"), ("x-goog-resource-state", "not_exists")])).unwrap();
+        assert_eq!(gone.event, NotificationEvent::Changed);
+        assert!(matches!(parse_notification(&headers(&[("x-goog-resource-state", "sync")])), Err(ProviderError::Protocol(_))));
+        assert!(matches!(parse_notification(&headers(&[("x-goog-channel-id", "c")])), Err(ProviderError::Protocol(_))));
+        assert!(matches!(
+            parse_notification(&headers(&[("x-goog-channel-id", "c"), ("x-goog-resource-state", "weird")])),
+            Err(ProviderError::Protocol(_))
+        ));
+    }
+
+    #[test]
+    fn cursors_are_opaque_and_garbage_means_start_over() {
+        let c = Cursor::Full { from: at(2026, 1, 1, 0, 0), to: at(2026, 2, 1, 0, 0), page: "p|1".into() };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        let s = Cursor::Sync { token: "CPDAlvWDx70CEPDAlvWDx70CGAU=".into(), page: None };
+        assert_eq!(Cursor::decode(&s.encode()).unwrap(), s);
+        for junk in ["", "g1.", "g1.!!!", "g1.e30", "sync:abc"] {
+            assert_eq!(Cursor::decode(junk), Err(ProviderError::CursorExpired), "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn drafts_become_google_bodies() {
+        let mut d = EventDraft {
+            subject: "Plan".into(),
+            location: String::new(),
+            description: String::new(),
+            start: EventTime::At(at(2026, 7, 1, 7, 0)),
+            end: EventTime::At(at(2026, 7, 1, 8, 0)),
+            time_zone: "Europe/Berlin".into(),
+            private: true,
+            busy: false,
+            attendees: vec![Attendee::required("bob@example.com")],
+            crm_id: Some("MEET-9".into()),
+            recurrence: Some("RRULE:FREQ=DAILY;COUNT=2".into()),
+        };
+        let b = draft_body(&d).unwrap();
+        assert_eq!(b["start"], json!({ "dateTime": "2026-07-01T09:00:00+02:00", "timeZone": "Europe/Berlin" }));
+        assert_eq!(b["recurrence"], json!(["RRULE:FREQ=DAILY;COUNT=2"]));
+        assert_eq!((b["visibility"].as_str(), b["transparency"].as_str()), (Some("private"), Some("transparent")));
+        assert_eq!(b["extendedProperties"]["private"]["crmId"], "MEET-9");
+        assert_eq!(b["attendees"], json!([{ "email": "bob@example.com" }]));
+        d.start = EventTime::Date(NaiveDate::from_ymd_opt(2026, 7, 1).unwrap());
+        d.end = EventTime::Date(NaiveDate::from_ymd_opt(2026, 7, 2).unwrap());
+        d.recurrence = None;
+        d.crm_id = None;
+        let b = draft_body(&d).unwrap();
+        assert_eq!((b["start"].clone(), b["end"].clone()), (json!({ "date": "2026-07-01" }), json!({ "date": "2026-07-02" })));
+        assert!(b.get("extendedProperties").is_none() && b.get("recurrence").is_none());
+        d.time_zone = "Mars/Olympus".into();
+        assert!(matches!(draft_body(&d), Err(ProviderError::Rejected { .. })));
+    }
+
+    #[test]
+    fn base_urls_are_checked() {
+        let dev = HttpConfig::loopback();
+        let cal = GoogleCalendar::new(&dev, "http://127.0.0.1:3100/google/calendar/v3", "t", "ann@example.com").unwrap();
+        assert_eq!(cal.events_url(&["a_b"]).as_str(), "http://127.0.0.1:3100/google/calendar/v3/calendars/ann@example.com/events/a_b");
+        assert_eq!(cal.url(&["calendars", "a/b c"]).as_str(), "http://127.0.0.1:3100/google/calendar/v3/calendars/a%2Fb%20c");
+        assert!(GoogleCalendar::new(&HttpConfig::default(), "https://www.googleapis.com/calendar/v3/", "t", "primary").is_ok());
+        assert!(matches!(GoogleCalendar::new(&HttpConfig::default(), "http://www.googleapis.com/calendar/v3", "t", "primary"), Err(ProviderError::InvalidUrl(_))));
+        assert!(matches!(GoogleCalendar::new(&dev, "http://127.0.0.1:1/x", "t", " "), Err(ProviderError::InvalidUrl(_))));
+    }
+}

@@ -1,1 +1,1210 @@
-//! TODO(helper): graph client.
+//! Microsoft Graph v1.0 calendar client (Office 365), JSON over reqwest.
+//!
+//! How the neutral trait maps onto Graph:
+//! - **window**: `calendarView` (series expanded by the server), `Prefer: outlook.timezone="UTC"`
+//!   so every dateTime comes back in UTC, the CRM id fetched with
+//!   `$expand=singleValueExtendedProperties($filter=id eq '…')`.
+//! - **changes**: `calendarView/delta` over the window. The cursor *is* Graph's
+//!   `@odata.nextLink` (more pages) or `@odata.deltaLink` (next round); links are only followed
+//!   when they stay under the configured base URL, so a hostile server cannot send us (and our
+//!   token) elsewhere. Delta cannot `$expand`, so `crm_id` is `None` on delta results: the sync
+//!   engine keeps the mapping it has by provider id (and `get` returns it when needed).
+//!   Deletions (`@removed`) carry only the id: `series_id`/`original_start` are `None`.
+//! - **invitations**: Graph has no "send" switch: saving a meeting with attendees mails them.
+//!   So attendees are written only with [`SendInvitations::Yes`]; with `No`, a create has no
+//!   attendees and an update leaves the attendee list alone. An update that changes the time,
+//!   subject, place or body of an existing meeting still mails its attendees, and deleting a
+//!   meeting one organises mails cancellations: Graph offers no way to avoid either.
+//! - **versions**: `etag` is the `changeKey`; writes send `If-Match: W/"<changeKey>"`.
+//! - **iCalUId**: Graph gives each occurrence its own iCalUId (the series' global object id
+//!   with the occurrence date in bytes 16..20); occurrences here report the series' UID (date
+//!   bytes zeroed), as Google and EWS do, so copies of a series tie together.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use reqwest::header::{HeaderValue, ACCEPT, AUTHORIZATION, IF_MATCH};
+use reqwest::{Method, RequestBuilder};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use url::Url;
+
+use crate::http::{self, HttpConfig};
+use crate::{
+    Attendee, BusyInterval, CalendarProvider, Change, ChangePage, EventDraft, EventKind, EventTime, FreeBusy, MailboxInfo,
+    Notification, NotificationEvent, Person, ProviderError, ProviderEvent, ProviderKind, Response, Result, SendInvitations,
+    Subscription, Window,
+};
+
+/// The single-value extended property holding the CRM meeting id.
+pub const CRM_PROP_ID: &str = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name crmId";
+/// Items per calendarView / delta page we ask for.
+const PAGE_SIZE: usize = 100;
+/// A server that never stops paging is cut off here.
+const MAX_PAGES: usize = 2_000;
+/// Error bodies are read only this far.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// Largest notification POST we parse.
+const MAX_NOTIFICATION_BYTES: usize = 4 * 1024 * 1024;
+/// getSchedule answers at most this span per call.
+const SCHEDULE_SPAN_DAYS: i64 = 62;
+const SCHEDULES_PER_CALL: usize = 20;
+
+pub struct GraphCalendar {
+    client: reqwest::Client,
+    max_body: usize,
+    base: Url,
+    token: String,
+    /// `None`: `/me`; else `/users/{id or UPN}`.
+    user: Option<String>,
+}
+
+impl GraphCalendar {
+    /// `base_url`: `https://graph.microsoft.com/v1.0` (or the emulator's
+    /// `http://127.0.0.1:PORT/graph/v1.0`); `user`: `None` for `/me` (delegated token), or a
+    /// user id / UPN for `/users/{user}` (application token).
+    pub fn new(http: &HttpConfig, base_url: &str, access_token: impl Into<String>, user: Option<&str>) -> Result<Self> {
+        let mut base = http.check_url(base_url)?;
+        if base.cannot_be_a_base() {
+            return Err(ProviderError::InvalidUrl(format!("{base_url}: not a base URL")));
+        }
+        base.set_query(None);
+        base.set_fragment(None);
+        if let Ok(mut segs) = base.path_segments_mut() {
+            segs.pop_if_empty();
+        }
+        let user = user.map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
+        Ok(Self { client: http.client(), max_body: http.max_body_bytes, base, token: access_token.into(), user })
+    }
+
+    /// `{base}/me/<path…>` or `{base}/users/{user}/<path…>`.
+    fn user_url(&self, path: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut segs) = url.path_segments_mut() {
+            match &self.user {
+                None => {
+                    segs.push("me");
+                }
+                Some(u) => {
+                    segs.push("users").push(u);
+                }
+            }
+            segs.extend(path);
+        }
+        url
+    }
+
+    fn root_url(&self, path: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut segs) = url.path_segments_mut() {
+            segs.extend(path);
+        }
+        url
+    }
+
+    fn request(&self, method: Method, url: Url) -> RequestBuilder {
+        self.client
+            .request(method, url)
+            .header(AUTHORIZATION, format!("Bearer {}", self.token))
+            .header(ACCEPT, "application/json")
+            // Every dateTime in UTC, bodies as plain text.
+            .header("Prefer", "outlook.timezone=\"UTC\"")
+            .header("Prefer", "outlook.body-content-type=\"text\"")
+    }
+
+    /// Sends; a success gives the parsed JSON body (Null when empty), a failure its error.
+    async fn call(&self, req: RequestBuilder) -> Result<Value> {
+        let resp = http::send(req).await?;
+        if !resp.status().is_success() {
+            return Err(failure(resp).await);
+        }
+        let body = http::read_body(resp, self.max_body).await?;
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&body).map_err(|e| ProviderError::Protocol(format!("Graph answered with invalid JSON: {e}")))
+    }
+
+    async fn call_as<T: for<'de> Deserialize<'de>>(&self, req: RequestBuilder) -> Result<T> {
+        let v = self.call(req).await?;
+        serde_json::from_value(v).map_err(|e| ProviderError::Protocol(format!("unexpected Graph answer: {e}")))
+    }
+
+    /// A next/delta link is followed only when it stays under the base URL.
+    fn check_link(&self, link: &str) -> Result<Url> {
+        let url = Url::parse(link).map_err(|e| ProviderError::Protocol(format!("Graph gave an invalid link {link:?}: {e}")))?;
+        let same_origin = url.scheme() == self.base.scheme()
+            && url.host_str().map(str::to_ascii_lowercase) == self.base.host_str().map(str::to_ascii_lowercase)
+            && url.port_or_known_default() == self.base.port_or_known_default();
+        let base_path = self.base.path().trim_end_matches('/');
+        let under_base = url.path().len() > base_path.len()
+            && url.path().starts_with(base_path)
+            && url.path().as_bytes()[base_path.len()] == b'/';
+        if same_origin && under_base && url.username().is_empty() && url.password().is_none() {
+            Ok(url)
+        } else {
+            Err(ProviderError::Protocol(format!("Graph gave a link outside {}: {link}", self.base)))
+        }
+    }
+
+    fn event_url(&self, id: &str) -> Result<Url> {
+        if id.is_empty() {
+            return Err(ProviderError::NotFound);
+        }
+        Ok(self.user_url(&["events", id]))
+    }
+
+    /// Follows `@odata.nextLink` from `first` and collects every event.
+    async fn collect_pages(&self, first: Url) -> Result<Vec<ProviderEvent>> {
+        let mut out = Vec::new();
+        let mut url = first;
+        for _ in 0..MAX_PAGES {
+            let page: WirePage = self.call_as(self.request(Method::GET, url.clone())).await?;
+            for w in page.value {
+                out.push(to_event(w)?);
+            }
+            match page.next_link {
+                Some(next) => {
+                    let next = self.check_link(&next)?;
+                    if next == url {
+                        return Err(ProviderError::Protocol("Graph returned the same page link again".into()));
+                    }
+                    url = next;
+                }
+                None => return Ok(out),
+            }
+        }
+        Err(ProviderError::Protocol(format!("Graph kept paging past {MAX_PAGES} pages")))
+    }
+
+    fn expand_crm() -> String {
+        format!("singleValueExtendedProperties($filter=id eq '{CRM_PROP_ID}')")
+    }
+}
+
+fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[async_trait]
+impl CalendarProvider for GraphCalendar {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::Graph
+    }
+
+    async fn validate(&self) -> Result<MailboxInfo> {
+        let mut url = self.user_url(&[]);
+        url.query_pairs_mut().append_pair("$select", "id,displayName,mail,userPrincipalName");
+        let user: WireUser = self.call_as(self.request(Method::GET, url)).await?;
+        let email = user
+            .mail
+            .filter(|m| !m.is_empty())
+            .or(user.user_principal_name)
+            .ok_or_else(|| ProviderError::Protocol("Graph user without mail or userPrincipalName".into()))?;
+        // The zone needs MailboxSettings.Read; without it the mailbox still works.
+        let settings = self.call(self.request(Method::GET, self.user_url(&["mailboxSettings"]))).await;
+        let time_zone = match settings {
+            Ok(v) => v.get("timeZone").and_then(Value::as_str).and_then(zone_by_name).map(|tz| tz.name().to_string()),
+            Err(ProviderError::AccessDenied(_) | ProviderError::NotFound | ProviderError::Rejected { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(MailboxInfo { email, display_name: user.display_name.filter(|n| !n.is_empty()), time_zone })
+    }
+
+    async fn list_window(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<ProviderEvent>> {
+        let mut url = self.user_url(&["calendarView"]);
+        url.query_pairs_mut()
+            .append_pair("startDateTime", &instant(from))
+            .append_pair("endDateTime", &instant(to))
+            .append_pair("$top", &PAGE_SIZE.to_string())
+            .append_pair("$expand", &Self::expand_crm());
+        self.collect_pages(url).await
+    }
+
+    async fn changes(&self, cursor: Option<&str>, window: Window) -> Result<ChangePage> {
+        let url = match cursor {
+            // A stored cursor that no longer fits the base URL (the base changed) cannot be
+            // used: start a new round.
+            Some(c) => self.check_link(c).map_err(|_| ProviderError::CursorExpired)?,
+            None => {
+                let mut url = self.user_url(&["calendarView", "delta"]);
+                url.query_pairs_mut()
+                    .append_pair("startDateTime", &instant(window.from))
+                    .append_pair("endDateTime", &instant(window.to));
+                url
+            }
+        };
+        let req = self.request(Method::GET, url).header("Prefer", format!("odata.maxpagesize={PAGE_SIZE}"));
+        let page: WirePage = self.call_as(req).await?;
+        let mut changes = Vec::with_capacity(page.value.len());
+        for w in page.value {
+            if w.removed.is_some() {
+                let id = w.id.ok_or_else(|| ProviderError::Protocol("a removed delta item without id".into()))?;
+                changes.push(Change::Deleted { id, series_id: None, original_start: None });
+            } else {
+                changes.push(Change::Upserted(to_event(w)?));
+            }
+        }
+        match (page.next_link, page.delta_link) {
+            (Some(next), _) => Ok(ChangePage { changes, cursor: self.check_link(&next)?.to_string(), more: true }),
+            (None, Some(delta)) => Ok(ChangePage { changes, cursor: self.check_link(&delta)?.to_string(), more: false }),
+            (None, None) => Err(ProviderError::Protocol("a delta page without nextLink or deltaLink".into())),
+        }
+    }
+
+    async fn get(&self, id: &str) -> Result<ProviderEvent> {
+        let mut url = self.event_url(id)?;
+        url.query_pairs_mut().append_pair("$expand", &Self::expand_crm());
+        to_event(self.call_as(self.request(Method::GET, url)).await?)
+    }
+
+    async fn find_by_crm_id(&self, crm_id: &str) -> Result<Option<ProviderEvent>> {
+        let quoted = crm_id.replace('\'', "''");
+        let mut url = self.user_url(&["events"]);
+        url.query_pairs_mut()
+            .append_pair("$filter", &format!("singleValueExtendedProperties/Any(ep: ep/id eq '{CRM_PROP_ID}' and ep/value eq '{quoted}')"))
+            .append_pair("$expand", &Self::expand_crm())
+            .append_pair("$top", "1");
+        let page: WirePage = self.call_as(self.request(Method::GET, url)).await?;
+        page.value.into_iter().next().map(to_event).transpose()
+    }
+
+    async fn create(&self, draft: &EventDraft, send: SendInvitations) -> Result<ProviderEvent> {
+        let body = draft_json(draft, send == SendInvitations::Yes, true)?;
+        let created: WireEvent = self.call_as(self.request(Method::POST, self.user_url(&["events"])).json(&body)).await?;
+        let mut ev = to_event(created)?;
+        if ev.crm_id.is_none() {
+            ev.crm_id = draft.crm_id.clone();
+        }
+        Ok(ev)
+    }
+
+    async fn update(&self, id: &str, etag: Option<&str>, draft: &EventDraft, send: SendInvitations) -> Result<ProviderEvent> {
+        let body = draft_json(draft, send == SendInvitations::Yes, false)?;
+        let mut req = self.request(Method::PATCH, self.event_url(id)?).json(&body);
+        if let Some(tag) = etag {
+            req = req.header(IF_MATCH, if_match(tag)?);
+        }
+        let v = self.call(req).await?;
+        let mut ev = if v.is_null() {
+            // `Prefer: return=minimal` style answers carry no body.
+            self.get(id).await?
+        } else {
+            to_event(serde_json::from_value(v).map_err(|e| ProviderError::Protocol(format!("unexpected Graph answer: {e}")))?)?
+        };
+        if ev.crm_id.is_none() {
+            ev.crm_id = draft.crm_id.clone();
+        }
+        Ok(ev)
+    }
+
+    async fn delete(&self, id: &str, etag: Option<&str>, _send: SendInvitations) -> Result<()> {
+        // Graph always mails cancellations when the organiser deletes a meeting with
+        // attendees; there is no switch (see the module notes).
+        let mut req = self.request(Method::DELETE, self.event_url(id)?);
+        if let Some(tag) = etag {
+            req = req.header(IF_MATCH, if_match(tag)?);
+        }
+        self.call(req).await.map(|_| ())
+    }
+
+    async fn free_busy(&self, emails: &[String], from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<FreeBusy>> {
+        let mut out: Vec<FreeBusy> = emails.iter().map(|e| FreeBusy { email: e.clone(), busy: Vec::new(), error: None }).collect();
+        if to <= from || emails.is_empty() {
+            return Ok(out);
+        }
+        for (chunk_no, chunk) in emails.chunks(SCHEDULES_PER_CALL).enumerate() {
+            let mut start = from;
+            while start < to {
+                let end = (start + chrono::Duration::days(SCHEDULE_SPAN_DAYS)).min(to);
+                let body = json!({
+                    "schedules": chunk,
+                    "startTime": { "dateTime": wire_local(start.naive_utc()), "timeZone": "UTC" },
+                    "endTime": { "dateTime": wire_local(end.naive_utc()), "timeZone": "UTC" },
+                    "availabilityViewInterval": 30,
+                });
+                let page: WireSchedulePage =
+                    self.call_as(self.request(Method::POST, self.user_url(&["calendar", "getSchedule"])).json(&body)).await?;
+                for info in page.value {
+                    let Some(id) = info.schedule_id else { continue };
+                    let Some(slot) = out[chunk_no * SCHEDULES_PER_CALL..]
+                        .iter_mut()
+                        .take(chunk.len())
+                        .find(|f| f.email.eq_ignore_ascii_case(&id))
+                    else {
+                        continue;
+                    };
+                    if let Some(err) = info.error {
+                        slot.error = Some(err.message.or(err.response_code).unwrap_or_else(|| "unavailable".into()));
+                        continue;
+                    }
+                    for item in info.schedule_items.unwrap_or_default() {
+                        let tentative = match item.status.as_deref().unwrap_or("busy") {
+                            "free" | "unknown" => continue,
+                            "tentative" | "workingElsewhere" => true,
+                            _ => false,
+                        };
+                        let (Some(s), Some(e)) = (item.start, item.end) else { continue };
+                        slot.busy.push(BusyInterval { start: wire_instant(&s)?, end: wire_instant(&e)?, tentative });
+                    }
+                }
+                start = end;
+            }
+        }
+        for f in &mut out {
+            f.busy.sort_by_key(|b| b.start);
+        }
+        Ok(out)
+    }
+
+    async fn subscribe(&self, callback_url: &str, secret: &str, ttl: chrono::Duration) -> Result<Subscription> {
+        let resource = match &self.user {
+            None => "/me/events".to_string(),
+            Some(u) => format!("/users/{u}/events"),
+        };
+        let body = json!({
+            "changeType": "created,updated,deleted",
+            "notificationUrl": callback_url,
+            "resource": resource,
+            "expirationDateTime": (Utc::now() + ttl).to_rfc3339_opts(SecondsFormat::Millis, true),
+            "clientState": secret,
+        });
+        let sub: WireSubscription = self.call_as(self.request(Method::POST, self.root_url(&["subscriptions"])).json(&body)).await?;
+        sub.into_subscription(secret)
+    }
+
+    async fn renew(&self, sub: &Subscription, ttl: chrono::Duration) -> Result<Subscription> {
+        let body = json!({ "expirationDateTime": (Utc::now() + ttl).to_rfc3339_opts(SecondsFormat::Millis, true) });
+        let renewed: WireSubscription =
+            self.call_as(self.request(Method::PATCH, self.root_url(&["subscriptions", &sub.id])).json(&body)).await?;
+        renewed.into_subscription(&sub.secret)
+    }
+
+    async fn unsubscribe(&self, sub: &Subscription) -> Result<()> {
+        match self.call(self.request(Method::DELETE, self.root_url(&["subscriptions", &sub.id]))).await {
+            // Already gone (expired or removed by Graph): nothing left to stop.
+            Ok(_) | Err(ProviderError::NotFound) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn if_match(tag: &str) -> Result<HeaderValue> {
+    let tag = tag.trim();
+    let value = if tag.starts_with("W/") || tag.starts_with('"') { tag.to_string() } else { format!("W/\"{tag}\"") };
+    HeaderValue::from_str(&value).map_err(|_| ProviderError::Rejected { status: 0, code: "InvalidEtag".into(), message: format!("unusable etag {tag:?}") })
+}
+
+// ---- errors --------------------------------------------------------------------------------
+
+/// Maps a Graph error answer onto [`ProviderError`].
+async fn failure(resp: reqwest::Response) -> ProviderError {
+    let status = resp.status().as_u16();
+    let retry_after = http::retry_after(resp.headers());
+    let body = http::read_body(resp, ERROR_BODY_LIMIT).await.unwrap_or_default();
+    let (code, message) = error_envelope(&body);
+    classify(status, &code, message, retry_after)
+}
+
+fn error_envelope(body: &[u8]) -> (String, String) {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let code = v.pointer("/error/code").and_then(Value::as_str).unwrap_or_default().to_string();
+    let message = v
+        .pointer("/error/message")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned());
+    (code, message)
+}
+
+fn classify(status: u16, code: &str, message: String, retry_after: Option<Duration>) -> ProviderError {
+    match status {
+        401 => ProviderError::InvalidCredentials(if code.is_empty() { message } else { format!("{code}: {message}") }),
+        403 => ProviderError::AccessDenied(message),
+        404 if matches!(code, "ErrorInvalidUser" | "MailboxNotEnabledForRESTAPI" | "ErrorNonExistentMailbox") => {
+            ProviderError::MailboxNotFound(message)
+        }
+        404 => ProviderError::NotFound,
+        400 if code == "ErrorInvalidIdMalformed" => ProviderError::NotFound,
+        409 if code == "ErrorIrresolvableConflict" => ProviderError::Conflict,
+        410 => ProviderError::CursorExpired,
+        412 => ProviderError::Conflict,
+        429 => ProviderError::Throttled { retry_after },
+        503 if retry_after.is_some() => ProviderError::Throttled { retry_after },
+        500..=599 => ProviderError::Server { status, message },
+        _ => ProviderError::Rejected { status, code: code.to_string(), message },
+    }
+}
+
+// ---- wire shapes ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct WirePage {
+    #[serde(default)]
+    value: Vec<WireEvent>,
+    #[serde(rename = "@odata.nextLink")]
+    next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink")]
+    delta_link: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireUser {
+    display_name: Option<String>,
+    mail: Option<String>,
+    user_principal_name: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireEvent {
+    id: Option<String>,
+    #[serde(rename = "@odata.etag")]
+    odata_etag: Option<String>,
+    change_key: Option<String>,
+    #[serde(rename = "iCalUId")]
+    ical_uid: Option<String>,
+    subject: Option<String>,
+    body: Option<WireBody>,
+    location: Option<WireLocation>,
+    start: Option<WireTime>,
+    end: Option<WireTime>,
+    is_all_day: Option<bool>,
+    sensitivity: Option<String>,
+    show_as: Option<String>,
+    attendees: Option<Vec<WireAttendee>>,
+    organizer: Option<WireRecipient>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    series_master_id: Option<String>,
+    original_start: Option<String>,
+    original_start_time_zone: Option<String>,
+    recurrence: Option<Value>,
+    is_cancelled: Option<bool>,
+    last_modified_date_time: Option<String>,
+    single_value_extended_properties: Option<Vec<WireProp>>,
+    #[serde(rename = "@removed")]
+    removed: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireBody {
+    content_type: Option<String>,
+    content: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireLocation {
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+#[serde(rename_all = "camelCase", default)]
+struct WireTime {
+    date_time: Option<String>,
+    time_zone: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireAttendee {
+    email_address: Option<WireEmail>,
+    status: Option<WireStatus>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireStatus {
+    response: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireRecipient {
+    email_address: Option<WireEmail>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireEmail {
+    address: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct WireProp {
+    id: Option<String>,
+    value: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireSchedulePage {
+    #[serde(default)]
+    value: Vec<WireSchedule>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireSchedule {
+    schedule_id: Option<String>,
+    schedule_items: Option<Vec<WireScheduleItem>>,
+    error: Option<WireScheduleError>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireScheduleItem {
+    status: Option<String>,
+    start: Option<WireTime>,
+    end: Option<WireTime>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct WireScheduleError {
+    message: Option<String>,
+    response_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireSubscription {
+    id: String,
+    expiration_date_time: String,
+    client_state: Option<String>,
+}
+
+impl WireSubscription {
+    fn into_subscription(self, secret: &str) -> Result<Subscription> {
+        let expires_at = parse_instant(&self.expiration_date_time)
+            .ok_or_else(|| ProviderError::Protocol(format!("subscription expiry {:?} is not a date", self.expiration_date_time)))?;
+        Ok(Subscription { id: self.id, resource_id: None, expires_at, secret: self.client_state.unwrap_or_else(|| secret.to_string()) })
+    }
+}
+
+// ---- times ---------------------------------------------------------------------------------
+
+/// `2017-04-15T12:00:00.0000000`: Graph's local date-time (7 fractional digits).
+fn wire_local(t: NaiveDateTime) -> String {
+    use chrono::Timelike;
+    format!("{}.{:07}", t.format("%Y-%m-%dT%H:%M:%S"), t.nanosecond() / 100)
+}
+
+fn parse_local(text: &str) -> Option<NaiveDateTime> {
+    let text = text.trim();
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+        .ok()
+}
+
+/// An RFC 3339 instant, or a zone-less date-time read as UTC.
+fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| parse_local(text).map(|t| Utc.from_utc_datetime(&t)))
+}
+
+/// A `dateTimeTimeZone` as an instant (the zone may be IANA, Windows or UTC).
+fn wire_instant(t: &WireTime) -> Result<DateTime<Utc>> {
+    let text = t.date_time.as_deref().ok_or_else(|| ProviderError::Protocol("dateTimeTimeZone without dateTime".into()))?;
+    if let Ok(with_offset) = DateTime::parse_from_rfc3339(text.trim()) {
+        return Ok(with_offset.with_timezone(&Utc));
+    }
+    let local = parse_local(text).ok_or_else(|| ProviderError::Protocol(format!("{text:?} is not a Graph date-time")))?;
+    let zone = t.time_zone.as_deref().unwrap_or("UTC");
+    let tz = zone_by_name(zone).ok_or_else(|| ProviderError::Protocol(format!("unknown time zone {zone:?}")))?;
+    Ok(domain::tz::local_to_utc(local, tz))
+}
+
+/// The calendar date of an all-day bound (all-day events float: the date as written).
+fn wire_date(t: &WireTime) -> Result<NaiveDate> {
+    let text = t.date_time.as_deref().ok_or_else(|| ProviderError::Protocol("dateTimeTimeZone without dateTime".into()))?;
+    parse_local(text)
+        .map(|t| t.date())
+        .or_else(|| DateTime::parse_from_rfc3339(text.trim()).ok().map(|t| t.naive_local().date()))
+        .ok_or_else(|| ProviderError::Protocol(format!("{text:?} is not a Graph date-time")))
+}
+
+// ---- events --------------------------------------------------------------------------------
+
+const GLOBAL_OBJECT_ID_CLASS: &str = "040000008200E00074C5B7101A82E008";
+
+/// The series' UID from an occurrence's iCalUId (instance-date bytes zeroed).
+fn series_uid(uid: &str) -> String {
+    if uid.len() >= 40 && uid.is_ascii() && uid[..32].eq_ignore_ascii_case(GLOBAL_OBJECT_ID_CLASS) {
+        format!("{}00000000{}", &uid[..32], &uid[40..])
+    } else {
+        uid.to_string()
+    }
+}
+
+fn strip_html(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&").trim().to_string()
+}
+
+fn response_of(r: Option<&str>) -> Response {
+    match r.unwrap_or("none") {
+        "accepted" => Response::Accepted,
+        "tentativelyAccepted" => Response::Tentative,
+        "declined" => Response::Declined,
+        "organizer" => Response::Organizer,
+        _ => Response::NeedsAction,
+    }
+}
+
+fn to_event(w: WireEvent) -> Result<ProviderEvent> {
+    let id = w.id.filter(|i| !i.is_empty()).ok_or_else(|| ProviderError::Protocol("an event without id".into()))?;
+    let start = w.start.ok_or_else(|| ProviderError::Protocol(format!("event {id} has no start")))?;
+    let end = w.end.ok_or_else(|| ProviderError::Protocol(format!("event {id} has no end")))?;
+    let all_day = w.is_all_day.unwrap_or(false);
+    let (start_t, end_t) = if all_day {
+        (EventTime::Date(wire_date(&start)?), EventTime::Date(wire_date(&end)?))
+    } else {
+        (EventTime::At(wire_instant(&start)?), EventTime::At(wire_instant(&end)?))
+    };
+    let zone = w.original_start_time_zone.as_deref().and_then(zone_by_name);
+    let kind = match w.kind.as_deref() {
+        Some("occurrence") => EventKind::Occurrence,
+        Some("exception") => EventKind::Exception,
+        Some("seriesMaster") => EventKind::SeriesMaster,
+        _ => EventKind::Single,
+    };
+    let recurrence = match (&kind, &w.recurrence) {
+        (EventKind::SeriesMaster, Some(rec)) if rec.is_object() => Some(
+            graph_to_rrule(rec, zone.unwrap_or(chrono_tz::UTC), all_day)
+                .map_err(|e| ProviderError::Protocol(format!("event {id}: {e}")))?,
+        ),
+        _ => None,
+    };
+    let etag = w.change_key.filter(|k| !k.is_empty()).or_else(|| {
+        w.odata_etag.map(|e| e.trim().trim_start_matches("W/").trim_matches('"').to_string()).filter(|e| !e.is_empty())
+    });
+    let description = match w.body {
+        Some(WireBody { content: Some(c), content_type }) if content_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("html")) => strip_html(&c),
+        Some(WireBody { content: Some(c), .. }) => c,
+        _ => String::new(),
+    };
+    let attendees = w
+        .attendees
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|a| {
+            let email = a.email_address.as_ref()?.address.clone().filter(|e| !e.is_empty())?;
+            Some(Attendee {
+                email,
+                name: a.email_address.and_then(|e| e.name).filter(|n| !n.is_empty()),
+                response: response_of(a.status.as_ref().and_then(|s| s.response.as_deref())),
+                optional: a.kind.as_deref() == Some("optional"),
+            })
+        })
+        .collect();
+    let organizer = w.organizer.and_then(|o| o.email_address).and_then(|e| {
+        Some(Person { email: e.address.filter(|a| !a.is_empty())?, name: e.name.filter(|n| !n.is_empty()) })
+    });
+    let crm_id = w
+        .single_value_extended_properties
+        .unwrap_or_default()
+        .into_iter()
+        .find(|p| p.id.as_deref().is_some_and(|i| same_prop_id(i, CRM_PROP_ID)))
+        .and_then(|p| p.value);
+    let ical_uid = w.ical_uid.filter(|u| !u.is_empty()).map(|u| match kind {
+        EventKind::Occurrence | EventKind::Exception => series_uid(&u),
+        _ => u,
+    });
+    Ok(ProviderEvent {
+        ical_uid,
+        etag,
+        series_id: w.series_master_id.filter(|s| !s.is_empty() && matches!(kind, EventKind::Occurrence | EventKind::Exception)),
+        original_start: w.original_start.as_deref().and_then(parse_instant),
+        kind,
+        subject: w.subject.unwrap_or_default(),
+        location: w.location.and_then(|l| l.display_name).unwrap_or_default(),
+        description,
+        start: start_t,
+        end: end_t,
+        time_zone: zone.map(|z| z.name().to_string()),
+        private: matches!(w.sensitivity.as_deref(), Some("private" | "confidential")),
+        busy: w.show_as.as_deref() != Some("free"),
+        organizer,
+        attendees,
+        crm_id,
+        recurrence,
+        cancelled: w.is_cancelled.unwrap_or(false),
+        updated: w.last_modified_date_time.as_deref().and_then(parse_instant),
+        id,
+    })
+}
+
+fn same_prop_id(a: &str, b: &str) -> bool {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase();
+    norm(a) == norm(b)
+}
+
+fn rejected(code: &str, message: impl Into<String>) -> ProviderError {
+    ProviderError::Rejected { status: 0, code: code.into(), message: message.into() }
+}
+
+/// The JSON of a POST (`creating`) or PATCH for `d`. Attendees only when the write may mail
+/// them (see the module notes).
+fn draft_json(d: &EventDraft, with_attendees: bool, creating: bool) -> Result<Value> {
+    let zone_name = if d.time_zone.trim().is_empty() { "UTC" } else { d.time_zone.trim() };
+    let tz = zone_by_name(zone_name).ok_or_else(|| rejected("InvalidTimeZone", format!("unknown time zone {zone_name:?}")))?;
+    let (start, end, all_day, start_date) = match (d.start, d.end) {
+        (EventTime::At(s), EventTime::At(e)) => {
+            if e < s {
+                return Err(rejected("InvalidRange", "the end is before the start"));
+            }
+            let ls = s.with_timezone(&tz).naive_local();
+            (wire_local(ls), wire_local(e.with_timezone(&tz).naive_local()), false, ls.date())
+        }
+        (EventTime::Date(s), EventTime::Date(e)) => {
+            if e <= s {
+                return Err(rejected("InvalidRange", "an all-day event must end after the day it starts"));
+            }
+            let midnight = |d: NaiveDate| wire_local(d.and_hms_opt(0, 0, 0).unwrap_or_default());
+            (midnight(s), midnight(e), true, s)
+        }
+        _ => return Err(rejected("InvalidRange", "start and end must both be dates or both be times")),
+    };
+    let mut body = json!({
+        "subject": d.subject,
+        "body": { "contentType": "text", "content": d.description },
+        "location": { "displayName": d.location },
+        "start": { "dateTime": start, "timeZone": zone_name },
+        "end": { "dateTime": end, "timeZone": zone_name },
+        "isAllDay": all_day,
+        "sensitivity": if d.private { "private" } else { "normal" },
+        "showAs": if d.busy { "busy" } else { "free" },
+    });
+    if with_attendees {
+        body["attendees"] = d
+            .attendees
+            .iter()
+            .map(|a| {
+                json!({
+                    "emailAddress": { "address": a.email, "name": a.name.clone().unwrap_or_default() },
+                    "type": if a.optional { "optional" } else { "required" },
+                })
+            })
+            .collect();
+    }
+    if let Some(rule) = d.recurrence.as_deref().filter(|r| !r.trim().is_empty()) {
+        body["recurrence"] = rrule_to_graph(rule, start_date, zone_name).map_err(|e| rejected("UnsupportedRecurrence", e))?;
+    } else if creating {
+        body["recurrence"] = Value::Null;
+    }
+    if let Some(crm) = &d.crm_id {
+        body["singleValueExtendedProperties"] = json!([{ "id": CRM_PROP_ID, "value": crm }]);
+    }
+    Ok(body)
+}
+
+// ---- push notifications --------------------------------------------------------------------
+
+/// The `validationToken` of Graph's subscription handshake (`POST …?validationToken=…`),
+/// URL-decoded: answer 200 `text/plain` with exactly this text.
+pub fn validation_token(query: &str) -> Option<String> {
+    let query = query.trim_start_matches('?');
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case("validationToken"))
+        .map(|(_, v)| v.into_owned())
+}
+
+#[derive(Deserialize)]
+struct WireNotifications {
+    value: Vec<WireNotification>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireNotification {
+    subscription_id: Option<String>,
+    client_state: Option<String>,
+    change_type: Option<String>,
+    lifecycle_event: Option<String>,
+}
+
+/// Parses a change- or lifecycle-notification POST (`{"value":[…]}`). Compare each
+/// `secret` with the subscription's clientState before acting.
+pub fn parse_notifications(body: &[u8]) -> Result<Vec<Notification>> {
+    if body.len() > MAX_NOTIFICATION_BYTES {
+        return Err(ProviderError::TooLarge { limit: MAX_NOTIFICATION_BYTES });
+    }
+    let parsed: WireNotifications =
+        serde_json::from_slice(body).map_err(|e| ProviderError::Protocol(format!("not a Graph notification: {e}")))?;
+    parsed
+        .value
+        .into_iter()
+        .map(|n| {
+            let subscription_id = n
+                .subscription_id
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| ProviderError::Protocol("a notification without subscriptionId".into()))?;
+            let event = match (n.lifecycle_event.as_deref(), n.change_type.as_deref()) {
+                (Some("reauthorizationRequired" | "subscriptionRemoved"), _) => NotificationEvent::SubscriptionEnded,
+                // `missed`, and lifecycle events added later: resync to be safe.
+                (Some(_), _) => NotificationEvent::Missed,
+                (None, Some(_)) => NotificationEvent::Changed,
+                (None, None) => return Err(ProviderError::Protocol("a notification without changeType or lifecycleEvent".into())),
+            };
+            Ok(Notification { subscription_id, secret: n.client_state, event })
+        })
+        .collect()
+}
+
+// ---- RRULE <-> Graph patternedRecurrence -------------------------------------------------
+
+const GRAPH_DAYS: [(&str, &str); 7] = [
+    ("sunday", "SU"),
+    ("monday", "MO"),
+    ("tuesday", "TU"),
+    ("wednesday", "WE"),
+    ("thursday", "TH"),
+    ("friday", "FR"),
+    ("saturday", "SA"),
+];
+const GRAPH_INDEX: [(&str, i32); 5] = [("first", 1), ("second", 2), ("third", 3), ("fourth", 4), ("last", -1)];
+
+fn graph_day_to_ical(day: &str) -> Option<&'static str> {
+    GRAPH_DAYS.iter().find(|(g, _)| g.eq_ignore_ascii_case(day)).map(|(_, i)| *i)
+}
+
+fn ical_day_to_graph(day: &str) -> Option<&'static str> {
+    GRAPH_DAYS.iter().find(|(_, i)| i.eq_ignore_ascii_case(day)).map(|(g, _)| *g)
+}
+
+fn weekday_ical(d: chrono::Weekday) -> &'static str {
+    GRAPH_DAYS[d.num_days_from_sunday() as usize].1
+}
+
+/// A Graph `patternedRecurrence` as an RRULE value (no `RRULE:` prefix). `tz` is the series'
+/// zone (range.recurrenceTimeZone wins when it names a known zone); `date_until` writes UNTIL
+/// as a date (for all-day series with date DTSTARTs), else as the UTC end of the end date.
+fn graph_to_rrule(rec: &serde_json::Value, tz: chrono_tz::Tz, date_until: bool) -> Result<String, String> {
+    let pattern = rec.get("pattern").filter(|p| p.is_object()).ok_or("recurrence.pattern is missing")?;
+    let range = rec.get("range").filter(|r| r.is_object()).ok_or("recurrence.range is missing")?;
+    let kind = pattern.get("type").and_then(|t| t.as_str()).ok_or("recurrence.pattern.type is missing")?;
+    let int = |v: Option<&serde_json::Value>, what: &str| -> Result<Option<i64>, String> {
+        match v {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| format!("recurrence {what} must be a number")),
+        }
+    };
+    let interval = int(pattern.get("interval"), "interval")?.unwrap_or(1);
+    if !(1..=999).contains(&interval) {
+        return Err(format!("recurrence interval {interval} is out of range"));
+    }
+    let days: Vec<&str> = match pattern.get("daysOfWeek") {
+        None | Some(serde_json::Value::Null) => Vec::new(),
+        Some(serde_json::Value::Array(a)) => a
+            .iter()
+            .map(|d| d.as_str().and_then(graph_day_to_ical).ok_or_else(|| format!("unknown day of week {d}")))
+            .collect::<Result<_, _>>()?,
+        Some(other) => return Err(format!("recurrence daysOfWeek must be a list, got {other}")),
+    };
+    let index = match pattern.get("index").and_then(|i| i.as_str()) {
+        None => 1,
+        Some(i) => GRAPH_INDEX
+            .iter()
+            .find(|(g, _)| g.eq_ignore_ascii_case(i))
+            .map(|(_, n)| *n)
+            .ok_or_else(|| format!("unknown week index {i}"))?,
+    };
+    let day_of_month = int(pattern.get("dayOfMonth"), "dayOfMonth")?.filter(|d| *d != 0);
+    let month = int(pattern.get("month"), "month")?.filter(|m| *m != 0);
+    let need_days = || if days.is_empty() { Err(format!("a {kind} recurrence needs daysOfWeek")) } else { Ok(days.join(",")) };
+    let need_dom = || match day_of_month {
+        Some(d) if (1..=31).contains(&d) => Ok(d),
+        Some(d) => Err(format!("dayOfMonth {d} is out of range")),
+        None => Err(format!("a {kind} recurrence needs dayOfMonth")),
+    };
+    let need_month = || match month {
+        Some(m) if (1..=12).contains(&m) => Ok(m),
+        Some(m) => Err(format!("month {m} is out of range")),
+        None => Err(format!("a {kind} recurrence needs month")),
+    };
+    let mut parts = Vec::new();
+    match kind.to_ascii_lowercase().as_str() {
+        "daily" => parts.push("FREQ=DAILY".to_string()),
+        "weekly" => {
+            parts.push("FREQ=WEEKLY".into());
+            parts.push(format!("BYDAY={}", need_days()?));
+        }
+        "absolutemonthly" => {
+            parts.push("FREQ=MONTHLY".into());
+            parts.push(format!("BYMONTHDAY={}", need_dom()?));
+        }
+        "relativemonthly" => {
+            parts.push("FREQ=MONTHLY".into());
+            parts.push(format!("BYDAY={}", need_days()?));
+            parts.push(format!("BYSETPOS={index}"));
+        }
+        "absoluteyearly" => {
+            parts.push("FREQ=YEARLY".into());
+            parts.push(format!("BYMONTH={}", need_month()?));
+            parts.push(format!("BYMONTHDAY={}", need_dom()?));
+        }
+        "relativeyearly" => {
+            parts.push("FREQ=YEARLY".into());
+            parts.push(format!("BYMONTH={}", need_month()?));
+            parts.push(format!("BYDAY={}", need_days()?));
+            parts.push(format!("BYSETPOS={index}"));
+        }
+        other => return Err(format!("unknown recurrence pattern type {other}")),
+    }
+    if interval > 1 {
+        parts.insert(1, format!("INTERVAL={interval}"));
+        if kind.eq_ignore_ascii_case("weekly") {
+            // The week start only matters for multi-week intervals.
+            if let Some(wkst) = pattern.get("firstDayOfWeek").and_then(|d| d.as_str()).and_then(graph_day_to_ical) {
+                parts.push(format!("WKST={wkst}"));
+            }
+        }
+    }
+    let tz = range
+        .get("recurrenceTimeZone")
+        .and_then(|z| z.as_str())
+        .and_then(zone_by_name)
+        .unwrap_or(tz);
+    match range.get("type").and_then(|t| t.as_str()).unwrap_or("noEnd").to_ascii_lowercase().as_str() {
+        "noend" => {}
+        "numbered" => {
+            let n = int(range.get("numberOfOccurrences"), "numberOfOccurrences")?.unwrap_or(0);
+            if !(1..=10_000).contains(&n) {
+                return Err(format!("numberOfOccurrences {n} is out of range"));
+            }
+            parts.push(format!("COUNT={n}"));
+        }
+        "enddate" => {
+            let end = range.get("endDate").and_then(|d| d.as_str()).ok_or("an endDate range needs endDate")?;
+            let end = chrono::NaiveDate::parse_from_str(end.trim(), "%Y-%m-%d").map_err(|_| format!("endDate {end} is not a date"))?;
+            if date_until {
+                parts.push(format!("UNTIL={}", end.format("%Y%m%d")));
+            } else {
+                let last = end.and_hms_opt(23, 59, 59).ok_or("endDate out of range")?;
+                let utc = domain::tz::local_to_utc(last, tz);
+                parts.push(format!("UNTIL={}", utc.format("%Y%m%dT%H%M%SZ")));
+            }
+        }
+        other => return Err(format!("unknown recurrence range type {other}")),
+    }
+    Ok(parts.join(";"))
+}
+
+/// An RRULE value (with or without `RRULE:`) as a Graph `patternedRecurrence`, for a series
+/// starting on `start` (local date in `tz_name`). Rules Graph cannot express are refused.
+fn rrule_to_graph(rrule: &str, start: chrono::NaiveDate, tz_name: &str) -> Result<serde_json::Value, String> {
+    use chrono::Datelike;
+    let text = rrule.trim();
+    let text = if text.len() >= 6 && text[..6].eq_ignore_ascii_case("RRULE:") { &text[6..] } else { text };
+    if text.contains('\n') {
+        return Err("only one RRULE line can be mapped to a Graph recurrence".into());
+    }
+    let tz = zone_by_name(tz_name).unwrap_or(chrono_tz::UTC);
+    let mut freq = None;
+    let mut interval = 1i64;
+    let mut byday: Vec<(Option<i32>, &'static str)> = Vec::new();
+    let mut bymonthday = None;
+    let mut bymonth = None;
+    let mut bysetpos = None;
+    let mut count = None;
+    let mut until = None;
+    let mut wkst = None;
+    for part in text.split(';').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = part.split_once('=').ok_or_else(|| format!("malformed RRULE part {part}"))?;
+        let (k, v) = (k.trim().to_ascii_uppercase(), v.trim());
+        let single_int = |v: &str| -> Result<i64, String> {
+            if v.contains(',') {
+                return Err(format!("{k} with several values cannot be mapped to Graph"));
+            }
+            v.parse::<i64>().map_err(|_| format!("{k}={v} is not a number"))
+        };
+        match k.as_str() {
+            "FREQ" => freq = Some(v.to_ascii_uppercase()),
+            "INTERVAL" => interval = single_int(v)?,
+            "BYDAY" => {
+                for d in v.split(',') {
+                    let d = d.trim();
+                    let split = d.len().checked_sub(2).filter(|i| d.is_char_boundary(*i)).ok_or_else(|| format!("bad BYDAY {d}"))?;
+                    let (n, day) = d.split_at(split);
+                    let day = ical_day_to_graph(day).and_then(graph_day_to_ical).ok_or_else(|| format!("bad BYDAY {d}"))?;
+                    let n = if n.is_empty() { None } else { Some(n.trim_start_matches('+').parse::<i32>().map_err(|_| format!("bad BYDAY {d}"))?) };
+                    byday.push((n, day));
+                }
+            }
+            "BYMONTHDAY" => bymonthday = Some(single_int(v)?),
+            "BYMONTH" => bymonth = Some(single_int(v)?),
+            "BYSETPOS" => bysetpos = Some(single_int(v)?),
+            "COUNT" => count = Some(single_int(v)?),
+            "UNTIL" => until = Some(v.to_string()),
+            "WKST" => wkst = ical_day_to_graph(v),
+            other => return Err(format!("RRULE part {other} cannot be mapped to a Graph recurrence")),
+        }
+    }
+    if !(1..=999).contains(&interval) {
+        return Err(format!("INTERVAL={interval} is out of range"));
+    }
+    let index_name = |n: i64| -> Result<&'static str, String> {
+        GRAPH_INDEX.iter().find(|(_, i)| *i as i64 == n).map(|(g, _)| *g).ok_or_else(|| format!("position {n} cannot be mapped to Graph (first..fourth or last)"))
+    };
+    let plain_days = |byday: &[(Option<i32>, &'static str)]| -> Result<Vec<&'static str>, String> {
+        byday
+            .iter()
+            .map(|(n, d)| if n.is_some() { Err("an ordinal BYDAY needs FREQ=MONTHLY or YEARLY".to_string()) } else { Ok(ical_day_to_graph(d).unwrap_or("monday")) })
+            .collect()
+    };
+    // Relative patterns: BYDAY=2TU, or BYDAY=MO,TU with BYSETPOS=2.
+    let relative = |byday: &[(Option<i32>, &'static str)]| -> Result<(Vec<&'static str>, &'static str), String> {
+        let ordinals: Vec<Option<i32>> = byday.iter().map(|(n, _)| *n).collect();
+        let days: Vec<&'static str> = byday.iter().map(|(_, d)| ical_day_to_graph(d).unwrap_or("monday")).collect();
+        match (ordinals.first().copied().flatten(), bysetpos) {
+            (Some(n), None) if ordinals.iter().all(|o| *o == Some(n)) => Ok((days, index_name(n as i64)?)),
+            (None, Some(pos)) if ordinals.iter().all(|o| o.is_none()) => Ok((days, index_name(pos)?)),
+            _ => Err("this combination of BYDAY and BYSETPOS cannot be mapped to Graph".into()),
+        }
+    };
+    let start_day = ical_day_to_graph(weekday_ical(start.weekday())).unwrap_or("monday");
+    let freq = freq.ok_or("RRULE without FREQ")?;
+    let mut pattern = serde_json::Map::new();
+    let check_unused = |used_monthday: bool, used_month: bool, used_setpos: bool| -> Result<(), String> {
+        if bymonthday.is_some() && !used_monthday {
+            return Err(format!("BYMONTHDAY with FREQ={freq} cannot be mapped to Graph"));
+        }
+        if bymonth.is_some() && !used_month {
+            return Err(format!("BYMONTH with FREQ={freq} cannot be mapped to Graph"));
+        }
+        if bysetpos.is_some() && !used_setpos {
+            return Err(format!("BYSETPOS with FREQ={freq} cannot be mapped to Graph"));
+        }
+        Ok(())
+    };
+    match freq.as_str() {
+        "DAILY" if byday.is_empty() => {
+            check_unused(false, false, false)?;
+            pattern.insert("type".into(), "daily".into());
+        }
+        "DAILY" if interval == 1 => {
+            // Every listed weekday: Graph's weekly pattern.
+            check_unused(false, false, false)?;
+            pattern.insert("type".into(), "weekly".into());
+            pattern.insert("daysOfWeek".into(), plain_days(&byday)?.into());
+        }
+        "WEEKLY" => {
+            check_unused(false, false, false)?;
+            let days = if byday.is_empty() { vec![start_day] } else { plain_days(&byday)? };
+            pattern.insert("type".into(), "weekly".into());
+            pattern.insert("daysOfWeek".into(), days.into());
+        }
+        "MONTHLY" => {
+            if let Some(d) = bymonthday {
+                if !byday.is_empty() || !(1..=31).contains(&d) {
+                    return Err(format!("BYMONTHDAY={d} with FREQ=MONTHLY cannot be mapped to Graph"));
+                }
+                check_unused(true, false, false)?;
+                pattern.insert("type".into(), "absoluteMonthly".into());
+                pattern.insert("dayOfMonth".into(), d.into());
+            } else if !byday.is_empty() {
+                check_unused(false, false, true)?;
+                let (days, index) = relative(&byday)?;
+                pattern.insert("type".into(), "relativeMonthly".into());
+                pattern.insert("daysOfWeek".into(), days.into());
+                pattern.insert("index".into(), index.into());
+            } else {
+                check_unused(false, false, false)?;
+                pattern.insert("type".into(), "absoluteMonthly".into());
+                pattern.insert("dayOfMonth".into(), start.day().into());
+            }
+        }
+        "YEARLY" => {
+            let month = bymonth.unwrap_or(start.month() as i64);
+            if !(1..=12).contains(&month) {
+                return Err(format!("BYMONTH={month} is out of range"));
+            }
+            pattern.insert("month".into(), month.into());
+            if let Some(d) = bymonthday {
+                if !byday.is_empty() || !(1..=31).contains(&d) {
+                    return Err(format!("BYMONTHDAY={d} with FREQ=YEARLY cannot be mapped to Graph"));
+                }
+                check_unused(true, true, false)?;
+                pattern.insert("type".into(), "absoluteYearly".into());
+                pattern.insert("dayOfMonth".into(), d.into());
+            } else if !byday.is_empty() {
+                check_unused(false, true, true)?;
+                let (days, index) = relative(&byday)?;
+                pattern.insert("type".into(), "relativeYearly".into());
+                pattern.insert("daysOfWeek".into(), days.into());
+                pattern.insert("index".into(), index.into());
+            } else {
+                check_unused(false, true, false)?;
+                pattern.insert("type".into(), "absoluteYearly".into());
+                pattern.insert("dayOfMonth".into(), start.day().into());
+            }
+        }
+        other => return Err(format!("FREQ={other} cannot be mapped to a Graph recurrence")),
+    }
+    pattern.insert("interval".into(), interval.into());
+    pattern.insert("firstDayOfWeek".into(), wkst.unwrap_or("sunday").into());
+    let mut range = serde_json::Map::new();
+    range.insert("startDate".into(), start.format("%Y-%m-%d").to_string().into());
+    range.insert("recurrenceTimeZone".into(), tz_name.into());
+    match (count, until) {
+        (Some(_), Some(_)) => return Err("an RRULE cannot have both COUNT and UNTIL".into()),
+        (Some(n), None) if (1..=10_000).contains(&n) => {
+            range.insert("type".into(), "numbered".into());
+            range.insert("numberOfOccurrences".into(), n.into());
+        }
+        (Some(n), None) => return Err(format!("COUNT={n} is out of range")),
+        (None, Some(u)) => {
+            let end = parse_until(&u, tz).ok_or_else(|| format!("UNTIL={u} is not a date or date-time"))?;
+            range.insert("type".into(), "endDate".into());
+            range.insert("endDate".into(), end.format("%Y-%m-%d").to_string().into());
+        }
+        (None, None) => {
+            range.insert("type".into(), "noEnd".into());
+        }
+    }
+    Ok(serde_json::json!({ "pattern": pattern, "range": range }))
+}
+
+/// The local date of an RRULE UNTIL (`20261231`, `20261231T235959Z`, or floating).
+fn parse_until(v: &str, tz: chrono_tz::Tz) -> Option<chrono::NaiveDate> {
+    let v = v.trim();
+    if let Some(utc) = v.strip_suffix('Z').or_else(|| v.strip_suffix('z')) {
+        let t = chrono::NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").ok()?;
+        return Some(chrono::TimeZone::from_utc_datetime(&chrono::Utc, &t).with_timezone(&tz).date_naive());
+    }
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S") {
+        return Some(t.date());
+    }
+    chrono::NaiveDate::parse_from_str(v, "%Y%m%d").ok()
+}
+
+/// A zone by IANA or Windows name (Graph accepts both), `UTC` included.
+fn zone_by_name(name: &str) -> Option<chrono_tz::Tz> {
+    let name = name.trim().trim_matches('"');
+    if name.is_empty() || name.eq_ignore_ascii_case("utc") || name.eq_ignore_ascii_case("tzone://Microsoft/Utc") || name.eq_ignore_ascii_case("Coordinated Universal Time") {
+        return Some(chrono_tz::UTC);
+    }
+    if let Ok(tz) = name.parse::<chrono_tz::Tz>() {
+        return Some(tz);
+    }
+    domain::windows_zones::windows_to_iana(name).and_then(|iana| iana.parse().ok())
+}

@@ -1,0 +1,901 @@
+//! `t:CalendarItem` both ways: rendering a model event (or one of its occurrences) in the
+//! response shape a request asked for, in schema order; and reading the CalendarItem a client
+//! sends to CreateItem / UpdateItem. Also RRULE ↔ EWS recurrence patterns.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use domain::xml::Element;
+
+use super::ids::{self, Folder};
+use super::soap::{fmt_dt, parse_bool, parse_date, zone_from_windows, Fault, T, W};
+use crate::model::{Attendee, Event, Fields, Instance, InstanceKind, Mailbox, Response, Sensitivity, ShowAs, When};
+use crate::recurrence;
+
+// ---- response shapes ---------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    IdOnly,
+    Default,
+    All,
+}
+
+/// An `ExtendedFieldURI` as the client wrote it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtUri {
+    pub set_id: Option<String>,
+    pub distinguished: Option<String>,
+    pub tag: Option<String>,
+    pub name: Option<String>,
+    pub id: Option<String>,
+    pub ptype: String,
+}
+
+impl ExtUri {
+    pub fn from_el(el: &Element) -> Option<ExtUri> {
+        let get = |n: &str| el.attr(n).map(str::to_string);
+        let uri = ExtUri {
+            set_id: get("PropertySetId"),
+            distinguished: get("DistinguishedPropertySetId"),
+            tag: get("PropertyTag"),
+            name: get("PropertyName"),
+            id: get("PropertyId"),
+            ptype: get("PropertyType")?,
+        };
+        if uri.tag.is_none() && uri.name.is_none() && uri.id.is_none() {
+            return None;
+        }
+        Some(uri)
+    }
+
+    /// The key in `Event::private_props`: the CRM id under `crmId` (shared convention of all
+    /// front-ends), anything else under its full EWS identity.
+    pub fn key(&self) -> String {
+        if self.distinguished.as_deref() == Some("PublicStrings") && self.name.as_deref() == Some("crmId") {
+            return "crmId".into();
+        }
+        let set = self.distinguished.clone().or_else(|| self.set_id.as_ref().map(|s| s.to_ascii_lowercase())).unwrap_or_default();
+        match (&self.tag, &self.name, &self.id) {
+            (Some(tag), _, _) => format!("{} Tag {}", self.ptype, tag.to_ascii_lowercase()),
+            (_, Some(name), _) => format!("{} {set} Name {name}", self.ptype),
+            (_, _, Some(id)) => format!("{} {set} Id {id}", self.ptype),
+            _ => String::new(),
+        }
+    }
+
+    pub fn write(&self, w: &mut W) {
+        let mut attrs: Vec<(&str, &str)> = Vec::new();
+        if let Some(v) = &self.distinguished {
+            attrs.push(("DistinguishedPropertySetId", v));
+        }
+        if let Some(v) = &self.set_id {
+            attrs.push(("PropertySetId", v));
+        }
+        if let Some(v) = &self.tag {
+            attrs.push(("PropertyTag", v));
+        }
+        if let Some(v) = &self.name {
+            attrs.push(("PropertyName", v));
+        }
+        if let Some(v) = &self.id {
+            attrs.push(("PropertyId", v));
+        }
+        attrs.push(("PropertyType", &self.ptype));
+        w.empty("t:ExtendedFieldURI", &attrs);
+    }
+}
+
+/// What an `ItemShape` asked for.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    pub base: Base,
+    pub extra: Vec<String>,
+    pub ext: Vec<ExtUri>,
+}
+
+/// Properties of the Default shape (calendar items).
+const DEFAULT_PROPS: &[&str] = &[
+    "item:ParentFolderId",
+    "item:ItemClass",
+    "item:Subject",
+    "item:Sensitivity",
+    "item:HasAttachments",
+    "calendar:Start",
+    "calendar:End",
+    "calendar:IsAllDayEvent",
+    "calendar:LegacyFreeBusyStatus",
+    "calendar:Location",
+    "calendar:CalendarItemType",
+    "calendar:Organizer",
+];
+
+/// Properties FindItem cannot return (GetItem only).
+const COMPLEX: &[&str] = &[
+    "item:Body",
+    "calendar:RequiredAttendees",
+    "calendar:OptionalAttendees",
+    "calendar:Recurrence",
+    "calendar:FirstOccurrence",
+    "calendar:LastOccurrence",
+    "calendar:ModifiedOccurrences",
+    "calendar:DeletedOccurrences",
+];
+
+impl Shape {
+    pub fn id_only() -> Shape {
+        Shape { base: Base::IdOnly, extra: Vec::new(), ext: Vec::new() }
+    }
+
+    pub fn parse(el: Option<&Element>) -> Result<Shape, Fault> {
+        let Some(el) = el else { return Ok(Shape::id_only()) };
+        let base = match el.child_text(T, "BaseShape") {
+            Some("IdOnly") => Base::IdOnly,
+            Some("Default") => Base::Default,
+            Some("AllProperties") => Base::All,
+            other => return Err(Fault::schema(format!("invalid BaseShape {other:?}"))),
+        };
+        let mut shape = Shape { base, extra: Vec::new(), ext: Vec::new() };
+        if let Some(add) = el.child(T, "AdditionalProperties") {
+            for p in &add.children {
+                if p.is(T, "FieldURI") {
+                    if let Some(uri) = p.attr("FieldURI") {
+                        shape.extra.push(uri.to_string());
+                    }
+                } else if p.is(T, "ExtendedFieldURI") {
+                    shape.ext.push(ExtUri::from_el(p).ok_or_else(|| Fault::schema("ExtendedFieldURI needs PropertyType and a name, id or tag"))?);
+                }
+            }
+        }
+        Ok(shape)
+    }
+
+    fn wants(&self, uri: &str, in_find: bool) -> bool {
+        if in_find && COMPLEX.contains(&uri) {
+            return false;
+        }
+        if self.extra.iter().any(|u| u == uri) {
+            return true;
+        }
+        match self.base {
+            Base::IdOnly => false,
+            Base::Default => {
+                DEFAULT_PROPS.contains(&uri)
+                    || (!in_find && matches!(uri, "item:Body" | "calendar:RequiredAttendees" | "calendar:OptionalAttendees" | "calendar:Recurrence"))
+            }
+            Base::All => true,
+        }
+    }
+}
+
+// ---- rendering ---------------------------------------------------------------------------
+
+pub struct Render<'a> {
+    pub mailbox: &'a Mailbox,
+    pub shape: &'a Shape,
+    pub in_find: bool,
+}
+
+pub fn kind_name(ev: &Event, inst: Option<&Instance>) -> &'static str {
+    match inst.map(|i| i.kind) {
+        Some(InstanceKind::Occurrence) => "Occurrence",
+        Some(InstanceKind::Exception) => "Exception",
+        Some(InstanceKind::Single) | None if ev.is_series() => "RecurringMaster",
+        _ => "Single",
+    }
+}
+
+/// `(Id, ChangeKey)` of an event or one of its occurrences.
+pub fn item_id(ev: &Event, inst: Option<&Instance>) -> (String, String) {
+    match inst.and_then(|i| i.original_start.map(|s| (s, i))) {
+        Some((start, i)) => (ids::occurrence_id(&ev.id, start), i.change_key.clone()),
+        None => (ev.id.clone(), ev.change_key.clone()),
+    }
+}
+
+pub fn write_item_id(w: &mut W, tag: &str, id: &str, change_key: &str) {
+    w.empty(tag, &[("Id", id), ("ChangeKey", change_key)]);
+}
+
+fn sensitivity_name(s: Sensitivity) -> &'static str {
+    match s {
+        Sensitivity::Normal => "Normal",
+        Sensitivity::Personal => "Personal",
+        Sensitivity::Private => "Private",
+        Sensitivity::Confidential => "Confidential",
+    }
+}
+
+fn show_as_name(s: ShowAs) -> &'static str {
+    match s {
+        ShowAs::Free => "Free",
+        ShowAs::Tentative => "Tentative",
+        ShowAs::Busy => "Busy",
+        ShowAs::Oof => "OOF",
+        ShowAs::WorkingElsewhere => "WorkingElsewhere",
+    }
+}
+
+pub fn busy_name(s: ShowAs) -> &'static str {
+    show_as_name(s)
+}
+
+fn response_name(r: Response) -> &'static str {
+    match r {
+        Response::NeedsAction => "NoResponseReceived",
+        Response::Accepted => "Accept",
+        Response::Tentative => "Tentative",
+        Response::Declined => "Decline",
+        Response::Organizer => "Organizer",
+    }
+}
+
+fn write_mailbox(w: &mut W, name: &str, email: &str) {
+    w.open("t:Mailbox");
+    w.leaf("t:Name", if name.is_empty() { email } else { name });
+    w.leaf("t:EmailAddress", email);
+    w.leaf("t:RoutingType", "SMTP");
+    w.leaf("t:MailboxType", "Mailbox");
+    w.close("t:Mailbox");
+}
+
+/// The instant an occurrence slot stands for (all-day series are keyed by UTC midnight).
+fn slot_instant(ev: &Event, slot: DateTime<Utc>) -> DateTime<Utc> {
+    if ev.fields.is_all_day() {
+        When::Date(slot.date_naive()).instant(&ev.fields.time_zone)
+    } else {
+        slot
+    }
+}
+
+/// Writes `<t:CalendarItem>` for `ev`, or for one of its occurrences when `inst` is given.
+pub fn calendar_item(w: &mut W, r: &Render, ev: &Event, inst: Option<&Instance>) {
+    let f: &Fields = inst.map(|i| &i.fields).unwrap_or(&ev.fields);
+    let kind = kind_name(ev, inst);
+    let is_master = kind == "RecurringMaster";
+    let want = |uri: &str| r.shape.wants(uri, r.in_find);
+    let (id, ck) = item_id(ev, inst);
+    let me = r.mailbox.email.as_str();
+
+    w.open("t:CalendarItem");
+    write_item_id(w, "t:ItemId", &id, &ck);
+    if want("item:ParentFolderId") {
+        w.empty("t:ParentFolderId", &[("Id", &ids::folder_id(me, Folder::Calendar)), ("ChangeKey", ids::FOLDER_CHANGE_KEY)]);
+    }
+    if want("item:ItemClass") {
+        w.leaf("t:ItemClass", "IPM.Appointment");
+    }
+    if want("item:Subject") {
+        w.leaf("t:Subject", &f.subject);
+    }
+    if want("item:Sensitivity") {
+        w.leaf("t:Sensitivity", sensitivity_name(f.sensitivity));
+    }
+    if want("item:Body") {
+        let kind = if f.body.trim_start().starts_with('<') { "HTML" } else { "Text" };
+        w.leaf_a("t:Body", &[("BodyType", kind)], &f.body);
+    }
+    if want("item:DateTimeCreated") {
+        w.leaf("t:DateTimeCreated", fmt_dt(ev.created));
+    }
+    if want("item:HasAttachments") {
+        w.leaf("t:HasAttachments", "false");
+    }
+    for uri in &r.shape.ext {
+        if let Some(value) = ev.private_props.get(&uri.key()) {
+            w.open("t:ExtendedProperty");
+            uri.write(w);
+            w.leaf("t:Value", value);
+            w.close("t:ExtendedProperty");
+        }
+    }
+    if want("item:LastModifiedTime") {
+        w.leaf("t:LastModifiedTime", fmt_dt(ev.updated));
+    }
+    if want("calendar:UID") {
+        w.leaf("t:UID", &ev.ical_uid);
+    }
+    let original = inst.and_then(|i| i.original_start).map(|s| slot_instant(ev, s));
+    if let Some(orig) = original {
+        if want("calendar:RecurrenceId") {
+            w.leaf("t:RecurrenceId", fmt_dt(orig));
+        }
+    }
+    if want("calendar:DateTimeStamp") {
+        w.leaf("t:DateTimeStamp", fmt_dt(ev.updated));
+    }
+    if want("calendar:Start") {
+        w.leaf("t:Start", fmt_dt(f.start_utc()));
+    }
+    if want("calendar:End") {
+        w.leaf("t:End", fmt_dt(f.end_utc()));
+    }
+    if let Some(orig) = original {
+        if want("calendar:OriginalStart") {
+            w.leaf("t:OriginalStart", fmt_dt(orig));
+        }
+    }
+    if want("calendar:IsAllDayEvent") {
+        w.leaf("t:IsAllDayEvent", f.is_all_day());
+    }
+    if want("calendar:LegacyFreeBusyStatus") {
+        w.leaf("t:LegacyFreeBusyStatus", show_as_name(f.show_as));
+    }
+    if want("calendar:Location") {
+        w.leaf("t:Location", &f.location);
+    }
+    let is_meeting = !f.attendees.is_empty();
+    if want("calendar:IsMeeting") {
+        w.leaf("t:IsMeeting", is_meeting);
+    }
+    if want("calendar:IsCancelled") {
+        w.leaf("t:IsCancelled", ev.cancelled);
+    }
+    if want("calendar:IsRecurring") {
+        // Exchange sets IsRecurring on occurrences and exceptions, not on the master.
+        w.leaf("t:IsRecurring", matches!(kind, "Occurrence" | "Exception"));
+    }
+    if want("calendar:CalendarItemType") {
+        w.leaf("t:CalendarItemType", kind);
+    }
+    let organizer_is_me = ev.organizer.email.eq_ignore_ascii_case(me);
+    if want("calendar:MyResponseType") {
+        let mine = if organizer_is_me {
+            Response::Organizer
+        } else {
+            f.attendees.iter().find(|a| a.email.eq_ignore_ascii_case(me)).map(|a| a.response).unwrap_or(Response::NeedsAction)
+        };
+        w.leaf("t:MyResponseType", if mine == Response::NeedsAction && !organizer_is_me { "NoResponseReceived" } else { response_name(mine) });
+    }
+    if want("calendar:Organizer") {
+        w.open("t:Organizer");
+        write_mailbox(w, &ev.organizer.name, &ev.organizer.email);
+        w.close("t:Organizer");
+    }
+    for (uri, tag, optional) in [("calendar:RequiredAttendees", "t:RequiredAttendees", false), ("calendar:OptionalAttendees", "t:OptionalAttendees", true)] {
+        if !want(uri) {
+            continue;
+        }
+        let list: Vec<&Attendee> = f
+            .attendees
+            .iter()
+            .filter(|a| a.optional == optional && !a.email.eq_ignore_ascii_case(&ev.organizer.email))
+            .collect();
+        if list.is_empty() {
+            continue; // NonEmptyArrayOfAttendeesType: absent when empty
+        }
+        w.open(tag);
+        for a in list {
+            w.open("t:Attendee");
+            write_mailbox(w, &a.name, &a.email);
+            w.leaf("t:ResponseType", response_name(a.response));
+            w.close("t:Attendee");
+        }
+        w.close(tag);
+    }
+    if is_master {
+        if want("calendar:Recurrence") {
+            write_recurrence(w, ev);
+        }
+        write_occurrence_lists(w, r, ev);
+    }
+    if want("calendar:StartTimeZone") {
+        w.empty("t:StartTimeZone", &[("Id", super::soap::windows_zone(&f.time_zone))]);
+    }
+    if want("calendar:EndTimeZone") {
+        w.empty("t:EndTimeZone", &[("Id", super::soap::windows_zone(&f.time_zone))]);
+    }
+    if want("calendar:StartTimeZoneId") {
+        w.leaf("t:StartTimeZoneId", super::soap::windows_zone(&f.time_zone));
+    }
+    if want("calendar:EndTimeZoneId") {
+        w.leaf("t:EndTimeZoneId", super::soap::windows_zone(&f.time_zone));
+    }
+    if want("calendar:IsOrganizer") {
+        w.leaf("t:IsOrganizer", organizer_is_me);
+    }
+    w.close("t:CalendarItem");
+}
+
+fn write_occurrence_info(w: &mut W, tag: &str, ev: &Event, inst: &Instance) {
+    let Some(orig) = inst.original_start else { return };
+    let (id, ck) = item_id(ev, Some(inst));
+    w.open(tag);
+    write_item_id(w, "t:ItemId", &id, &ck);
+    w.leaf("t:Start", fmt_dt(inst.fields.start_utc()));
+    w.leaf("t:End", fmt_dt(inst.fields.end_utc()));
+    w.leaf("t:OriginalStart", fmt_dt(slot_instant(ev, orig)));
+    w.close(tag);
+}
+
+fn write_occurrence_lists(w: &mut W, r: &Render, ev: &Event) {
+    let want = |uri: &str| r.shape.wants(uri, r.in_find);
+    if want("calendar:FirstOccurrence") {
+        if let Some(first) = recurrence::slot_at_index(ev, 1).and_then(|s| recurrence::occurrence(ev, s).ok()) {
+            write_occurrence_info(w, "t:FirstOccurrence", ev, &first);
+        }
+    }
+    if want("calendar:LastOccurrence") && rule_is_bounded(ev) {
+        let from = ev.fields.start_utc() - Duration::days(2);
+        let all = recurrence::instances(ev, from, from + Duration::days(365 * 200), false);
+        if let Some(last) = all.iter().max_by_key(|i| i.original_start) {
+            write_occurrence_info(w, "t:LastOccurrence", ev, last);
+        }
+    }
+    if want("calendar:ModifiedOccurrences") {
+        let changed: Vec<Instance> =
+            ev.overrides.keys().filter_map(|slot| recurrence::occurrence(ev, *slot).ok()).filter(|i| i.kind == InstanceKind::Exception).collect();
+        if !changed.is_empty() {
+            w.open("t:ModifiedOccurrences");
+            for inst in &changed {
+                write_occurrence_info(w, "t:Occurrence", ev, inst);
+            }
+            w.close("t:ModifiedOccurrences");
+        }
+    }
+    if want("calendar:DeletedOccurrences") {
+        let deleted: Vec<DateTime<Utc>> = ev
+            .overrides
+            .iter()
+            .filter(|(_, o)| matches!(o, crate::model::Override::Cancelled { .. }))
+            .map(|(slot, _)| slot_instant(ev, *slot))
+            .collect();
+        if !deleted.is_empty() {
+            w.open("t:DeletedOccurrences");
+            for start in deleted {
+                w.open("t:DeletedOccurrence");
+                w.leaf("t:Start", fmt_dt(start));
+                w.close("t:DeletedOccurrence");
+            }
+            w.close("t:DeletedOccurrences");
+        }
+    }
+}
+
+// ---- recurrence ------------------------------------------------------------------------------
+
+/// The parts of the first RRULE line, upper-cased keys.
+fn rrule_parts(ev: &Event) -> BTreeMap<String, String> {
+    let line = ev.recurrence.iter().find(|l| l.trim().to_ascii_uppercase().starts_with("RRULE:"));
+    let Some(line) = line else { return BTreeMap::new() };
+    line.trim()[6..]
+        .split(';')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (k.trim().to_ascii_uppercase(), v.trim().to_ascii_uppercase()))
+        .collect()
+}
+
+fn rule_is_bounded(ev: &Event) -> bool {
+    let p = rrule_parts(ev);
+    p.contains_key("COUNT") || p.contains_key("UNTIL")
+}
+
+const DAYS: [(&str, &str, Weekday); 7] = [
+    ("MO", "Monday", Weekday::Mon),
+    ("TU", "Tuesday", Weekday::Tue),
+    ("WE", "Wednesday", Weekday::Wed),
+    ("TH", "Thursday", Weekday::Thu),
+    ("FR", "Friday", Weekday::Fri),
+    ("SA", "Saturday", Weekday::Sat),
+    ("SU", "Sunday", Weekday::Sun),
+];
+const MONTHS: [&str; 12] =
+    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const INDEXES: [(&str, i32); 5] = [("First", 1), ("Second", 2), ("Third", 3), ("Fourth", 4), ("Last", -1)];
+
+fn day_name(code: &str) -> Option<&'static str> {
+    DAYS.iter().find(|d| d.0 == code).map(|d| d.1)
+}
+
+fn weekday_code(wd: Weekday) -> &'static str {
+    DAYS.iter().find(|d| d.2 == wd).map(|d| d.0).unwrap_or("MO")
+}
+
+/// `BYDAY` entries split into (ordinal, day code): `-1FR` → (Some(-1), "FR").
+fn by_day(value: &str) -> Vec<(Option<i32>, String)> {
+    value
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let split = s.len().saturating_sub(2);
+            let (num, day) = s.split_at(split);
+            (num.parse::<i32>().ok(), day.to_string())
+        })
+        .collect()
+}
+
+/// DaysOfWeek text for a set of days in a relative pattern (`Day`, `Weekday`, `WeekendDay`).
+fn relative_days(days: &[String]) -> String {
+    let mut sorted: Vec<&str> = days.iter().map(String::as_str).collect();
+    sorted.sort();
+    match sorted.as_slice() {
+        ["FR", "MO", "SA", "SU", "TH", "TU", "WE"] => "Day".into(),
+        ["FR", "MO", "TH", "TU", "WE"] => "Weekday".into(),
+        ["SA", "SU"] => "WeekendDay".into(),
+        _ => days.first().and_then(|d| day_name(d)).unwrap_or("Monday").into(),
+    }
+}
+
+fn index_name(n: i32) -> &'static str {
+    INDEXES.iter().find(|(_, v)| *v == n).map(|(k, _)| *k).unwrap_or(if n < 0 { "Last" } else { "First" })
+}
+
+fn write_recurrence(w: &mut W, ev: &Event) {
+    let p = rrule_parts(ev);
+    let tz: chrono_tz::Tz = ev.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let start_local = match ev.fields.start {
+        When::Date(d) => d,
+        When::At(t) => t.with_timezone(&tz).date_naive(),
+    };
+    let interval = p.get("INTERVAL").cloned().unwrap_or_else(|| "1".into());
+    let days = p.get("BYDAY").map(|v| by_day(v)).unwrap_or_default();
+    let setpos = p.get("BYSETPOS").and_then(|v| v.split(',').next()?.parse::<i32>().ok());
+    let relative = days.iter().find_map(|(n, _)| *n).or(setpos);
+    let day_codes: Vec<String> = days.iter().map(|(_, d)| d.clone()).collect();
+    let month = p.get("BYMONTH").and_then(|v| v.parse::<usize>().ok()).unwrap_or(start_local.month() as usize);
+    let month_name = MONTHS.get(month.saturating_sub(1)).copied().unwrap_or("January");
+    let month_day = p.get("BYMONTHDAY").cloned().unwrap_or_else(|| start_local.day().to_string());
+
+    w.open("t:Recurrence");
+    match p.get("FREQ").map(String::as_str) {
+        Some("DAILY") if day_codes.is_empty() => {
+            w.open("t:DailyRecurrence");
+            w.leaf("t:Interval", &interval);
+            w.close("t:DailyRecurrence");
+        }
+        Some("DAILY") | Some("WEEKLY") => {
+            let names: Vec<&str> = if day_codes.is_empty() {
+                vec![day_name(weekday_code(start_local.weekday())).unwrap_or("Monday")]
+            } else {
+                day_codes.iter().filter_map(|d| day_name(d)).collect()
+            };
+            w.open("t:WeeklyRecurrence");
+            w.leaf("t:Interval", if p.get("FREQ").map(String::as_str) == Some("DAILY") { "1" } else { &interval });
+            w.leaf("t:DaysOfWeek", names.join(" "));
+            if let Some(wkst) = p.get("WKST").and_then(|d| day_name(d)) {
+                w.leaf("t:FirstDayOfWeek", wkst);
+            }
+            w.close("t:WeeklyRecurrence");
+        }
+        Some("MONTHLY") if relative.is_some() && !day_codes.is_empty() => {
+            w.open("t:RelativeMonthlyRecurrence");
+            w.leaf("t:Interval", &interval);
+            w.leaf("t:DaysOfWeek", relative_days(&day_codes));
+            w.leaf("t:DayOfWeekIndex", index_name(relative.unwrap_or(1)));
+            w.close("t:RelativeMonthlyRecurrence");
+        }
+        Some("MONTHLY") => {
+            w.open("t:AbsoluteMonthlyRecurrence");
+            w.leaf("t:Interval", &interval);
+            w.leaf("t:DayOfMonth", &month_day);
+            w.close("t:AbsoluteMonthlyRecurrence");
+        }
+        Some("YEARLY") if relative.is_some() && !day_codes.is_empty() => {
+            w.open("t:RelativeYearlyRecurrence");
+            w.leaf("t:DaysOfWeek", relative_days(&day_codes));
+            w.leaf("t:DayOfWeekIndex", index_name(relative.unwrap_or(1)));
+            w.leaf("t:Month", month_name);
+            w.close("t:RelativeYearlyRecurrence");
+        }
+        _ => {
+            w.open("t:AbsoluteYearlyRecurrence");
+            w.leaf("t:DayOfMonth", &month_day);
+            w.leaf("t:Month", month_name);
+            w.close("t:AbsoluteYearlyRecurrence");
+        }
+    }
+    let start_date = start_local.format("%Y-%m-%d").to_string();
+    if let Some(count) = p.get("COUNT") {
+        w.open("t:NumberedRecurrence");
+        w.leaf("t:StartDate", &start_date);
+        w.leaf("t:NumberOfOccurrences", count);
+        w.close("t:NumberedRecurrence");
+    } else if let Some(until) = p.get("UNTIL") {
+        let end = parse_until(until).map(|t| if ev.fields.is_all_day() { t.date_naive() } else { t.with_timezone(&tz).date_naive() });
+        w.open("t:EndDateRecurrence");
+        w.leaf("t:StartDate", &start_date);
+        w.leaf("t:EndDate", end.unwrap_or(start_local).format("%Y-%m-%d"));
+        w.close("t:EndDateRecurrence");
+    } else {
+        w.open("t:NoEndRecurrence");
+        w.leaf("t:StartDate", &start_date);
+        w.close("t:NoEndRecurrence");
+    }
+    w.close("t:Recurrence");
+}
+
+fn parse_until(v: &str) -> Option<DateTime<Utc>> {
+    let v = v.trim_end_matches('Z');
+    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S") {
+        return Some(t.and_utc());
+    }
+    NaiveDate::parse_from_str(v, "%Y%m%d").ok().map(|d| d.and_time(NaiveTime::MIN).and_utc())
+}
+
+/// An EWS `Recurrence` element as RRULE lines, for a series starting at `fields.start`.
+pub fn recurrence_to_rrule(el: &Element, fields: &Fields) -> Result<Vec<String>, Fault> {
+    let bad = |m: &str| Fault::schema(format!("Recurrence: {m}"));
+    let tz: chrono_tz::Tz = fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
+    let interval = |p: &Element| -> Result<u32, Fault> {
+        let n: u32 = p.child_text(T, "Interval").and_then(|v| v.parse().ok()).ok_or_else(|| bad("Interval must be a number"))?;
+        if n == 0 || n > 999 {
+            return Err(bad("Interval out of range"));
+        }
+        Ok(n)
+    };
+    let day_codes = |text: &str| -> Result<Vec<&'static str>, Fault> {
+        text.split_whitespace()
+            .map(|name| match name {
+                "Day" => Ok("MO,TU,WE,TH,FR,SA,SU"),
+                "Weekday" => Ok("MO,TU,WE,TH,FR"),
+                "WeekendDay" => Ok("SA,SU"),
+                n => DAYS.iter().find(|d| d.1 == n).map(|d| d.0).ok_or_else(|| bad("unknown day of week")),
+            })
+            .collect()
+    };
+    let index = |p: &Element| -> Result<i32, Fault> {
+        let t = p.child_text(T, "DayOfWeekIndex").unwrap_or("");
+        INDEXES.iter().find(|(k, _)| *k == t).map(|(_, v)| *v).ok_or_else(|| bad("unknown DayOfWeekIndex"))
+    };
+    let month = |p: &Element| -> Result<usize, Fault> {
+        let t = p.child_text(T, "Month").unwrap_or("");
+        MONTHS.iter().position(|m| *m == t).map(|i| i + 1).ok_or_else(|| bad("unknown Month"))
+    };
+    let day_of_month = |p: &Element| -> Result<u32, Fault> {
+        p.child_text(T, "DayOfMonth").and_then(|v| v.parse().ok()).filter(|d| (1..=31).contains(d)).ok_or_else(|| bad("DayOfMonth out of range"))
+    };
+
+    let mut rule = String::from("RRULE:");
+    let mut range = None;
+    for p in &el.children {
+        if p.ns.as_deref() != Some(T) {
+            continue;
+        }
+        match p.name.as_str() {
+            "DailyRecurrence" => rule.push_str(&format!("FREQ=DAILY;INTERVAL={}", interval(p)?)),
+            "WeeklyRecurrence" => {
+                let days = day_codes(p.child_text(T, "DaysOfWeek").unwrap_or(""))?;
+                if days.is_empty() {
+                    return Err(bad("WeeklyRecurrence needs DaysOfWeek"));
+                }
+                rule.push_str(&format!("FREQ=WEEKLY;INTERVAL={};BYDAY={}", interval(p)?, days.join(",")));
+                if let Some(first) = p.child_text(T, "FirstDayOfWeek").and_then(|d| DAYS.iter().find(|x| x.1 == d)) {
+                    rule.push_str(&format!(";WKST={}", first.0));
+                }
+            }
+            "AbsoluteMonthlyRecurrence" => rule.push_str(&format!("FREQ=MONTHLY;INTERVAL={};BYMONTHDAY={}", interval(p)?, day_of_month(p)?)),
+            "RelativeMonthlyRecurrence" => {
+                let days = day_codes(p.child_text(T, "DaysOfWeek").unwrap_or(""))?.join(",");
+                rule.push_str(&format!("FREQ=MONTHLY;INTERVAL={};BYDAY={days};BYSETPOS={}", interval(p)?, index(p)?));
+            }
+            "AbsoluteYearlyRecurrence" => rule.push_str(&format!("FREQ=YEARLY;BYMONTH={};BYMONTHDAY={}", month(p)?, day_of_month(p)?)),
+            "RelativeYearlyRecurrence" => {
+                let days = day_codes(p.child_text(T, "DaysOfWeek").unwrap_or(""))?.join(",");
+                rule.push_str(&format!("FREQ=YEARLY;BYMONTH={};BYDAY={days};BYSETPOS={}", month(p)?, index(p)?));
+            }
+            "NoEndRecurrence" => range = Some(String::new()),
+            "EndDateRecurrence" => {
+                let end = p.child_text(T, "EndDate").and_then(parse_date).ok_or_else(|| bad("EndDate must be a date"))?;
+                let until = if fields.is_all_day() {
+                    end.and_hms_opt(23, 59, 59).map(|t| t.and_utc())
+                } else {
+                    end.and_hms_opt(23, 59, 59).map(|t| domain::tz::local_to_utc(t, tz))
+                }
+                .ok_or_else(|| bad("EndDate"))?;
+                range = Some(format!(";UNTIL={}", until.format("%Y%m%dT%H%M%SZ")));
+            }
+            "NumberedRecurrence" => {
+                let n: u32 = p.child_text(T, "NumberOfOccurrences").and_then(|v| v.parse().ok()).filter(|n| *n >= 1).ok_or_else(|| bad("NumberOfOccurrences"))?;
+                range = Some(format!(";COUNT={n}"));
+            }
+            _ => {}
+        }
+    }
+    if rule == "RRULE:" {
+        return Err(bad("a recurrence pattern is required"));
+    }
+    rule.push_str(&range.ok_or_else(|| bad("a recurrence range is required"))?);
+    Ok(vec![rule])
+}
+
+// ---- reading a CalendarItem from a request -------------------------------------------------
+
+/// The properties a client set on a `t:CalendarItem` (all optional: UpdateItem sets one at a
+/// time). Times stay text until the zone they are read in is known.
+#[derive(Default, Debug)]
+pub struct ItemInput {
+    pub subject: Option<String>,
+    pub body: Option<String>,
+    pub sensitivity: Option<Sensitivity>,
+    pub location: Option<String>,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub all_day: Option<bool>,
+    pub show_as: Option<ShowAs>,
+    pub required: Option<Vec<Attendee>>,
+    pub optional: Option<Vec<Attendee>>,
+    pub recurrence: Option<Element>,
+    pub start_tz: Option<chrono_tz::Tz>,
+    pub end_tz: Option<chrono_tz::Tz>,
+    pub meeting_tz: Option<chrono_tz::Tz>,
+    pub uid: Option<String>,
+    pub ext: Vec<(String, String)>,
+}
+
+fn attendees(el: &Element, optional: bool) -> Vec<Attendee> {
+    el.children_named(T, "Attendee")
+        .filter_map(|a| {
+            let mb = a.child(T, "Mailbox")?;
+            let email = mb.child_text(T, "EmailAddress")?.to_ascii_lowercase();
+            if email.is_empty() {
+                return None;
+            }
+            let response = match a.child_text(T, "ResponseType") {
+                Some("Accept") => Response::Accepted,
+                Some("Tentative") => Response::Tentative,
+                Some("Decline") => Response::Declined,
+                Some("Organizer") => Response::Organizer,
+                _ => Response::NeedsAction,
+            };
+            Some(Attendee { name: mb.child_text(T, "Name").unwrap_or("").to_string(), email, response, optional })
+        })
+        .collect()
+}
+
+/// A TimeZone element's zone: `Id` attribute (Windows name) of a TimeZoneDefinition.
+fn zone_of(el: &Element) -> Result<Option<chrono_tz::Tz>, Fault> {
+    let Some(id) = el.attr("Id").or_else(|| el.attr("TimeZoneName")) else { return Ok(None) };
+    zone_from_windows(id).map(Some).ok_or_else(|| Fault::new("ErrorInvalidTimeZone", format!("Unknown time zone id: {id}")))
+}
+
+pub fn read_item(el: &Element) -> Result<ItemInput, Fault> {
+    let mut it = ItemInput::default();
+    for c in &el.children {
+        if c.ns.as_deref() != Some(T) {
+            continue;
+        }
+        let text = c.text.as_str();
+        match c.name.as_str() {
+            "Subject" => it.subject = Some(text.to_string()),
+            "Body" => it.body = Some(text.to_string()),
+            "Sensitivity" => {
+                it.sensitivity = Some(match text.trim() {
+                    "Normal" => Sensitivity::Normal,
+                    "Personal" => Sensitivity::Personal,
+                    "Private" => Sensitivity::Private,
+                    "Confidential" => Sensitivity::Confidential,
+                    other => return Err(Fault::schema(format!("invalid Sensitivity {other}"))),
+                })
+            }
+            "Location" => it.location = Some(text.to_string()),
+            "Start" => it.start = Some(text.trim().to_string()),
+            "End" => it.end = Some(text.trim().to_string()),
+            "IsAllDayEvent" => it.all_day = Some(parse_bool(text).ok_or_else(|| Fault::schema("IsAllDayEvent must be a boolean"))?),
+            "LegacyFreeBusyStatus" => {
+                it.show_as = Some(match text.trim() {
+                    "Free" => ShowAs::Free,
+                    "Tentative" => ShowAs::Tentative,
+                    "Busy" | "NoData" => ShowAs::Busy,
+                    "OOF" => ShowAs::Oof,
+                    "WorkingElsewhere" => ShowAs::WorkingElsewhere,
+                    other => return Err(Fault::schema(format!("invalid LegacyFreeBusyStatus {other}"))),
+                })
+            }
+            "RequiredAttendees" => it.required = Some(attendees(c, false)),
+            "OptionalAttendees" => it.optional = Some(attendees(c, true)),
+            "Recurrence" => it.recurrence = Some(c.clone()),
+            "StartTimeZone" => it.start_tz = zone_of(c)?,
+            "EndTimeZone" => it.end_tz = zone_of(c)?,
+            "MeetingTimeZone" => it.meeting_tz = zone_of(c)?,
+            "StartTimeZoneId" => it.start_tz = Some(zone_from_windows(text).ok_or_else(|| Fault::new("ErrorInvalidTimeZone", "Unknown time zone id"))?),
+            "EndTimeZoneId" => it.end_tz = Some(zone_from_windows(text).ok_or_else(|| Fault::new("ErrorInvalidTimeZone", "Unknown time zone id"))?),
+            "UID" => it.uid = Some(text.trim().to_string()),
+            "ExtendedProperty" => {
+                let uri = c.child(T, "ExtendedFieldURI").and_then(ExtUri::from_el).ok_or_else(|| Fault::schema("ExtendedProperty needs an ExtendedFieldURI"))?;
+                let value = c
+                    .child(T, "Value")
+                    .map(|v| v.text.clone())
+                    .or_else(|| c.child(T, "Values").and_then(|vs| vs.child(T, "Value")).map(|v| v.text.clone()))
+                    .unwrap_or_default();
+                it.ext.push((uri.key(), value));
+            }
+            _ => {}
+        }
+    }
+    Ok(it)
+}
+
+/// Start and end as stored: all-day items become floating dates (a start that is not a
+/// midnight moves back to the previous one, an end forward to the next, in the item's zone).
+pub fn to_whens(start: DateTime<Utc>, end: DateTime<Utc>, all_day: bool, zone: chrono_tz::Tz) -> (When, When) {
+    if !all_day {
+        return (When::At(start), When::At(end));
+    }
+    let s = start.with_timezone(&zone);
+    let e = end.with_timezone(&zone);
+    let first = s.date_naive();
+    let mut last = if e.time() == NaiveTime::MIN { e.date_naive() } else { e.date_naive() + Duration::days(1) };
+    if last <= first {
+        last = first + Duration::days(1);
+    }
+    (When::Date(first), When::Date(last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{utc, Person};
+
+    fn series(rule: &str, start: When, tz: &str) -> Event {
+        let end = match start {
+            When::At(t) => When::At(t + Duration::minutes(30)),
+            When::Date(d) => When::Date(d + Duration::days(1)),
+        };
+        Event {
+            id: "m".into(),
+            ical_uid: "u".into(),
+            change_key: "k".into(),
+            fields: Fields {
+                subject: "S".into(),
+                body: String::new(),
+                location: String::new(),
+                start,
+                end,
+                time_zone: tz.into(),
+                sensitivity: Sensitivity::Normal,
+                show_as: ShowAs::Busy,
+                attendees: vec![],
+            },
+            organizer: Person { email: "a@x".into(), name: "A".into() },
+            recurrence: vec![rule.into()],
+            overrides: BTreeMap::new(),
+            private_props: BTreeMap::new(),
+            shared_props: BTreeMap::new(),
+            created: utc(2026, 1, 1, 0, 0),
+            updated: utc(2026, 1, 1, 0, 0),
+            seq: 1,
+            cancelled: false,
+        }
+    }
+
+    fn round_trip(rule: &str) -> String {
+        let ev = series(rule, When::At(utc(2026, 1, 5, 8, 0)), "Europe/Copenhagen");
+        let mut w = W::new();
+        write_recurrence(&mut w, &ev);
+        let xml = format!(r#"<r xmlns:t="{T}">{}</r>"#, w.s);
+        let root = domain::xml::parse(xml.as_bytes(), Default::default()).unwrap();
+        let rec = root.child(T, "Recurrence").unwrap();
+        recurrence_to_rrule(rec, &ev.fields).unwrap().remove(0)
+    }
+
+    #[test]
+    fn patterns_round_trip_through_ews() {
+        assert_eq!(round_trip("RRULE:FREQ=DAILY;INTERVAL=2;COUNT=5"), "RRULE:FREQ=DAILY;INTERVAL=2;COUNT=5");
+        assert_eq!(round_trip("RRULE:FREQ=WEEKLY;BYDAY=MO,WE"), "RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,WE");
+        assert_eq!(round_trip("RRULE:FREQ=MONTHLY;BYDAY=-1FR;COUNT=3"), "RRULE:FREQ=MONTHLY;INTERVAL=1;BYDAY=FR;BYSETPOS=-1;COUNT=3");
+        assert_eq!(round_trip("RRULE:FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15"), "RRULE:FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15");
+        assert_eq!(round_trip("RRULE:FREQ=YEARLY"), "RRULE:FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=5");
+        assert_eq!(round_trip("RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2"), "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2");
+        // UNTIL is the end of the EndDate in the series' zone.
+        assert_eq!(round_trip("RRULE:FREQ=DAILY;UNTIL=20260110T225959Z"), "RRULE:FREQ=DAILY;INTERVAL=1;UNTIL=20260110T225959Z");
+    }
+
+    #[test]
+    fn all_day_times_snap_to_midnights() {
+        let cph: chrono_tz::Tz = "Europe/Copenhagen".parse().unwrap();
+        let (s, e) = to_whens(utc(2026, 1, 4, 23, 0), utc(2026, 1, 5, 23, 0), true, cph);
+        assert_eq!((s, e), (When::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()), When::Date(NaiveDate::from_ymd_opt(2026, 1, 6).unwrap())));
+        let (s, e) = to_whens(utc(2026, 1, 5, 10, 0), utc(2026, 1, 5, 11, 0), true, cph);
+        assert_eq!((s, e), (When::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()), When::Date(NaiveDate::from_ymd_opt(2026, 1, 6).unwrap())));
+    }
+
+    #[test]
+    fn crm_id_key_follows_the_convention() {
+        let xml = format!(r#"<u xmlns="{T}" DistinguishedPropertySetId="PublicStrings" PropertyName="crmId" PropertyType="String"/>"#);
+        let el = domain::xml::parse(xml.as_bytes(), Default::default()).unwrap();
+        assert_eq!(ExtUri::from_el(&el).unwrap().key(), "crmId");
+        let xml = format!(r#"<u xmlns="{T}" PropertySetId="{{ABC}}" PropertyName="x" PropertyType="Integer"/>"#);
+        let el = domain::xml::parse(xml.as_bytes(), Default::default()).unwrap();
+        assert_eq!(ExtUri::from_el(&el).unwrap().key(), "Integer {abc} Name x");
+    }
+}
