@@ -2,9 +2,12 @@
 refuses every network connection that does not go to the emulator on loopback (so a library
 that quietly tries to reach Google or Microsoft fails loudly instead of leaking or hanging)."""
 
+import json
 import os
 import sys
 import traceback
+import urllib.parse
+import urllib.request
 
 BASE = os.environ.get("FIDELITY_BASE", "").rstrip("/")  # e.g. http://127.0.0.1:41234
 if not BASE:
@@ -33,6 +36,15 @@ def _guard(event, args):
 sys.addaudithook(_guard)
 
 _results = []
+
+
+def mailbox_subjects(email):
+    """Subjects of the events stored in a mailbox, read through the emulator's control API: an
+    independent view of where a client's writes landed."""
+    url = f"{BASE}/_emulator/mailboxes/{urllib.parse.quote(email)}/events"
+    with urllib.request.urlopen(url, timeout=10) as resp:
+        events = json.load(resp).get("events", [])
+    return [(e.get("fields") or e).get("subject") for e in events]
 
 
 def check(name, ok, detail=""):

@@ -9,7 +9,7 @@ autodiscover and a fixed server version, so exchangelib talks to the given endpo
 import os
 from datetime import datetime, timedelta, timezone
 
-from common import BASE, check, finish, step
+from common import BASE, check, finish, mailbox_subjects, step
 
 from exchangelib import (BASIC, DELEGATE, IMPERSONATION, Account, Build, CalendarItem, Configuration, Credentials,
                          EWSDateTime, EWSTimeZone, Version)
@@ -54,7 +54,7 @@ def item_id(item):
     return item.id
 
 
-def crud_and_sync(label, acc, day0):
+def crud_and_sync(label, acc, day0, bystander=None):
     """The whole round: create (incl. a series), list a window, full sync, create/update/delete,
     incremental sync. `label` prefixes every check."""
     cal = acc.calendar
@@ -76,6 +76,12 @@ def crud_and_sync(label, acc, day0):
             return
         created[key] = saved
         check(f"{label}: create {key} returns an ItemId with a ChangeKey", saved.id and saved.changekey, (saved.id, saved.changekey))
+    landed = step(f"{label}: read the mailbox through the control API", lambda: mailbox_subjects(acc.primary_smtp_address))
+    check(f"{label}: the 4 items are stored in {acc.primary_smtp_address}'s calendar",
+          landed is not None and sorted(landed) == sorted(i.subject for i in created.values()), landed)
+    if bystander:
+        other = step(f"{label}: read {bystander} through the control API", lambda: mailbox_subjects(bystander))
+        check(f"{label}: nothing was stored in the service account {bystander}", other == [], other)
     r = created["R"]
     got = step(f"{label}: get the series", lambda: cal.get(id=r.id, changekey=r.changekey))
     if got is not None:
@@ -163,7 +169,7 @@ def main():
 
     # 2. A service account impersonating another mailbox (ExchangeImpersonation header).
     imp = account(svc, svc_pw, target, IMPERSONATION)
-    crud_and_sync("ews impersonation", imp, day0)
+    crud_and_sync("ews impersonation", imp, day0, bystander=svc)
 
     # 3. Impersonation by an account without the role is refused.
     denied = account(user, pw, target, IMPERSONATION)

@@ -22,14 +22,20 @@ def iso(dt):
     return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def all_pages(request_fn, **params):
-    """Follows nextPageToken; returns (items, last page)."""
-    items, page_token = [], None
+pages_read = {}
+
+
+def all_pages(request_fn, label=None, **params):
+    """Follows nextPageToken; returns (items, last page) and counts the pages under `label`."""
+    items, page_token, pages = [], None, 0
     while True:
         page = request_fn(pageToken=page_token, **params).execute() if page_token else request_fn(**params).execute()
+        pages += 1
         items.extend(page.get("items", []))
         page_token = page.get("nextPageToken")
         if not page_token:
+            if label:
+                pages_read[label] = pages
             return items, page
 
 
@@ -80,7 +86,7 @@ def main():
 
     # ---- list a window, recurring series expanded -------------------------------------------
     listed = step("google: list window (singleEvents, orderBy=startTime, paged)", lambda: all_pages(
-        events.list, calendarId=CAL, timeMin=iso(w_min), timeMax=iso(w_max), singleEvents=True,
+        events.list, "window", calendarId=CAL, timeMin=iso(w_min), timeMax=iso(w_max), singleEvents=True,
         orderBy="startTime", maxResults=3)[0])
     if listed is not None:
         inst = [e for e in listed if e.get("recurringEventId") == r["id"]]
@@ -90,6 +96,7 @@ def main():
               [(e.get("summary"), e.get("id")) for e in listed])
         starts = [e["start"].get("dateTime") or e["start"].get("date") for e in listed]
         parsed = [datetime.fromisoformat(s.replace("Z", "+00:00")) for s in starts]
+        check("google: window came in pages of maxResults=3 (3 pages)", pages_read.get("window") == 3, pages_read.get("window"))
         check("google: window is ordered by start time", parsed == sorted(parsed), starts)
         check("google: instances carry originalStartTime and distinct ids",
               len({e["id"] for e in inst}) == 5 and all("originalStartTime" in e for e in inst), inst[:1])
@@ -98,13 +105,14 @@ def main():
         check("google: events.instances returns the 5 occurrences", len(instances) == 5, [e.get("id") for e in instances])
 
     # ---- full sync, then an incremental sync with nothing changed ----------------------------
-    full = step("google: full sync (paged)", lambda: all_pages(events.list, calendarId=CAL, maxResults=2))
+    full = step("google: full sync (paged)", lambda: all_pages(events.list, "full", calendarId=CAL, maxResults=2))
     if full is None:
         return
     items, last = full
     token = last.get("nextSyncToken")
     check("google: full sync ends with nextSyncToken and lists the 4 events",
           token and {e["id"] for e in items} == {created[k]["id"] for k in "AUDR"}, ([e.get("id") for e in items], last.keys()))
+    check("google: full sync came in pages of maxResults=2 (2 pages)", pages_read.get("full") == 2, pages_read.get("full"))
     if not token:
         return
     empty = step("google: incremental sync without changes", lambda: all_pages(events.list, calendarId=CAL, syncToken=token))

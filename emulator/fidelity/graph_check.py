@@ -67,6 +67,9 @@ def removed(ev):
     return (ev.additional_data or {}).get("@removed")
 
 
+pages_read = {}
+
+
 async def main():
     client = client_for(TOKEN)
     me = client.me
@@ -124,10 +127,12 @@ async def main():
         qp = CalendarViewRequestBuilder.CalendarViewRequestBuilderGetQueryParameters(
             start_date_time=w_min.isoformat().replace("+00:00", "Z"), end_date_time=w_max.isoformat().replace("+00:00", "Z"), top=3)
         page = await me.calendar_view.get(RequestConfiguration(query_parameters=qp))
-        items = list(page.value or [])
+        items, pages = list(page.value or []), 1
         while page.odata_next_link:
             page = await me.calendar_view.with_url(page.odata_next_link).get()
             items.extend(page.value or [])
+            pages += 1
+        pages_read["calendarView"] = pages
         return items
 
     listed = await astep("graph: calendarView of the window (paged)", calendar_view())
@@ -137,6 +142,7 @@ async def main():
         check("graph: calendarView lists 3 single events + 5 occurrences of the series",
               len(listed) == 8 and len(occ) == 5 and singles == sorted(["Fidelity single A", "Fidelity to update", "Fidelity to delete"]),
               [(e.subject, e.type) for e in listed])
+        check("graph: calendarView came in pages of $top=3 (3 pages)", pages_read.get("calendarView") == 3, pages_read.get("calendarView"))
         check("graph: occurrences have type=occurrence and distinct ids",
               all(str(getattr(e.type, "value", e.type)) == "occurrence" for e in occ) and len({e.id for e in occ}) == 5, [(e.id, e.type) for e in occ])
     from msgraph.generated.users.item.events.item.instances.instances_request_builder import InstancesRequestBuilder
@@ -148,18 +154,24 @@ async def main():
 
     # ---- full delta round, then an incremental round with nothing changed --------------------
     async def delta_round(link=None):
-        if link is None:
-            qp = DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(
-                start_date_time=w_min.isoformat().replace("+00:00", "Z"), end_date_time=w_max.isoformat().replace("+00:00", "Z"))
-            cfg = RequestConfiguration(query_parameters=qp)
+        # The page-size preference goes on every request of the round, as Graph documents it.
+        def paged():
+            cfg = RequestConfiguration()
             cfg.headers.add("Prefer", "odata.maxpagesize=3")
+            return cfg
+        if link is None:
+            cfg = paged()
+            cfg.query_parameters = DeltaRequestBuilder.DeltaRequestBuilderGetQueryParameters(
+                start_date_time=w_min.isoformat().replace("+00:00", "Z"), end_date_time=w_max.isoformat().replace("+00:00", "Z"))
             page = await me.calendar_view.delta.get(cfg)
         else:
-            page = await me.calendar_view.delta.with_url(link).get()
-        items = list(page.value or [])
+            page = await me.calendar_view.delta.with_url(link).get(paged())
+        items, pages = list(page.value or []), 1
         while page.odata_next_link:
-            page = await me.calendar_view.delta.with_url(page.odata_next_link).get()
+            page = await me.calendar_view.delta.with_url(page.odata_next_link).get(paged())
             items.extend(page.value or [])
+            pages += 1
+        pages_read["delta"] = pages
         return items, page.odata_delta_link
 
     full = await astep("graph: full calendarView delta (paged)", delta_round())
@@ -168,6 +180,7 @@ async def main():
     items, link = full
     check("graph: full delta ends with a deltaLink and lists the 3 events + 5 occurrences",
           link and len(items) == 8 and {e.id for e in items} >= {created[k].id for k in "AUD"}, ([(e.id, e.subject) for e in items], link))
+    check("graph: full delta came in pages of odata.maxpagesize=3 (3 pages)", pages_read.get("delta") == 3, pages_read.get("delta"))
     if not link:
         return
     empty = await astep("graph: delta without changes", delta_round(link))
