@@ -162,6 +162,7 @@ def main():
         step("google: delete one occurrence", lambda: events.delete(calendarId=CAL, eventId=third["id"]).execute())
         inc2 = step("google: incremental sync after cancelling an occurrence", lambda: all_pages(events.list, calendarId=CAL, syncToken=token))
         if inc2 is not None:
+            token = inc2[1].get("nextSyncToken") or token
             ids = {e["id"]: e for e in inc2[0]}
             check("google: incremental sync shows the occurrence as cancelled",
                   ids.get(third["id"], {}).get("status") == "cancelled", [(e.get("id"), e.get("status")) for e in inc2[0]])
@@ -172,6 +173,32 @@ def main():
                   len([e for e in again if e.get("recurringEventId") == r["id"]]) == 4
                   and {e["summary"] for e in again if "recurringEventId" not in e} == {"Fidelity single A", "Fidelity updated", "Fidelity new N"},
                   [(e.get("summary"), e.get("id")) for e in again])
+
+    # ---- an event entered in another zone, and an all-day event -------------------------------
+    berlin_day = (day0 + timedelta(days=4)).date().isoformat()
+    zoned = step("google: create an event in Europe/Berlin", lambda: events.insert(calendarId=CAL, sendUpdates="none", body={
+        "summary": "Fidelity Berlin", "start": {"dateTime": f"{berlin_day}T09:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": f"{berlin_day}T10:00:00", "timeZone": "Europe/Berlin"}}).execute())
+    allday = step("google: create an all-day event", lambda: events.insert(calendarId=CAL, sendUpdates="none", body={
+        "summary": "Fidelity all day", "start": {"date": berlin_day},
+        "end": {"date": (day0 + timedelta(days=5)).date().isoformat()}}).execute())
+    if zoned is not None:
+        back = step("google: get the Berlin event", lambda: events.get(calendarId=CAL, eventId=zoned["id"]).execute())
+        if back is not None:
+            from zoneinfo import ZoneInfo
+            want = datetime.fromisoformat(f"{berlin_day}T09:00:00").replace(tzinfo=ZoneInfo("Europe/Berlin"))
+            got_start = datetime.fromisoformat(back["start"]["dateTime"].replace("Z", "+00:00"))
+            check("google: the Berlin event starts at 09:00 Berlin time and keeps its zone",
+                  got_start == want and back["start"].get("timeZone") == "Europe/Berlin", back["start"])
+    if allday is not None:
+        check("google: the all-day event keeps start.date / end.date",
+              allday["start"] == {"date": berlin_day} and allday["end"].get("date") == (day0 + timedelta(days=5)).date().isoformat(),
+              (allday["start"], allday["end"]))
+    if token and zoned is not None and allday is not None:
+        inc3 = step("google: incremental sync after the zoned and all-day events", lambda: all_pages(events.list, calendarId=CAL, syncToken=token))
+        if inc3 is not None:
+            ids = {e["id"] for e in inc3[0]}
+            check("google: incremental sync reports the zoned and all-day events", {zoned["id"], allday["id"]} <= ids, ids)
 
     # ---- errors the library must surface ------------------------------------------------------
     try:

@@ -223,6 +223,7 @@ async def main():
         await astep("graph: delete one occurrence", me.events.by_event_id(third.id).delete())
         inc2 = await astep("graph: delta after deleting an occurrence", delta_round(link))
         if inc2 is not None:
+            link = inc2[1] or link
             check("graph: delta reports the deleted occurrence as @removed",
                   any(e.id == third.id and removed(e) is not None for e in inc2[0]), [(e.id, removed(e)) for e in inc2[0]])
         again = await astep("graph: calendarView after the changes", calendar_view())
@@ -231,6 +232,42 @@ async def main():
                   len([e for e in again if e.series_master_id == r.id]) == 4
                   and {e.subject for e in again if not e.series_master_id} == {"Fidelity single A", "Fidelity updated", "Fidelity new N"},
                   [(e.subject, e.type) for e in again])
+
+    # ---- an event entered in a Windows zone, read back in IANA; an all-day event -------------
+    from zoneinfo import ZoneInfo
+    berlin_day = (day0 + timedelta(days=4)).date()
+    zoned = await astep("graph: create an event in W. Europe Standard Time", me.events.post(Event(
+        subject="Fidelity Berlin",
+        start=DateTimeTimeZone(date_time=f"{berlin_day}T09:00:00", time_zone="W. Europe Standard Time"),
+        end=DateTimeTimeZone(date_time=f"{berlin_day}T10:00:00", time_zone="W. Europe Standard Time"))))
+    if zoned is not None:
+        cfg = RequestConfiguration()
+        cfg.headers.add("Prefer", 'outlook.timezone="Europe/Berlin"')
+        back = await astep("graph: get the event with Prefer outlook.timezone", me.events.by_event_id(zoned.id).get(cfg))
+        if back is not None:
+            check("graph: the event reads back as 09:00 in the preferred zone",
+                  back.start.date_time.startswith(f"{berlin_day}T09:00:00") and back.start.time_zone == "Europe/Berlin",
+                  (back.start.date_time, back.start.time_zone))
+        utc = await astep("graph: get the event without a zone preference", me.events.by_event_id(zoned.id).get())
+        if utc is not None:
+            want = datetime.fromisoformat(f"{berlin_day}T09:00:00").replace(tzinfo=ZoneInfo("Europe/Berlin")).astimezone(timezone.utc)
+            check("graph: without a preference the same instant comes back in UTC",
+                  utc.start.date_time.startswith(want.strftime("%Y-%m-%dT%H:%M:%S")) and utc.start.time_zone == "UTC",
+                  (utc.start.date_time, utc.start.time_zone))
+    allday = await astep("graph: create an all-day event", me.events.post(Event(
+        subject="Fidelity all day", is_all_day=True,
+        start=DateTimeTimeZone(date_time=f"{berlin_day}T00:00:00", time_zone="UTC"),
+        end=DateTimeTimeZone(date_time=f"{berlin_day + timedelta(days=1)}T00:00:00", time_zone="UTC"))))
+    if allday is not None:
+        check("graph: the all-day event keeps isAllDay and its midnight bounds",
+              allday.is_all_day and allday.start.date_time.startswith(f"{berlin_day}T00:00:00")
+              and allday.end.date_time.startswith(f"{berlin_day + timedelta(days=1)}T00:00:00"),
+              (allday.is_all_day, allday.start.date_time, allday.end.date_time))
+    if link and zoned is not None and allday is not None:
+        inc3 = await astep("graph: delta after the zoned and all-day events", delta_round(link))
+        if inc3 is not None:
+            ids = {e.id for e in inc3[0]}
+            check("graph: delta reports the zoned and all-day events", {zoned.id, allday.id} <= ids, ids)
 
     # ---- errors the library must surface ------------------------------------------------------
     try:
