@@ -34,11 +34,11 @@ class CrmId(ExtendedProperty):
 CalendarItem.register("crm_id", CrmId)
 
 
-def account(user, password, mailbox, access_type):
+def account(user, password, mailbox, access_type, tz=UTC):
     config = Configuration(service_endpoint=ENDPOINT, credentials=Credentials(user, password), auth_type=BASIC,
                            version=Version(build=Build(15, 1)), max_connections=2)
     return Account(primary_smtp_address=mailbox, config=config, autodiscover=False, access_type=access_type,
-                   default_timezone=UTC)
+                   default_timezone=tz)
 
 
 def ews_time(dt):
@@ -228,7 +228,8 @@ def main():
     crud_and_sync("ews delegate", account(user, pw, user, DELEGATE), day0)
 
     # 2. A service account impersonating another mailbox (ExchangeImpersonation header).
-    imp = account(svc, svc_pw, target, IMPERSONATION)
+    # In a non-UTC zone: exchangelib then sends TimeZoneContext "W. Europe Standard Time".
+    imp = account(svc, svc_pw, target, IMPERSONATION, tz=EWSTimeZone("Europe/Berlin"))
     crud_and_sync("ews impersonation", imp, day0, bystander=svc)
 
     # 3. Impersonation by an account without the role is refused.
