@@ -114,4 +114,12 @@ assert sorted(k for k, _ in changes) == ["delete", "update", "update"], changes
 assert cal.get(id=single.id).subject == "Renamed"
 moved = [i for i in cal.view(start=start, end=start + datetime.timedelta(days=30)) if i.type == "Exception"]
 assert [i.subject for i in moved] == ["Weekly (moved)"], moved
+# Pull notifications: what changed after subscribing.
+sub_id, watermark = cal.subscribe_to_pull()
+late = CalendarItem(account=acc, folder=cal, subject="Late", start=start, end=start + datetime.timedelta(hours=1))
+late.save(send_meeting_invitations=SEND_TO_NONE)
+events = [type(e).__name__ for n in cal.get_events(subscription_id=sub_id, watermark=watermark) for e in n.events]
+print("pull events:", events)
+assert "CreatedEvent" in events, events
+cal.unsubscribe(sub_id)
 print("OK: exchangelib works against the emulator")

@@ -2204,3 +2204,98 @@ fn zone_by_name(name: &str) -> Option<chrono_tz::Tz> {
     }
     domain::windows_zones::windows_to_iana(name).and_then(|iana| iana.parse().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::utc;
+
+    #[test]
+    fn occurrence_ids_decode_to_master_and_slot() {
+        let master = "AAMkAGabc-_DEF123AAA=";
+        let id = occurrence_id(master, utc(2026, 3, 9, 8, 0));
+        assert!(id.starts_with(OCCURRENCE_PREFIX));
+        assert_eq!(decode_occurrence_id(&id), Some((master.to_string(), utc(2026, 3, 9, 8, 0))));
+        assert_eq!(decode_occurrence_id(master), None);
+        assert_eq!(decode_occurrence_id("AAMkAGOcc!!!"), None);
+    }
+
+    #[test]
+    fn occurrence_ical_uids_carry_the_date() {
+        let uid = format!("040000008200E00074C5B7101A82E00800000000{}", "AB".repeat(36));
+        let occ = occurrence_ical_uid(&uid, NaiveDate::from_ymd_opt(2026, 3, 9).unwrap());
+        assert_eq!(&occ[32..40], "07EA0309");
+        assert_eq!(occ.len(), uid.len());
+        assert_eq!(occurrence_ical_uid("abc@google.com", NaiveDate::from_ymd_opt(2026, 3, 9).unwrap()), "abc@google.com");
+    }
+
+    #[test]
+    fn query_values_are_read_liberally() {
+        assert_eq!(percent_decode("ann%40contoso.test"), "ann@contoso.test");
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(parse_query_instant("2026-03-01T10:00:00 01:00"), Some(utc(2026, 3, 1, 9, 0)), "an unencoded + decodes as a space");
+        assert_eq!(parse_query_instant("2026-03-01T10:00:00.0000000"), Some(utc(2026, 3, 1, 10, 0)));
+        assert_eq!(parse_query_instant("2026-03-01"), Some(utc(2026, 3, 1, 0, 0)));
+        assert_eq!(parse_query_instant("soon"), None);
+    }
+
+    #[test]
+    fn filters_split_on_top_level_and() {
+        let f = format!("singleValueExtendedProperties/Any(ep: ep/id eq '{CRM_PROP_ID}' and ep/value eq 'it''s') and isAllDay eq false");
+        let parts = split_and(&f);
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert_eq!(parse_comparison("ep/value eq 'it''s'").unwrap(), ("ep/value".to_string(), "it's".to_string()));
+        assert!(parse_comparison("subject ne 'x'").is_err());
+        assert_eq!(parse_expand(Some(&format!("singleValueExtendedProperties($filter=id eq '{CRM_PROP_ID}')"))).unwrap(), Some(Some(CRM_PROP_ID.to_string())));
+        assert_eq!(parse_expand(Some("singleValueExtendedProperties")).unwrap(), Some(None));
+        assert!(parse_expand(Some("attachments")).is_err());
+        assert!(same_prop_id(CRM_PROP_ID, "string {66F5A359-4659-4830-9070-00047EC6AC6E}  name CRMID"));
+    }
+
+    #[test]
+    fn recurrence_patterns_become_rrules_for_the_model() {
+        let tz: Tz = "Europe/Copenhagen".parse().unwrap();
+        let g = json!({ "pattern": { "type": "relativeMonthly", "daysOfWeek": ["thursday"], "index": "last", "interval": 2 },
+                        "range": { "type": "endDate", "startDate": "2026-01-29", "endDate": "2026-12-31" } });
+        assert_eq!(graph_to_rrule(&g, tz, false).unwrap(), "FREQ=MONTHLY;INTERVAL=2;BYDAY=TH;BYSETPOS=-1;UNTIL=20261231T225959Z");
+        let bad = json!({ "pattern": { "type": "weekly", "daysOfWeek": ["someday"] }, "range": { "type": "noEnd" } });
+        assert!(graph_to_rrule(&bad, tz, false).unwrap_err().contains("someday"));
+    }
+
+    #[test]
+    fn faults_use_the_graph_envelope() {
+        let resp = fault_response(&FaultKind::Throttle { retry_after_ms: 1500 });
+        assert_eq!(resp.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "2");
+        assert_eq!(fault_response(&FaultKind::Status { status: 503 }).status(), StatusCode::SERVICE_UNAVAILABLE);
+        let e = gerr(404, "ErrorItemNotFound", "gone").into_response();
+        assert_eq!(e.headers()[header::CONTENT_TYPE], "application/json");
+    }
+
+    #[test]
+    fn notifications_honour_the_subscribed_change_types() {
+        let sub = Subscription {
+            id: "sub".into(),
+            provider: Provider::Graph,
+            mailbox: "ann@x.test".into(),
+            url: Some("http://127.0.0.1:9/hook".into()),
+            secret: Some("s".into()),
+            resource_id: "/me/events".into(),
+            expires: utc(2030, 1, 1, 0, 0),
+            message_number: 0,
+            data: json!({ "changeType": "created,deleted", "userId": "u-1" }),
+        };
+        let note = |change| ChangeNote { provider: Provider::Graph, mailbox: "ann@x.test".into(), event_id: "E1".into(), change };
+        assert!(notification(&sub, &note(ChangeType::Updated)).is_none());
+        let req = notification(&sub, &note(ChangeType::Created)).unwrap();
+        let v: Value = serde_json::from_slice(&req.body).unwrap();
+        let n = &v["value"][0];
+        assert_eq!(n["subscriptionId"], "sub");
+        assert_eq!(n["clientState"], "s");
+        assert_eq!(n["changeType"], "created");
+        assert_eq!(n["resource"], "Users/u-1/Events/E1");
+        assert_eq!(n["resourceData"]["id"], "E1");
+        assert_eq!(n["tenantId"], TENANT_ID);
+    }
+}

@@ -196,7 +196,7 @@ async fn any_soap_prefix_reads_the_same() {
         assert_eq!(response_codes(&x), vec!["NoError"; 3]);
         assert_eq!(texts(&x, "DisplayName"), vec!["", "Top of Information Store", "Calendar"]);
         assert_eq!(all(&x, "CalendarFolder").len(), 1);
-        assert_eq!(text(&all(&x, "CalendarFolder")[0], "FolderClass"), "IPF.Appointment");
+        assert_eq!(text(all(&x, "CalendarFolder")[0], "FolderClass"), "IPF.Appointment");
         assert!(all(&x, "FolderId").iter().all(|f| f.attr("ChangeKey").is_some()));
     }
 }

@@ -710,7 +710,9 @@ impl CalendarProvider for GoogleCalendar {
                 query.push(("pageToken", p.as_str()));
             }
             let resp = self.list_page(&query, Ctx::Event).await?;
-            if let Some(found) = resp.items.iter().find(|e| !e.is_cancelled()) {
+            // Exceptions of a series carry the master's properties too; the master is the hit.
+            let live = || resp.items.iter().filter(|e| !e.is_cancelled());
+            if let Some(found) = live().find(|e| e.recurring_event_id.is_none()).or_else(|| live().next()) {
                 return to_provider_event(found, None).map(Some);
             }
             match resp.next_page_token.filter(|p| !p.is_empty()) {

@@ -1208,3 +1208,314 @@ fn zone_by_name(name: &str) -> Option<chrono_tz::Tz> {
     }
     domain::windows_zones::windows_to_iana(name).and_then(|iana| iana.parse().ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    }
+
+    fn event(v: Value) -> Result<ProviderEvent> {
+        to_event(serde_json::from_value(v).map_err(|e| ProviderError::Protocol(e.to_string()))?)
+    }
+
+    /// Shaped after Graph's documented `POST /me/events` answer (samples/graph/
+    /// event_create_response_201.json), with our own values.
+    #[test]
+    fn maps_a_created_event_in_a_windows_zone() {
+        let ev = event(json!({
+            "@odata.etag": "W/\"ZlnW4RIAV06KYYwlrfNZvQAALfZeRQ==\"",
+            "id": "AAMkAGI1AAAt9AHjAAA=",
+            "lastModifiedDateTime": "2017-04-15T03:00:51.245372Z",
+            "changeKey": "ZlnW4RIAV06KYYwlrfNZvQAALfZeRQ==",
+            "originalStartTimeZone": "Pacific Standard Time",
+            "iCalUId": "040000008200E00074C5B7101A82E00800000000DA2B357D94B5D2010000000000000000100000",
+            "subject": "Brunch",
+            "sensitivity": "confidential",
+            "isAllDay": false,
+            "isCancelled": false,
+            "seriesMasterId": null,
+            "showAs": "free",
+            "type": "singleInstance",
+            "body": { "contentType": "html", "content": "<html><body>Late <b>morning</b> &amp; coffee</body></html>" },
+            "start": { "dateTime": "2017-04-15T11:00:00.0000000", "timeZone": "Pacific Standard Time" },
+            "end": { "dateTime": "2017-04-15T12:00:00.0000000", "timeZone": "Pacific Standard Time" },
+            "location": { "displayName": "Harry's Bar", "locationType": "default" },
+            "recurrence": null,
+            "attendees": [
+                { "type": "required", "status": { "response": "tentativelyAccepted", "time": "0001-01-01T00:00:00Z" },
+                  "emailAddress": { "name": "Sam", "address": "sam@contoso.test" } },
+                { "type": "optional", "status": { "response": "none" }, "emailAddress": { "address": "opt@contoso.test" } },
+                { "type": "required", "emailAddress": { "name": "no address" } }
+            ],
+            "organizer": { "emailAddress": { "name": "Dana", "address": "dana@contoso.test" } },
+            "somethingNew": { "ignored": true }
+        }))
+        .unwrap();
+        assert_eq!(ev.id, "AAMkAGI1AAAt9AHjAAA=");
+        assert_eq!(ev.etag.as_deref(), Some("ZlnW4RIAV06KYYwlrfNZvQAALfZeRQ=="));
+        // 11:00 Pacific Daylight Time = 18:00 UTC.
+        assert_eq!(ev.start, EventTime::At(utc(2017, 4, 15, 18, 0)));
+        assert_eq!(ev.end, EventTime::At(utc(2017, 4, 15, 19, 0)));
+        assert_eq!(ev.time_zone.as_deref(), Some("America/Los_Angeles"));
+        assert!(ev.private, "confidential counts as private");
+        assert!(!ev.busy, "showAs free");
+        assert_eq!(ev.description, "Late morning & coffee");
+        assert_eq!(ev.location, "Harry's Bar");
+        assert_eq!(ev.kind, EventKind::Single);
+        assert_eq!(ev.attendees.len(), 2);
+        assert_eq!(ev.attendees[0].response, Response::Tentative);
+        assert!(ev.attendees[1].optional && ev.attendees[1].response == Response::NeedsAction);
+        assert_eq!(ev.organizer, Some(Person { email: "dana@contoso.test".into(), name: Some("Dana".into()) }));
+        assert_eq!(ev.updated, Some(Utc.with_ymd_and_hms(2017, 4, 15, 3, 0, 51).unwrap() + chrono::Duration::microseconds(245372)));
+    }
+
+    #[test]
+    fn maps_occurrences_all_day_and_the_crm_property() {
+        let occ = event(json!({
+            "@odata.etag": "W/\"abc==\"",
+            "id": "AAMkOcc1",
+            "type": "exception",
+            "seriesMasterId": "AAMkMaster",
+            "originalStart": "2026-03-09T08:00:00Z",
+            "iCalUId": "040000008200E00074C5B7101A82E00807EA0309AABBCCDD",
+            "start": { "dateTime": "2026-03-10T13:00:00.0000000", "timeZone": "UTC" },
+            "end": { "dateTime": "2026-03-10T13:30:00.0000000", "timeZone": "UTC" },
+            "singleValueExtendedProperties": [
+                { "id": "String {66F5A359-4659-4830-9070-00047EC6AC6E} Name crmId", "value": "MEET-9" }
+            ]
+        }))
+        .unwrap();
+        assert_eq!(occ.kind, EventKind::Exception);
+        assert_eq!(occ.series_id.as_deref(), Some("AAMkMaster"));
+        assert_eq!(occ.original_start, Some(utc(2026, 3, 9, 8, 0)));
+        assert_eq!(occ.etag.as_deref(), Some("abc=="), "etag from @odata.etag when changeKey is absent");
+        assert_eq!(occ.crm_id.as_deref(), Some("MEET-9"), "property ids compare case-insensitively");
+        assert_eq!(occ.ical_uid.as_deref(), Some("040000008200E00074C5B7101A82E00800000000AABBCCDD"), "series UID");
+
+        let day = event(json!({
+            "id": "d", "isAllDay": true,
+            "start": { "dateTime": "2026-05-04T00:00:00.0000000", "timeZone": "Tokyo Standard Time" },
+            "end": { "dateTime": "2026-05-06T00:00:00.0000000", "timeZone": "Tokyo Standard Time" }
+        }))
+        .unwrap();
+        assert_eq!(day.start, EventTime::Date(NaiveDate::from_ymd_opt(2026, 5, 4).unwrap()));
+        assert_eq!(day.end, EventTime::Date(NaiveDate::from_ymd_opt(2026, 5, 6).unwrap()));
+        assert!(day.busy && !day.private);
+    }
+
+    #[test]
+    fn malformed_events_are_protocol_errors() {
+        for bad in [
+            json!({ "start": { "dateTime": "2026-01-01T00:00:00", "timeZone": "UTC" }, "end": { "dateTime": "2026-01-01T01:00:00", "timeZone": "UTC" } }),
+            json!({ "id": "x", "end": { "dateTime": "2026-01-01T01:00:00", "timeZone": "UTC" } }),
+            json!({ "id": "x", "start": { "dateTime": "yesterday", "timeZone": "UTC" }, "end": { "dateTime": "2026-01-01T01:00:00", "timeZone": "UTC" } }),
+            json!({ "id": "x", "start": { "dateTime": "2026-01-01T00:00:00", "timeZone": "Mars/Olympus" }, "end": { "dateTime": "2026-01-01T01:00:00", "timeZone": "UTC" } }),
+            json!({ "id": "x", "type": "seriesMaster", "recurrence": { "pattern": { "type": "hourly" }, "range": {} },
+                    "start": { "dateTime": "2026-01-01T00:00:00", "timeZone": "UTC" }, "end": { "dateTime": "2026-01-01T01:00:00", "timeZone": "UTC" } }),
+        ] {
+            assert!(matches!(event(bad.clone()), Err(ProviderError::Protocol(_))), "{bad}");
+        }
+        assert!(serde_json::from_str::<WirePage>(r#"{"value": [{"id": 5}]}"#).is_err());
+    }
+
+    #[test]
+    fn drafts_become_graph_json() {
+        let d = EventDraft {
+            subject: "Review".into(),
+            location: "Room 1".into(),
+            description: "Agenda".into(),
+            start: EventTime::At(utc(2026, 7, 1, 7, 0)),
+            end: EventTime::At(utc(2026, 7, 1, 8, 0)),
+            time_zone: "Europe/Copenhagen".into(),
+            private: true,
+            busy: false,
+            attendees: vec![Attendee::required("a@x.test")],
+            crm_id: Some("MEET-1".into()),
+            recurrence: Some("FREQ=MONTHLY;BYDAY=-1FR;UNTIL=20261231T235959Z".into()),
+        };
+        let v = draft_json(&d, false, true).unwrap();
+        assert_eq!(v["start"], json!({ "dateTime": "2026-07-01T09:00:00.0000000", "timeZone": "Europe/Copenhagen" }));
+        assert_eq!(v["isAllDay"], json!(false));
+        assert_eq!(v["sensitivity"], "private");
+        assert_eq!(v["showAs"], "free");
+        assert!(v.get("attendees").is_none(), "no attendees when not sending");
+        assert_eq!(v["singleValueExtendedProperties"][0]["id"], CRM_PROP_ID);
+        assert_eq!(v["recurrence"]["pattern"], json!({ "type": "relativeMonthly", "daysOfWeek": ["friday"], "index": "last", "interval": 1, "firstDayOfWeek": "sunday" }));
+        assert_eq!(v["recurrence"]["range"], json!({ "type": "endDate", "startDate": "2026-07-01", "endDate": "2027-01-01", "recurrenceTimeZone": "Europe/Copenhagen" }));
+        let v = draft_json(&d, true, false).unwrap();
+        assert_eq!(v["attendees"][0]["emailAddress"]["address"], "a@x.test");
+
+        let mut bad = d.clone();
+        bad.recurrence = Some("FREQ=HOURLY".into());
+        assert!(matches!(draft_json(&bad, false, true), Err(ProviderError::Rejected { code, .. }) if code == "UnsupportedRecurrence"));
+        bad.recurrence = None;
+        bad.end = EventTime::Date(NaiveDate::from_ymd_opt(2026, 7, 2).unwrap());
+        assert!(matches!(draft_json(&bad, false, true), Err(ProviderError::Rejected { .. })));
+        bad.end = d.end;
+        bad.time_zone = "Nowhere/Special".into();
+        assert!(matches!(draft_json(&bad, false, true), Err(ProviderError::Rejected { .. })));
+    }
+
+    fn start() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 2).unwrap() // a Monday
+    }
+
+    #[test]
+    fn rrules_map_to_graph_patterns_and_back() {
+        let tz: chrono_tz::Tz = "Europe/Copenhagen".parse().unwrap();
+        for (rule, pattern_type) in [
+            ("FREQ=DAILY;INTERVAL=2;COUNT=10", "daily"),
+            ("FREQ=WEEKLY;BYDAY=MO,WE,FR", "weekly"),
+            ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;WKST=MO", "weekly"),
+            ("FREQ=MONTHLY;BYMONTHDAY=15;COUNT=6", "absoluteMonthly"),
+            ("FREQ=MONTHLY;BYDAY=MO,TU;BYSETPOS=2", "relativeMonthly"),
+            ("FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=2", "absoluteYearly"),
+            ("FREQ=YEARLY;BYMONTH=11;BYDAY=TH;BYSETPOS=4", "relativeYearly"),
+        ] {
+            let g = rrule_to_graph(rule, start(), "Europe/Copenhagen").unwrap();
+            assert_eq!(g["pattern"]["type"], pattern_type, "{rule}");
+            assert_eq!(graph_to_rrule(&g, tz, false).unwrap(), rule, "round trip of {rule}");
+        }
+        // Forms that normalise: an ordinal BYDAY, a bare weekly rule, weekdays as DAILY.
+        let g = rrule_to_graph("RRULE:FREQ=MONTHLY;BYDAY=-1FR", start(), "UTC").unwrap();
+        assert_eq!(graph_to_rrule(&g, chrono_tz::UTC, false).unwrap(), "FREQ=MONTHLY;BYDAY=FR;BYSETPOS=-1");
+        let g = rrule_to_graph("FREQ=WEEKLY;COUNT=3", start(), "UTC").unwrap();
+        assert_eq!(graph_to_rrule(&g, chrono_tz::UTC, false).unwrap(), "FREQ=WEEKLY;BYDAY=MO;COUNT=3");
+        let g = rrule_to_graph("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR", start(), "UTC").unwrap();
+        assert_eq!(g["pattern"]["type"], "weekly");
+        // UNTIL: the last day in the series' zone; back as the UTC end of that day, or a date.
+        let g = rrule_to_graph("FREQ=DAILY;UNTIL=20260331T220000Z", start(), "Europe/Copenhagen").unwrap();
+        assert_eq!(g["range"]["endDate"], "2026-04-01");
+        assert_eq!(graph_to_rrule(&g, tz, false).unwrap(), "FREQ=DAILY;UNTIL=20260401T215959Z");
+        assert_eq!(graph_to_rrule(&g, tz, true).unwrap(), "FREQ=DAILY;UNTIL=20260401");
+    }
+
+    #[test]
+    fn the_documented_recurring_request_maps() {
+        // samples/graph/event_create_recurring_request.json's recurrence.
+        let g = json!({
+            "pattern": { "type": "weekly", "interval": 1, "daysOfWeek": ["Monday"] },
+            "range": { "type": "endDate", "startDate": "2017-09-04", "endDate": "2017-12-31" }
+        });
+        let tz: chrono_tz::Tz = "America/Los_Angeles".parse().unwrap();
+        assert_eq!(graph_to_rrule(&g, tz, false).unwrap(), "FREQ=WEEKLY;BYDAY=MO;UNTIL=20180101T075959Z");
+    }
+
+    #[test]
+    fn unmappable_rules_are_refused_clearly() {
+        for rule in [
+            "FREQ=HOURLY",
+            "FREQ=MINUTELY;COUNT=3",
+            "FREQ=WEEKLY;BYHOUR=9",
+            "FREQ=MONTHLY;BYMONTHDAY=1,15",
+            "FREQ=MONTHLY;BYMONTHDAY=-1",
+            "FREQ=MONTHLY;BYDAY=1MO,2TU",
+            "FREQ=MONTHLY;BYDAY=5MO",
+            "FREQ=DAILY;INTERVAL=2;BYDAY=MO",
+            "FREQ=WEEKLY;BYDAY=1MO",
+            "FREQ=DAILY;COUNT=2;UNTIL=20260101",
+            "FREQ=DAILY;BYSETPOS=1",
+            "FREQ=DAILY;COUNT=0",
+            "FREQ=DAILY;UNTIL=soon",
+            "INTERVAL=2",
+            "FREQ=DAILY;garbage",
+            "RRULE:FREQ=DAILY\nRRULE:FREQ=WEEKLY",
+        ] {
+            let err = rrule_to_graph(rule, start(), "UTC").unwrap_err();
+            assert!(!err.is_empty(), "{rule}");
+        }
+        for bad in [
+            json!({}),
+            json!({ "pattern": { "type": "weekly" }, "range": { "type": "noEnd" } }),
+            json!({ "pattern": { "type": "absoluteMonthly", "dayOfMonth": 32 }, "range": { "type": "noEnd" } }),
+            json!({ "pattern": { "type": "daily", "interval": 0 }, "range": { "type": "noEnd" } }),
+            json!({ "pattern": { "type": "daily" }, "range": { "type": "numbered", "numberOfOccurrences": 0 } }),
+            json!({ "pattern": { "type": "daily" }, "range": { "type": "endDate" } }),
+            json!({ "pattern": { "type": "daily", "interval": "two" }, "range": { "type": "noEnd" } }),
+        ] {
+            assert!(graph_to_rrule(&bad, chrono_tz::UTC, false).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_map_onto_provider_errors() {
+        let e = |status, code: &str| classify(status, code, "m".into(), None);
+        assert!(matches!(e(401, "InvalidAuthenticationToken"), ProviderError::InvalidCredentials(_)));
+        assert!(matches!(e(403, "ErrorAccessDenied"), ProviderError::AccessDenied(_)));
+        assert_eq!(e(404, "ErrorItemNotFound"), ProviderError::NotFound);
+        assert!(matches!(e(404, "ErrorInvalidUser"), ProviderError::MailboxNotFound(_)));
+        assert_eq!(e(412, "ErrorIrresolvableConflict"), ProviderError::Conflict);
+        assert_eq!(e(409, "ErrorIrresolvableConflict"), ProviderError::Conflict);
+        assert_eq!(e(410, "syncStateNotFound"), ProviderError::CursorExpired);
+        assert_eq!(e(429, "TooManyRequests"), ProviderError::Throttled { retry_after: None });
+        assert_eq!(
+            classify(503, "ServiceNotAvailable", "m".into(), Some(Duration::from_secs(5))),
+            ProviderError::Throttled { retry_after: Some(Duration::from_secs(5)) }
+        );
+        assert!(matches!(e(503, "ServiceNotAvailable"), ProviderError::Server { status: 503, .. }));
+        assert!(matches!(e(400, "ErrorPropertyValidationFailure"), ProviderError::Rejected { status: 400, .. }));
+        // The documented 429 envelope (samples/graph/error_429_TooManyRequests.json).
+        let body = br#"{"error":{"code":"TooManyRequests","innerError":{"code":"429"},"message":"Please retry again later."}}"#;
+        assert_eq!(error_envelope(body), ("TooManyRequests".to_string(), "Please retry again later.".to_string()));
+        assert_eq!(error_envelope(b"<html>oops</html>").0, "");
+    }
+
+    #[test]
+    fn validation_tokens_are_url_decoded() {
+        assert_eq!(
+            validation_token("validationToken=Validation%3A+Testing+client%20application&x=1").as_deref(),
+            Some("Validation: Testing client application")
+        );
+        assert_eq!(validation_token("?validationtoken=abc").as_deref(), Some("abc"));
+        assert_eq!(validation_token("other=1"), None);
+    }
+
+    #[test]
+    fn notifications_parse_change_and_lifecycle_events() {
+        // Shapes from samples/graph/change_notification.json and lifecycle_notification.json.
+        let change = br##"{"value":[{"id":"lsgTZMr9KwAAA","subscriptionId":"sub-1","subscriptionExpirationDateTime":"2016-03-19T22:11:09.952Z",
+            "clientState":"secretClientValue","changeType":"created","resource":"users/x/events/y","tenantId":"t",
+            "resourceData":{"@odata.type":"#Microsoft.Graph.Event","id":"y"}}]}"##;
+        let n = parse_notifications(change).unwrap();
+        assert_eq!(n, vec![Notification { subscription_id: "sub-1".into(), secret: Some("secretClientValue".into()), event: NotificationEvent::Changed }]);
+        let life = br#"{"value":[
+            {"subscriptionId":"a","clientState":"s","lifecycleEvent":"reauthorizationRequired"},
+            {"subscriptionId":"b","lifecycleEvent":"subscriptionRemoved"},
+            {"subscriptionId":"c","lifecycleEvent":"missed"}]}"#;
+        let events: Vec<_> = parse_notifications(life).unwrap().into_iter().map(|n| n.event).collect();
+        assert_eq!(events, [NotificationEvent::SubscriptionEnded, NotificationEvent::SubscriptionEnded, NotificationEvent::Missed]);
+
+        for bad in [&b"not json"[..], br#"{"value":[{"changeType":"created"}]}"#, br#"{"value":[{"subscriptionId":"a"}]}"#, br#"{"nothing":1}"#, br#"{"value":[[[[[[]]]]]]}"#] {
+            assert!(matches!(parse_notifications(bad), Err(ProviderError::Protocol(_))), "{}", String::from_utf8_lossy(bad));
+        }
+        let huge = vec![b' '; MAX_NOTIFICATION_BYTES + 1];
+        assert!(matches!(parse_notifications(&huge), Err(ProviderError::TooLarge { .. })));
+        // Deep nesting is refused by serde_json's recursion limit, not a stack overflow.
+        let deep = format!("{{\"value\":[{}{}]}}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(matches!(parse_notifications(deep.as_bytes()), Err(ProviderError::Protocol(_))));
+    }
+
+    #[test]
+    fn links_must_stay_under_the_base_url() {
+        let c = GraphCalendar::new(&HttpConfig::loopback(), "http://127.0.0.1:3100/graph/v1.0/", "t", None).unwrap();
+        assert!(c.check_link("http://127.0.0.1:3100/graph/v1.0/me/calendarView/delta?$deltatoken=x").is_ok());
+        for bad in [
+            "http://127.0.0.1:3101/graph/v1.0/me/calendarView?$skip=10",
+            "https://127.0.0.1:3100/graph/v1.0/me/calendarView",
+            "http://localhost:3100/graph/v1.0/me/calendarView",
+            "http://127.0.0.1:3100/graph/v1.0x/me",
+            "http://127.0.0.1:3100/other",
+            "http://u:p@127.0.0.1:3100/graph/v1.0/me",
+            "/graph/v1.0/me",
+        ] {
+            assert!(c.check_link(bad).is_err(), "{bad}");
+        }
+        assert_eq!(c.user_url(&["events", "a/b c"]).as_str(), "http://127.0.0.1:3100/graph/v1.0/me/events/a%2Fb%20c");
+        let u = GraphCalendar::new(&HttpConfig::loopback(), "http://127.0.0.1:3100/graph/v1.0", "t", Some("ann@x.test")).unwrap();
+        assert_eq!(u.user_url(&["calendarView"]).as_str(), "http://127.0.0.1:3100/graph/v1.0/users/ann@x.test/calendarView");
+        assert!(matches!(GraphCalendar::new(&HttpConfig::default(), "http://127.0.0.1:3100/graph/v1.0", "t", None), Err(ProviderError::InvalidUrl(_))));
+    }
+}

@@ -354,6 +354,17 @@ async fn the_crm_id_finds_the_event_again() {
     assert_eq!((found.id.as_str(), found.crm_id.as_deref()), (ev.id.as_str(), Some("MEET-42")));
     w.alice.delete(&ev.id, None, SendInvitations::No).await.unwrap();
     assert_eq!(w.alice.find_by_crm_id("MEET-42").await.unwrap(), None);
+
+    // A series is found as its master, even when an exception was moved before its start.
+    let mut series = draft("Series", at(2026, 6, 8, 9, 0), 30);
+    series.recurrence = Some("FREQ=DAILY;COUNT=3".into());
+    series.crm_id = Some("MEET-44".into());
+    let master = w.alice.create(&series, SendInvitations::No).await.unwrap();
+    let mut early = draft("Series (early)", at(2026, 6, 1, 9, 0), 30);
+    early.crm_id = Some("MEET-44".into());
+    w.alice.update(&format!("{}_20260609T090000Z", master.id), None, &early, SendInvitations::No).await.unwrap();
+    let found = w.alice.find_by_crm_id("MEET-44").await.unwrap().unwrap();
+    assert_eq!((found.id.as_str(), found.kind), (master.id.as_str(), EventKind::SeriesMaster));
 }
 
 #[tokio::test]

@@ -75,7 +75,7 @@ impl LegacyZone {
         Some(day.and_time(r.time))
     }
 
-    fn is_daylight(&self, local: NaiveDateTime) -> bool {
+    fn is_daylight(self, local: NaiveDateTime) -> bool {
         let (Some(std), Some(dst)) = (self.standard, self.daylight) else { return false };
         let (Some(to_dst), Some(to_std)) = (Self::switch(&dst, local.year()), Self::switch(&std, local.year())) else { return false };
         if to_dst < to_std {
@@ -85,18 +85,18 @@ impl LegacyZone {
         }
     }
 
-    fn bias_at_local(&self, local: NaiveDateTime) -> i64 {
+    fn bias_at_local(self, local: NaiveDateTime) -> i64 {
         match (self.standard, self.daylight) {
             (Some(s), Some(d)) => self.bias + if self.is_daylight(local) { d.bias } else { s.bias },
             _ => self.bias,
         }
     }
 
-    fn to_utc(&self, local: NaiveDateTime) -> DateTime<Utc> {
+    fn to_utc(self, local: NaiveDateTime) -> DateTime<Utc> {
         (local + Duration::minutes(self.bias_at_local(local))).and_utc()
     }
 
-    fn to_local(&self, t: DateTime<Utc>) -> NaiveDateTime {
+    fn to_local(self, t: DateTime<Utc>) -> NaiveDateTime {
         let naive = t.naive_utc();
         if let (Some(s), Some(d)) = (self.standard, self.daylight) {
             let as_daylight = naive - Duration::minutes(self.bias + d.bias);

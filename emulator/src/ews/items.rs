@@ -495,7 +495,7 @@ fn weekday_code(wd: Weekday) -> &'static str {
 fn by_day(value: &str) -> Vec<(Option<i32>, String)> {
     value
         .split(',')
-        .filter(|s| !s.is_empty())
+        .filter(|s| !s.is_empty() && s.is_ascii())
         .map(|s| {
             let split = s.len().saturating_sub(2);
             let (num, day) = s.split_at(split);

@@ -377,17 +377,15 @@ fn streaming_notification(emu: &Emulator, subs: &[Subscription], note: &ChangeNo
             if !st.subscriptions.contains_key(&sub.id) {
                 continue; // unsubscribed meanwhile
             }
-            inner.open("m:Notifications");
-            inner.open("m:Notification");
+            inner.open("t:Notification");
             inner.leaf("t:SubscriptionId", &sub.id);
             inner.leaf("t:PreviousWatermark", ids::watermark(&sub.id, seq.saturating_sub(1)));
             inner.leaf("t:MoreEvents", "false");
             write_event(&mut inner, event, &ids::watermark(&sub.id, seq), &sub.mailbox, &note.event_id, ck.as_deref());
-            inner.close("m:Notification");
-            inner.close("m:Notifications");
+            inner.close("t:Notification");
         }
     });
-    (!inner.s.is_empty()).then(|| streaming_envelope(&inner.s))
+    (!inner.s.is_empty()).then(|| streaming_envelope(&format!("<m:Notifications>{}</m:Notifications>", inner.s)))
 }
 
 // ---- push ----------------------------------------------------------------------------------------
