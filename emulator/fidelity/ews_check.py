@@ -178,7 +178,8 @@ def crud_and_sync(label, acc, day0, bystander=None):
 
     extra = []
     if label == "ews delegate" and inc is not None:
-        extra = zoned_and_all_day(label, acc, day0, state)
+        extra, state = zoned_and_all_day(label, acc, day0, state)
+        series_edits(label, acc, day0, r, state)
 
     # clean up what this round made, so a later round starts from known state
     for item in [created["A"], created["R"], updated or u] + ([new] if new is not None else []) + extra:
@@ -215,7 +216,36 @@ def zoned_and_all_day(label, acc, day0, state):
         if inc is not None:
             check(f"{label}: sync reports the zoned and all-day items as create",
                   {item_id(i) for t, i in inc[0] if t == "create"} == {zoned.id, allday.id}, [(t, item_id(i)) for t, i in inc[0]])
-    return made
+            state = inc[1]
+    return made, state
+
+
+def series_edits(label, acc, day0, master, state):
+    """Find the series by its CRM id (FindItem with an extended-property restriction), change
+    one occurrence and delete another (OccurrenceItemId), and see both in view and sync."""
+    cal = acc.calendar
+    found = step(f"{label}: FindItem by crmId", lambda: list(cal.filter(crm_id="m-42")))
+    if found is not None:
+        check(f"{label}: FindItem by crmId finds exactly the series", [i.id for i in found] == [master.id], [(i.id, i.subject) for i in found])
+    second = master.occurrence(index=2)
+    if step(f"{label}: read occurrence 2", lambda: second.refresh() or True):
+        second.subject = "Fidelity moved standup"
+        step(f"{label}: update occurrence 2", lambda: second.save(update_fields=["subject"], send_meeting_invitations=SEND_TO_NONE))
+    third = master.occurrence(index=3)
+    if step(f"{label}: read occurrence 3", lambda: third.refresh() or True):
+        step(f"{label}: delete occurrence 3", lambda: third.delete(send_meeting_cancellations=SEND_TO_NONE))
+    listed = step(f"{label}: CalendarView after the occurrence edits",
+                  lambda: list(cal.view(start=ews_time(day0), end=ews_time(day0 + timedelta(days=7)))))
+    if listed is not None:
+        series = [i for i in listed if i.type in ("Occurrence", "Exception")]
+        check(f"{label}: the window holds 4 occurrences, one an Exception with the new subject",
+              len(series) == 4 and [i.subject for i in series if i.type == "Exception"] == ["Fidelity moved standup"],
+              [(i.type, i.subject) for i in series])
+    if state:
+        inc = step(f"{label}: SyncFolderItems after the occurrence edits", lambda: sync(cal, state))
+        if inc is not None:
+            check(f"{label}: sync reports the series master as updated", ("update", master.id) in {(t, item_id(i)) for t, i in inc[0]},
+                  [(t, item_id(i)) for t, i in inc[0]])
 
 
 def main():

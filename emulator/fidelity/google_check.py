@@ -200,6 +200,15 @@ def main():
             ids = {e["id"] for e in inc3[0]}
             check("google: incremental sync reports the zoned and all-day events", {zoned["id"], allday["id"]} <= ids, ids)
 
+    # ---- partial responses (fields=) -----------------------------------------------------------
+    # The real service trims the answer to the named fields; the emulator accepts the parameter
+    # and answers in full (a superset, which no client breaks on). Checked: accepted, usable.
+    part = step("google: list with fields=", lambda: events.list(
+        calendarId=CAL, timeMin=iso(w_min), timeMax=iso(w_max), singleEvents=True, fields="items(id,summary),nextPageToken").execute())
+    if part is not None:
+        check("google: fields= is accepted and the named fields are there",
+              part.get("items") and all("id" in e and "summary" in e for e in part["items"]), part.get("items", [])[:1])
+
     # ---- errors the library must surface ------------------------------------------------------
     try:
         events.list(calendarId=CAL, syncToken="not-a-token").execute()

@@ -269,6 +269,20 @@ async def main():
             ids = {e.id for e in inc3[0]}
             check("graph: delta reports the zoned and all-day events", {zoned.id, allday.id} <= ids, ids)
 
+    # ---- the same mailbox by UPN (/users/{upn}), with OData query options ---------------------
+    from msgraph.generated.users.item.events.events_request_builder import EventsRequestBuilder
+    upn = os.environ.get("GRAPH_USER")
+    if upn:
+        qp = EventsRequestBuilder.EventsRequestBuilderGetQueryParameters(
+            select=["subject", "start"], filter="subject eq 'Fidelity updated'", top=5)
+        page = await astep("graph: /users/{upn}/events with $select, $filter, $top",
+                           client.users.by_user_id(upn).events.get(RequestConfiguration(query_parameters=qp)))
+        if page is not None:
+            got = [(e.id, e.subject) for e in page.value or []]
+            check("graph: /users/{upn}/events $filter finds the updated event", got == [(u.id, "Fidelity updated")], got)
+            check("graph: $select leaves out unselected properties",
+                  all(e.body is None and e.location is None for e in page.value or []), [(e.body, e.location) for e in page.value or []])
+
     # ---- errors the library must surface ------------------------------------------------------
     try:
         await client_for("wrong").me.events.get()

@@ -80,7 +80,7 @@ control POST /mailboxes '{"email":"erin@fidelity.test","provider":"ews","passwor
 control POST /mailboxes '{"email":"svc@fidelity.test","provider":"ews","password":"svc-pw","can_impersonate":true}' >/dev/null
 
 export FIDELITY_BASE="$base"
-export GOOGLE_TOKEN GRAPH_TOKEN
+export GOOGLE_TOKEN GRAPH_TOKEN GRAPH_USER=greta@fidelity.test
 GOOGLE_TOKEN="$(control POST /tokens '{"email":"gina@fidelity.test","provider":"google"}' | json_field access_token)"
 GRAPH_TOKEN="$(control POST /tokens '{"email":"greta@fidelity.test","provider":"graph"}' | json_field access_token)"
 export EWS_USER=ewan@fidelity.test EWS_PASSWORD=ewan-pw
