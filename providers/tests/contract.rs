@@ -595,6 +595,33 @@ async fn ews_urls_are_checked() {
     assert!(matches!(tls.validate().await, Err(ProviderError::Tls(_))));
 }
 
+#[tokio::test]
+async fn ews_redirects_to_another_host_are_not_followed() {
+    // An "Exchange server" that sends clients elsewhere (an SSRF attempt into the internal
+    // network, here: another port that counts the requests it gets).
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    let target = axum::Router::new().fallback(move || {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async { "internal secrets" }
+    });
+    let target_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target_url = format!("http://localhost:{}/EWS/Exchange.asmx", target_listener.local_addr().unwrap().port());
+    tokio::spawn(async move { axum::serve(target_listener, target).await });
+    let redirecting = axum::Router::new().fallback(move || {
+        let to = target_url.clone();
+        async move { (axum::http::StatusCode::TEMPORARY_REDIRECT, [("location", to)]) }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://127.0.0.1:{}/EWS/Exchange.asmx", listener.local_addr().unwrap().port());
+    tokio::spawn(async move { axum::serve(listener, redirecting).await });
+
+    let c = EwsCalendar::new(&HttpConfig::loopback(), &url, EwsAuth::Basic { username: "a@x".into(), password: "p".into() }, "a@x").unwrap();
+    let err = c.validate().await.unwrap_err();
+    assert!(matches!(err, ProviderError::InvalidUrl(_)), "{err:?}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 0, "the other host was never asked");
+}
+
 // ---- OAuth (Google and Microsoft identity) ---------------------------------------------------
 
 /// Plays the mailbox owner on the emulator's consent page: returns the redirect's query.
