@@ -8,7 +8,7 @@ ENV := eval "$$(scripts/toolchain.sh env)"
 LIB_ARGS := $$([ -n "$${CRMCAL_BUILD_STD:-}" ] && echo "--lib-cargo-args=-Zbuild-std=std,panic_abort")
 E2E_WORKERS ?= 2
 
-.PHONY: help setup browser build run watch release test test-rust test-e2e bench clean
+.PHONY: help setup browser build run watch release test test-rust test-e2e bench fidelity clean
 
 help:
 	@echo "make run      build and serve the demo at http://127.0.0.1:3000 (installs what is missing)"
@@ -16,6 +16,7 @@ help:
 	@echo "make watch    cargo leptos watch (rebuild and reload on change)"
 	@echo "make release  optimised build (wasm-opt) and the bundle's size"
 	@echo "make bench    benchmarks (store range query at 1,000,000 meetings)"
+	@echo "make fidelity third-party Google/Graph/EWS client libraries against the emulator"
 
 setup:
 	@scripts/toolchain.sh install
@@ -47,6 +48,11 @@ test-rust: setup
 
 test-e2e: build browser
 	@cd end2end && E2E_WORKERS=$(E2E_WORKERS) CI=$${CI:-} npx playwright test
+
+# Unchanged third-party clients (google-api-python-client, msgraph-sdk, exchangelib) against the
+# emulator, in a throw-away virtualenv from PyPI. Slow the first time; not part of `make test`.
+fidelity: setup
+	@$(ENV); emulator/fidelity/run.sh
 
 bench: setup
 	@$(ENV); cargo bench -p store --bench range_query
