@@ -4,6 +4,8 @@
 pub mod calendar;
 pub mod event;
 pub mod layout;
+#[cfg(feature = "recurrence")]
+pub mod recurrence;
 #[cfg(feature = "tz")]
 pub mod tz;
 #[cfg(feature = "xml")]

@@ -15,6 +15,23 @@ pub fn windows_to_iana(windows: &str) -> Option<&'static str> {
     WINDOWS_TO_IANA.binary_search_by(|(k, _)| (*k).cmp(windows)).ok().map(|i| WINDOWS_TO_IANA[i].1)
 }
 
+/// A zone by IANA or Windows name, as Graph accepts both (`UTC` and its Windows spellings
+/// included).
+pub fn zone_by_name(name: &str) -> Option<chrono_tz::Tz> {
+    let name = name.trim().trim_matches('"');
+    if name.is_empty()
+        || name.eq_ignore_ascii_case("utc")
+        || name.eq_ignore_ascii_case("tzone://Microsoft/Utc")
+        || name.eq_ignore_ascii_case("Coordinated Universal Time")
+    {
+        return Some(chrono_tz::UTC);
+    }
+    if let Ok(tz) = name.parse::<chrono_tz::Tz>() {
+        return Some(tz);
+    }
+    windows_to_iana(name).and_then(|iana| iana.parse().ok())
+}
+
 #[rustfmt::skip]
 static WINDOWS_TO_IANA: &[(&str, &str)] = &[
     ("AUS Central Standard Time", "Australia/Darwin"),

@@ -32,6 +32,8 @@ use axum::Router;
 use base64::Engine as _;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
+use domain::recurrence::graph as recurrence_json;
+use domain::windows_zones::zone_by_name;
 use serde_json::{json, Map, Value};
 
 use crate::model::{
@@ -962,14 +964,11 @@ fn page(req: &Req, items: Vec<Value>, context: String) -> Result<Response, Graph
 }
 
 fn rrule_lines_to_graph(lines: &[String], f: &Fields) -> Value {
-    let Some(rule) = lines.iter().find(|l| l.trim().to_ascii_uppercase().starts_with("RRULE:")) else { return Value::Null };
-    let start = match f.start {
-        When::Date(d) => d,
-        When::At(t) => t.with_timezone(&f.time_zone.parse::<Tz>().unwrap_or(chrono_tz::UTC)).date_naive(),
-    };
+    let Some(rule) = recurrence::rrule_line(lines) else { return Value::Null };
+    let (tz, local_start) = recurrence::rule_zone(f);
     // Rules written through another protocol may not fit Graph's patterns; Graph would not
     // have such a series, so it shows without a pattern rather than failing the listing.
-    rrule_to_graph(rule, start, &f.time_zone).unwrap_or(Value::Null)
+    recurrence_json::from_rrule(rule, local_start, tz, &f.time_zone, false).unwrap_or(Value::Null)
 }
 
 // ---- reading the wire ----------------------------------------------------------------------
@@ -1224,8 +1223,15 @@ fn rrule_lines(inc: &Incoming, f: &Fields) -> Result<Option<Vec<String>>, GraphE
         None => Ok(None),
         Some(None) => Ok(Some(Vec::new())),
         Some(Some(rec)) => {
-            let tz: Tz = f.time_zone.parse().unwrap_or(chrono_tz::UTC);
-            let rule = graph_to_rrule(rec, tz, false).map_err(|e| gerr(400, "ErrorPropertyValidationFailure", e))?;
+            let (tz, local_start) = recurrence::rule_zone(f);
+            let rule = match f.start {
+                // An all-day series' end date is a floating date like its start, whatever
+                // recurrenceTimeZone says.
+                When::Date(_) => recurrence_json::from_json(rec, local_start.date())
+                    .map(|(r, _)| domain::recurrence::to_rrule(&r, tz, false)),
+                When::At(_) => recurrence_json::to_rrule(rec, local_start, tz, false),
+            }
+            .map_err(|e| gerr(400, "ErrorPropertyValidationFailure", e.0))?;
             Ok(Some(vec![format!("RRULE:{rule}")]))
         }
     }
@@ -1866,345 +1872,6 @@ pub fn notification(sub: &Subscription, note: &ChangeNote) -> Option<PushRequest
     Some(PushRequest { content_type: "application/json", headers: Vec::new(), body: body.to_string().into_bytes() })
 }
 
-// ---- RRULE <-> Graph patternedRecurrence -------------------------------------------------
-
-const GRAPH_DAYS: [(&str, &str); 7] = [
-    ("sunday", "SU"),
-    ("monday", "MO"),
-    ("tuesday", "TU"),
-    ("wednesday", "WE"),
-    ("thursday", "TH"),
-    ("friday", "FR"),
-    ("saturday", "SA"),
-];
-const GRAPH_INDEX: [(&str, i32); 5] = [("first", 1), ("second", 2), ("third", 3), ("fourth", 4), ("last", -1)];
-
-fn graph_day_to_ical(day: &str) -> Option<&'static str> {
-    GRAPH_DAYS.iter().find(|(g, _)| g.eq_ignore_ascii_case(day)).map(|(_, i)| *i)
-}
-
-fn ical_day_to_graph(day: &str) -> Option<&'static str> {
-    GRAPH_DAYS.iter().find(|(_, i)| i.eq_ignore_ascii_case(day)).map(|(g, _)| *g)
-}
-
-fn weekday_ical(d: chrono::Weekday) -> &'static str {
-    GRAPH_DAYS[d.num_days_from_sunday() as usize].1
-}
-
-/// A Graph `patternedRecurrence` as an RRULE value (no `RRULE:` prefix). `tz` is the series'
-/// zone (range.recurrenceTimeZone wins when it names a known zone); `date_until` writes UNTIL
-/// as a date (for all-day series with date DTSTARTs), else as the UTC end of the end date.
-fn graph_to_rrule(rec: &serde_json::Value, tz: chrono_tz::Tz, date_until: bool) -> Result<String, String> {
-    let pattern = rec.get("pattern").filter(|p| p.is_object()).ok_or("recurrence.pattern is missing")?;
-    let range = rec.get("range").filter(|r| r.is_object()).ok_or("recurrence.range is missing")?;
-    let kind = pattern.get("type").and_then(|t| t.as_str()).ok_or("recurrence.pattern.type is missing")?;
-    let int = |v: Option<&serde_json::Value>, what: &str| -> Result<Option<i64>, String> {
-        match v {
-            None | Some(serde_json::Value::Null) => Ok(None),
-            Some(v) => v.as_i64().map(Some).ok_or_else(|| format!("recurrence {what} must be a number")),
-        }
-    };
-    let interval = int(pattern.get("interval"), "interval")?.unwrap_or(1);
-    if !(1..=999).contains(&interval) {
-        return Err(format!("recurrence interval {interval} is out of range"));
-    }
-    let days: Vec<&str> = match pattern.get("daysOfWeek") {
-        None | Some(serde_json::Value::Null) => Vec::new(),
-        Some(serde_json::Value::Array(a)) => a
-            .iter()
-            .map(|d| d.as_str().and_then(graph_day_to_ical).ok_or_else(|| format!("unknown day of week {d}")))
-            .collect::<Result<_, _>>()?,
-        Some(other) => return Err(format!("recurrence daysOfWeek must be a list, got {other}")),
-    };
-    let index = match pattern.get("index").and_then(|i| i.as_str()) {
-        None => 1,
-        Some(i) => GRAPH_INDEX
-            .iter()
-            .find(|(g, _)| g.eq_ignore_ascii_case(i))
-            .map(|(_, n)| *n)
-            .ok_or_else(|| format!("unknown week index {i}"))?,
-    };
-    let day_of_month = int(pattern.get("dayOfMonth"), "dayOfMonth")?.filter(|d| *d != 0);
-    let month = int(pattern.get("month"), "month")?.filter(|m| *m != 0);
-    let need_days = || if days.is_empty() { Err(format!("a {kind} recurrence needs daysOfWeek")) } else { Ok(days.join(",")) };
-    let need_dom = || match day_of_month {
-        Some(d) if (1..=31).contains(&d) => Ok(d),
-        Some(d) => Err(format!("dayOfMonth {d} is out of range")),
-        None => Err(format!("a {kind} recurrence needs dayOfMonth")),
-    };
-    let need_month = || match month {
-        Some(m) if (1..=12).contains(&m) => Ok(m),
-        Some(m) => Err(format!("month {m} is out of range")),
-        None => Err(format!("a {kind} recurrence needs month")),
-    };
-    let mut parts = Vec::new();
-    match kind.to_ascii_lowercase().as_str() {
-        "daily" => parts.push("FREQ=DAILY".to_string()),
-        "weekly" => {
-            parts.push("FREQ=WEEKLY".into());
-            parts.push(format!("BYDAY={}", need_days()?));
-        }
-        "absolutemonthly" => {
-            parts.push("FREQ=MONTHLY".into());
-            parts.push(format!("BYMONTHDAY={}", need_dom()?));
-        }
-        "relativemonthly" => {
-            parts.push("FREQ=MONTHLY".into());
-            parts.push(format!("BYDAY={}", need_days()?));
-            parts.push(format!("BYSETPOS={index}"));
-        }
-        "absoluteyearly" => {
-            parts.push("FREQ=YEARLY".into());
-            parts.push(format!("BYMONTH={}", need_month()?));
-            parts.push(format!("BYMONTHDAY={}", need_dom()?));
-        }
-        "relativeyearly" => {
-            parts.push("FREQ=YEARLY".into());
-            parts.push(format!("BYMONTH={}", need_month()?));
-            parts.push(format!("BYDAY={}", need_days()?));
-            parts.push(format!("BYSETPOS={index}"));
-        }
-        other => return Err(format!("unknown recurrence pattern type {other}")),
-    }
-    if interval > 1 {
-        parts.insert(1, format!("INTERVAL={interval}"));
-        if kind.eq_ignore_ascii_case("weekly") {
-            // The week start only matters for multi-week intervals.
-            if let Some(wkst) = pattern.get("firstDayOfWeek").and_then(|d| d.as_str()).and_then(graph_day_to_ical) {
-                parts.push(format!("WKST={wkst}"));
-            }
-        }
-    }
-    let tz = range
-        .get("recurrenceTimeZone")
-        .and_then(|z| z.as_str())
-        .and_then(zone_by_name)
-        .unwrap_or(tz);
-    match range.get("type").and_then(|t| t.as_str()).unwrap_or("noEnd").to_ascii_lowercase().as_str() {
-        "noend" => {}
-        "numbered" => {
-            let n = int(range.get("numberOfOccurrences"), "numberOfOccurrences")?.unwrap_or(0);
-            if !(1..=10_000).contains(&n) {
-                return Err(format!("numberOfOccurrences {n} is out of range"));
-            }
-            parts.push(format!("COUNT={n}"));
-        }
-        "enddate" => {
-            let end = range.get("endDate").and_then(|d| d.as_str()).ok_or("an endDate range needs endDate")?;
-            let end = chrono::NaiveDate::parse_from_str(end.trim(), "%Y-%m-%d").map_err(|_| format!("endDate {end} is not a date"))?;
-            if date_until {
-                parts.push(format!("UNTIL={}", end.format("%Y%m%d")));
-            } else {
-                let last = end.and_hms_opt(23, 59, 59).ok_or("endDate out of range")?;
-                let utc = domain::tz::local_to_utc(last, tz);
-                parts.push(format!("UNTIL={}", utc.format("%Y%m%dT%H%M%SZ")));
-            }
-        }
-        other => return Err(format!("unknown recurrence range type {other}")),
-    }
-    Ok(parts.join(";"))
-}
-
-/// An RRULE value (with or without `RRULE:`) as a Graph `patternedRecurrence`, for a series
-/// starting on `start` (local date in `tz_name`). Rules Graph cannot express are refused.
-fn rrule_to_graph(rrule: &str, start: chrono::NaiveDate, tz_name: &str) -> Result<serde_json::Value, String> {
-    use chrono::Datelike;
-    let text = rrule.trim();
-    let text = if text.len() >= 6 && text[..6].eq_ignore_ascii_case("RRULE:") { &text[6..] } else { text };
-    if text.contains('\n') {
-        return Err("only one RRULE line can be mapped to a Graph recurrence".into());
-    }
-    let tz = zone_by_name(tz_name).unwrap_or(chrono_tz::UTC);
-    let mut freq = None;
-    let mut interval = 1i64;
-    let mut byday: Vec<(Option<i32>, &'static str)> = Vec::new();
-    let mut bymonthday = None;
-    let mut bymonth = None;
-    let mut bysetpos = None;
-    let mut count = None;
-    let mut until = None;
-    let mut wkst = None;
-    for part in text.split(';').filter(|p| !p.trim().is_empty()) {
-        let (k, v) = part.split_once('=').ok_or_else(|| format!("malformed RRULE part {part}"))?;
-        let (k, v) = (k.trim().to_ascii_uppercase(), v.trim());
-        let single_int = |v: &str| -> Result<i64, String> {
-            if v.contains(',') {
-                return Err(format!("{k} with several values cannot be mapped to Graph"));
-            }
-            v.parse::<i64>().map_err(|_| format!("{k}={v} is not a number"))
-        };
-        match k.as_str() {
-            "FREQ" => freq = Some(v.to_ascii_uppercase()),
-            "INTERVAL" => interval = single_int(v)?,
-            "BYDAY" => {
-                for d in v.split(',') {
-                    let d = d.trim();
-                    let split = d.len().checked_sub(2).filter(|i| d.is_char_boundary(*i)).ok_or_else(|| format!("bad BYDAY {d}"))?;
-                    let (n, day) = d.split_at(split);
-                    let day = ical_day_to_graph(day).and_then(graph_day_to_ical).ok_or_else(|| format!("bad BYDAY {d}"))?;
-                    let n = if n.is_empty() { None } else { Some(n.trim_start_matches('+').parse::<i32>().map_err(|_| format!("bad BYDAY {d}"))?) };
-                    byday.push((n, day));
-                }
-            }
-            "BYMONTHDAY" => bymonthday = Some(single_int(v)?),
-            "BYMONTH" => bymonth = Some(single_int(v)?),
-            "BYSETPOS" => bysetpos = Some(single_int(v)?),
-            "COUNT" => count = Some(single_int(v)?),
-            "UNTIL" => until = Some(v.to_string()),
-            "WKST" => wkst = ical_day_to_graph(v),
-            other => return Err(format!("RRULE part {other} cannot be mapped to a Graph recurrence")),
-        }
-    }
-    if !(1..=999).contains(&interval) {
-        return Err(format!("INTERVAL={interval} is out of range"));
-    }
-    let index_name = |n: i64| -> Result<&'static str, String> {
-        GRAPH_INDEX.iter().find(|(_, i)| *i as i64 == n).map(|(g, _)| *g).ok_or_else(|| format!("position {n} cannot be mapped to Graph (first..fourth or last)"))
-    };
-    let plain_days = |byday: &[(Option<i32>, &'static str)]| -> Result<Vec<&'static str>, String> {
-        byday
-            .iter()
-            .map(|(n, d)| if n.is_some() { Err("an ordinal BYDAY needs FREQ=MONTHLY or YEARLY".to_string()) } else { Ok(ical_day_to_graph(d).unwrap_or("monday")) })
-            .collect()
-    };
-    // Relative patterns: BYDAY=2TU, or BYDAY=MO,TU with BYSETPOS=2.
-    let relative = |byday: &[(Option<i32>, &'static str)]| -> Result<(Vec<&'static str>, &'static str), String> {
-        let ordinals: Vec<Option<i32>> = byday.iter().map(|(n, _)| *n).collect();
-        let days: Vec<&'static str> = byday.iter().map(|(_, d)| ical_day_to_graph(d).unwrap_or("monday")).collect();
-        match (ordinals.first().copied().flatten(), bysetpos) {
-            (Some(n), None) if ordinals.iter().all(|o| *o == Some(n)) => Ok((days, index_name(n as i64)?)),
-            (None, Some(pos)) if ordinals.iter().all(|o| o.is_none()) => Ok((days, index_name(pos)?)),
-            _ => Err("this combination of BYDAY and BYSETPOS cannot be mapped to Graph".into()),
-        }
-    };
-    let start_day = ical_day_to_graph(weekday_ical(start.weekday())).unwrap_or("monday");
-    let freq = freq.ok_or("RRULE without FREQ")?;
-    let mut pattern = serde_json::Map::new();
-    let check_unused = |used_monthday: bool, used_month: bool, used_setpos: bool| -> Result<(), String> {
-        if bymonthday.is_some() && !used_monthday {
-            return Err(format!("BYMONTHDAY with FREQ={freq} cannot be mapped to Graph"));
-        }
-        if bymonth.is_some() && !used_month {
-            return Err(format!("BYMONTH with FREQ={freq} cannot be mapped to Graph"));
-        }
-        if bysetpos.is_some() && !used_setpos {
-            return Err(format!("BYSETPOS with FREQ={freq} cannot be mapped to Graph"));
-        }
-        Ok(())
-    };
-    match freq.as_str() {
-        "DAILY" if byday.is_empty() => {
-            check_unused(false, false, false)?;
-            pattern.insert("type".into(), "daily".into());
-        }
-        "DAILY" if interval == 1 => {
-            // Every listed weekday: Graph's weekly pattern.
-            check_unused(false, false, false)?;
-            pattern.insert("type".into(), "weekly".into());
-            pattern.insert("daysOfWeek".into(), plain_days(&byday)?.into());
-        }
-        "WEEKLY" => {
-            check_unused(false, false, false)?;
-            let days = if byday.is_empty() { vec![start_day] } else { plain_days(&byday)? };
-            pattern.insert("type".into(), "weekly".into());
-            pattern.insert("daysOfWeek".into(), days.into());
-        }
-        "MONTHLY" => {
-            if let Some(d) = bymonthday {
-                if !byday.is_empty() || !(1..=31).contains(&d) {
-                    return Err(format!("BYMONTHDAY={d} with FREQ=MONTHLY cannot be mapped to Graph"));
-                }
-                check_unused(true, false, false)?;
-                pattern.insert("type".into(), "absoluteMonthly".into());
-                pattern.insert("dayOfMonth".into(), d.into());
-            } else if !byday.is_empty() {
-                check_unused(false, false, true)?;
-                let (days, index) = relative(&byday)?;
-                pattern.insert("type".into(), "relativeMonthly".into());
-                pattern.insert("daysOfWeek".into(), days.into());
-                pattern.insert("index".into(), index.into());
-            } else {
-                check_unused(false, false, false)?;
-                pattern.insert("type".into(), "absoluteMonthly".into());
-                pattern.insert("dayOfMonth".into(), start.day().into());
-            }
-        }
-        "YEARLY" => {
-            let month = bymonth.unwrap_or(start.month() as i64);
-            if !(1..=12).contains(&month) {
-                return Err(format!("BYMONTH={month} is out of range"));
-            }
-            pattern.insert("month".into(), month.into());
-            if let Some(d) = bymonthday {
-                if !byday.is_empty() || !(1..=31).contains(&d) {
-                    return Err(format!("BYMONTHDAY={d} with FREQ=YEARLY cannot be mapped to Graph"));
-                }
-                check_unused(true, true, false)?;
-                pattern.insert("type".into(), "absoluteYearly".into());
-                pattern.insert("dayOfMonth".into(), d.into());
-            } else if !byday.is_empty() {
-                check_unused(false, true, true)?;
-                let (days, index) = relative(&byday)?;
-                pattern.insert("type".into(), "relativeYearly".into());
-                pattern.insert("daysOfWeek".into(), days.into());
-                pattern.insert("index".into(), index.into());
-            } else {
-                check_unused(false, true, false)?;
-                pattern.insert("type".into(), "absoluteYearly".into());
-                pattern.insert("dayOfMonth".into(), start.day().into());
-            }
-        }
-        other => return Err(format!("FREQ={other} cannot be mapped to a Graph recurrence")),
-    }
-    pattern.insert("interval".into(), interval.into());
-    pattern.insert("firstDayOfWeek".into(), wkst.unwrap_or("sunday").into());
-    let mut range = serde_json::Map::new();
-    range.insert("startDate".into(), start.format("%Y-%m-%d").to_string().into());
-    range.insert("recurrenceTimeZone".into(), tz_name.into());
-    match (count, until) {
-        (Some(_), Some(_)) => return Err("an RRULE cannot have both COUNT and UNTIL".into()),
-        (Some(n), None) if (1..=10_000).contains(&n) => {
-            range.insert("type".into(), "numbered".into());
-            range.insert("numberOfOccurrences".into(), n.into());
-        }
-        (Some(n), None) => return Err(format!("COUNT={n} is out of range")),
-        (None, Some(u)) => {
-            let end = parse_until(&u, tz).ok_or_else(|| format!("UNTIL={u} is not a date or date-time"))?;
-            range.insert("type".into(), "endDate".into());
-            range.insert("endDate".into(), end.format("%Y-%m-%d").to_string().into());
-        }
-        (None, None) => {
-            range.insert("type".into(), "noEnd".into());
-        }
-    }
-    Ok(serde_json::json!({ "pattern": pattern, "range": range }))
-}
-
-/// The local date of an RRULE UNTIL (`20261231`, `20261231T235959Z`, or floating).
-fn parse_until(v: &str, tz: chrono_tz::Tz) -> Option<chrono::NaiveDate> {
-    let v = v.trim();
-    if let Some(utc) = v.strip_suffix('Z').or_else(|| v.strip_suffix('z')) {
-        let t = chrono::NaiveDateTime::parse_from_str(utc, "%Y%m%dT%H%M%S").ok()?;
-        return Some(chrono::TimeZone::from_utc_datetime(&chrono::Utc, &t).with_timezone(&tz).date_naive());
-    }
-    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S") {
-        return Some(t.date());
-    }
-    chrono::NaiveDate::parse_from_str(v, "%Y%m%d").ok()
-}
-
-/// A zone by IANA or Windows name (Graph accepts both), `UTC` included.
-fn zone_by_name(name: &str) -> Option<chrono_tz::Tz> {
-    let name = name.trim().trim_matches('"');
-    if name.is_empty() || name.eq_ignore_ascii_case("utc") || name.eq_ignore_ascii_case("tzone://Microsoft/Utc") || name.eq_ignore_ascii_case("Coordinated Universal Time") {
-        return Some(chrono_tz::UTC);
-    }
-    if let Ok(tz) = name.parse::<chrono_tz::Tz>() {
-        return Some(tz);
-    }
-    domain::windows_zones::windows_to_iana(name).and_then(|iana| iana.parse().ok())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -2253,14 +1920,52 @@ mod tests {
         assert!(same_prop_id(CRM_PROP_ID, "string {66F5A359-4659-4830-9070-00047EC6AC6E}  name CRMID"));
     }
 
+    fn fields(start: When, end: When) -> Fields {
+        Fields {
+            subject: "S".into(),
+            body: String::new(),
+            location: String::new(),
+            start,
+            end,
+            time_zone: "Europe/Copenhagen".into(),
+            sensitivity: crate::model::Sensitivity::Normal,
+            show_as: crate::model::ShowAs::Busy,
+            attendees: vec![],
+        }
+    }
+
     #[test]
     fn recurrence_patterns_become_rrules_for_the_model() {
-        let tz: Tz = "Europe/Copenhagen".parse().unwrap();
+        // Thursday 29 January 2026, 09:00 in Copenhagen.
+        let f = fields(When::At(utc(2026, 1, 29, 8, 0)), When::At(utc(2026, 1, 29, 9, 0)));
         let g = json!({ "pattern": { "type": "relativeMonthly", "daysOfWeek": ["thursday"], "index": "last", "interval": 2 },
                         "range": { "type": "endDate", "startDate": "2026-01-29", "endDate": "2026-12-31" } });
-        assert_eq!(graph_to_rrule(&g, tz, false).unwrap(), "FREQ=MONTHLY;INTERVAL=2;BYDAY=TH;BYSETPOS=-1;UNTIL=20261231T225959Z");
+        let inc = Incoming { recurrence: Some(Some(g)), ..Default::default() };
+        let lines = rrule_lines(&inc, &f).ok().flatten().unwrap();
+        assert_eq!(lines, vec!["RRULE:FREQ=MONTHLY;INTERVAL=2;BYDAY=-1TH;UNTIL=20261231T225959Z".to_string()]);
+        let back = rrule_lines_to_graph(&lines, &f);
+        assert_eq!(back["pattern"]["type"], "relativeMonthly");
+        assert_eq!(back["range"], json!({ "type": "endDate", "startDate": "2026-01-29", "endDate": "2026-12-31", "recurrenceTimeZone": "Europe/Copenhagen" }));
         let bad = json!({ "pattern": { "type": "weekly", "daysOfWeek": ["someday"] }, "range": { "type": "noEnd" } });
-        assert!(graph_to_rrule(&bad, tz, false).unwrap_err().contains("someday"));
+        let inc = Incoming { recurrence: Some(Some(bad)), ..Default::default() };
+        assert!(rrule_lines(&inc, &f).is_err());
+        // Rules from other protocols that Graph cannot show list without a pattern.
+        assert_eq!(rrule_lines_to_graph(&["RRULE:FREQ=HOURLY".into()], &f), Value::Null);
+    }
+
+    #[test]
+    fn all_day_series_end_on_floating_dates() {
+        let day = |d| When::Date(NaiveDate::from_ymd_opt(2026, 1, d).unwrap());
+        let mut f = fields(day(5), day(6));
+        // West of UTC the end of the end date in the zone is the next day in UTC; the model
+        // expands all-day series as UTC dates, so the end date must stay the end date.
+        f.time_zone = "America/New_York".into();
+        let g = json!({ "pattern": { "type": "daily", "interval": 1 },
+                        "range": { "type": "endDate", "startDate": "2026-01-05", "endDate": "2026-01-10", "recurrenceTimeZone": "America/New_York" } });
+        let inc = Incoming { recurrence: Some(Some(g)), ..Default::default() };
+        let lines = rrule_lines(&inc, &f).ok().flatten().unwrap();
+        assert_eq!(lines, vec!["RRULE:FREQ=DAILY;UNTIL=20260110T235959Z".to_string()]);
+        assert_eq!(rrule_lines_to_graph(&lines, &f)["range"]["endDate"], "2026-01-10");
     }
 
     #[test]

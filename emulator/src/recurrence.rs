@@ -39,6 +39,24 @@ fn rule_set_for(lines: &[String], fields: &Fields) -> Result<RRuleSet, ModelErro
     text.parse::<RRuleSet>().map_err(|e| ModelError::Invalid(format!("invalid recurrence: {e}")))
 }
 
+/// The first RRULE line of a series' recurrence lines.
+pub fn rrule_line(lines: &[String]) -> Option<&str> {
+    lines.iter().map(|l| l.trim()).find(|l| l.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("RRULE:")))
+}
+
+/// The zone a series' RRULE is read in, with the series' first local start in it: the
+/// event's zone for timed series; UTC for all-day ones, which are expanded as floating dates
+/// (see `rule_set_for`), so that an UNTIL on the end date's last second stays on that date.
+pub fn rule_zone(f: &Fields) -> (chrono_tz::Tz, chrono::NaiveDateTime) {
+    match f.start {
+        When::Date(d) => (chrono_tz::UTC, d.and_time(NaiveTime::MIN)),
+        When::At(t) => {
+            let tz = f.time_zone.parse::<chrono_tz::Tz>().unwrap_or(chrono_tz::UTC);
+            (tz, t.with_timezone(&tz).naive_local())
+        }
+    }
+}
+
 /// Checks that a rule parses and is bounded enough to expand.
 pub fn check(lines: &[String], fields: &Fields) -> Result<(), ModelError> {
     if !lines.iter().any(|l| l.trim().to_ascii_uppercase().starts_with("RRULE:")) {

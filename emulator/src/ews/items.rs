@@ -1,14 +1,13 @@
 //! `t:CalendarItem` both ways: rendering a model event (or one of its occurrences) in the
 //! response shape a request asked for, in schema order; and reading the CalendarItem a client
-//! sends to CreateItem / UpdateItem. Also RRULE ↔ EWS recurrence patterns.
+//! sends to CreateItem / UpdateItem. Also the `t:Recurrence` of a series, through `domain::recurrence`.
 
-use std::collections::BTreeMap;
-
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc, Weekday};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use domain::recurrence as shared;
 use domain::xml::Element;
 
 use super::ids::{self, Folder};
-use super::soap::{fmt_dt, parse_bool, parse_date, zone_from_windows, Fault, T, W};
+use super::soap::{fmt_dt, parse_bool, zone_from_windows, Fault, T, W};
 use crate::model::{Attendee, Event, Fields, Instance, InstanceKind, Mailbox, Response, Sensitivity, ShowAs, When};
 use crate::recurrence;
 
@@ -454,248 +453,30 @@ fn write_occurrence_lists(w: &mut W, r: &Render, ev: &Event) {
 
 // ---- recurrence ------------------------------------------------------------------------------
 
-/// The parts of the first RRULE line, upper-cased keys.
-fn rrule_parts(ev: &Event) -> BTreeMap<String, String> {
-    let line = ev.recurrence.iter().find(|l| l.trim().to_ascii_uppercase().starts_with("RRULE:"));
-    let Some(line) = line else { return BTreeMap::new() };
-    line.trim()[6..]
-        .split(';')
-        .filter_map(|p| p.split_once('='))
-        .map(|(k, v)| (k.trim().to_ascii_uppercase(), v.trim().to_ascii_uppercase()))
-        .collect()
-}
-
 fn rule_is_bounded(ev: &Event) -> bool {
-    let p = rrule_parts(ev);
-    p.contains_key("COUNT") || p.contains_key("UNTIL")
-}
-
-const DAYS: [(&str, &str, Weekday); 7] = [
-    ("MO", "Monday", Weekday::Mon),
-    ("TU", "Tuesday", Weekday::Tue),
-    ("WE", "Wednesday", Weekday::Wed),
-    ("TH", "Thursday", Weekday::Thu),
-    ("FR", "Friday", Weekday::Fri),
-    ("SA", "Saturday", Weekday::Sat),
-    ("SU", "Sunday", Weekday::Sun),
-];
-const MONTHS: [&str; 12] =
-    ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-const INDEXES: [(&str, i32); 5] = [("First", 1), ("Second", 2), ("Third", 3), ("Fourth", 4), ("Last", -1)];
-
-fn day_name(code: &str) -> Option<&'static str> {
-    DAYS.iter().find(|d| d.0 == code).map(|d| d.1)
-}
-
-fn weekday_code(wd: Weekday) -> &'static str {
-    DAYS.iter().find(|d| d.2 == wd).map(|d| d.0).unwrap_or("MO")
-}
-
-/// `BYDAY` entries split into (ordinal, day code): `-1FR` → (Some(-1), "FR").
-fn by_day(value: &str) -> Vec<(Option<i32>, String)> {
-    value
-        .split(',')
-        .filter(|s| !s.is_empty() && s.is_ascii())
-        .map(|s| {
-            let split = s.len().saturating_sub(2);
-            let (num, day) = s.split_at(split);
-            (num.parse::<i32>().ok(), day.to_string())
+    recurrence::rrule_line(&ev.recurrence).is_some_and(|line| {
+        line.split(';').filter_map(|p| p.split_once('=')).any(|(k, _)| {
+            let k = k.trim();
+            k.eq_ignore_ascii_case("COUNT") || k.eq_ignore_ascii_case("UNTIL")
         })
-        .collect()
+    })
 }
 
-/// DaysOfWeek text for a set of days in a relative pattern (`Day`, `Weekday`, `WeekendDay`).
-fn relative_days(days: &[String]) -> String {
-    let mut sorted: Vec<&str> = days.iter().map(String::as_str).collect();
-    sorted.sort();
-    match sorted.as_slice() {
-        ["FR", "MO", "SA", "SU", "TH", "TU", "WE"] => "Day".into(),
-        ["FR", "MO", "TH", "TU", "WE"] => "Weekday".into(),
-        ["SA", "SU"] => "WeekendDay".into(),
-        _ => days.first().and_then(|d| day_name(d)).unwrap_or("Monday").into(),
-    }
-}
-
-fn index_name(n: i32) -> &'static str {
-    INDEXES.iter().find(|(_, v)| *v == n).map(|(k, _)| *k).unwrap_or(if n < 0 { "Last" } else { "First" })
-}
-
+/// The series' `t:Recurrence`. Rules written through another protocol that EWS cannot hold
+/// are left out: Exchange would not have such a series.
 fn write_recurrence(w: &mut W, ev: &Event) {
-    let p = rrule_parts(ev);
-    let tz: chrono_tz::Tz = ev.fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let start_local = match ev.fields.start {
-        When::Date(d) => d,
-        When::At(t) => t.with_timezone(&tz).date_naive(),
-    };
-    let interval = p.get("INTERVAL").cloned().unwrap_or_else(|| "1".into());
-    let days = p.get("BYDAY").map(|v| by_day(v)).unwrap_or_default();
-    let setpos = p.get("BYSETPOS").and_then(|v| v.split(',').next()?.parse::<i32>().ok());
-    let relative = days.iter().find_map(|(n, _)| *n).or(setpos);
-    let day_codes: Vec<String> = days.iter().map(|(_, d)| d.clone()).collect();
-    let month = p.get("BYMONTH").and_then(|v| v.parse::<usize>().ok()).unwrap_or(start_local.month() as usize);
-    let month_name = MONTHS.get(month.saturating_sub(1)).copied().unwrap_or("January");
-    let month_day = p.get("BYMONTHDAY").cloned().unwrap_or_else(|| start_local.day().to_string());
-
-    w.open("t:Recurrence");
-    match p.get("FREQ").map(String::as_str) {
-        Some("DAILY") if day_codes.is_empty() => {
-            w.open("t:DailyRecurrence");
-            w.leaf("t:Interval", &interval);
-            w.close("t:DailyRecurrence");
-        }
-        Some("DAILY") | Some("WEEKLY") => {
-            let names: Vec<&str> = if day_codes.is_empty() {
-                vec![day_name(weekday_code(start_local.weekday())).unwrap_or("Monday")]
-            } else {
-                day_codes.iter().filter_map(|d| day_name(d)).collect()
-            };
-            w.open("t:WeeklyRecurrence");
-            w.leaf("t:Interval", if p.get("FREQ").map(String::as_str) == Some("DAILY") { "1" } else { &interval });
-            w.leaf("t:DaysOfWeek", names.join(" "));
-            if let Some(wkst) = p.get("WKST").and_then(|d| day_name(d)) {
-                w.leaf("t:FirstDayOfWeek", wkst);
-            }
-            w.close("t:WeeklyRecurrence");
-        }
-        Some("MONTHLY") if relative.is_some() && !day_codes.is_empty() => {
-            w.open("t:RelativeMonthlyRecurrence");
-            w.leaf("t:Interval", &interval);
-            w.leaf("t:DaysOfWeek", relative_days(&day_codes));
-            w.leaf("t:DayOfWeekIndex", index_name(relative.unwrap_or(1)));
-            w.close("t:RelativeMonthlyRecurrence");
-        }
-        Some("MONTHLY") => {
-            w.open("t:AbsoluteMonthlyRecurrence");
-            w.leaf("t:Interval", &interval);
-            w.leaf("t:DayOfMonth", &month_day);
-            w.close("t:AbsoluteMonthlyRecurrence");
-        }
-        Some("YEARLY") if relative.is_some() && !day_codes.is_empty() => {
-            w.open("t:RelativeYearlyRecurrence");
-            w.leaf("t:DaysOfWeek", relative_days(&day_codes));
-            w.leaf("t:DayOfWeekIndex", index_name(relative.unwrap_or(1)));
-            w.leaf("t:Month", month_name);
-            w.close("t:RelativeYearlyRecurrence");
-        }
-        _ => {
-            w.open("t:AbsoluteYearlyRecurrence");
-            w.leaf("t:DayOfMonth", &month_day);
-            w.leaf("t:Month", month_name);
-            w.close("t:AbsoluteYearlyRecurrence");
-        }
+    let Some(rule) = recurrence::rrule_line(&ev.recurrence) else { return };
+    let (tz, local_start) = recurrence::rule_zone(&ev.fields);
+    if let Ok(xml) = shared::from_rrule(rule, local_start, tz, false).and_then(|r| shared::ews::to_xml(&r)) {
+        w.s.push_str(&xml);
     }
-    let start_date = start_local.format("%Y-%m-%d").to_string();
-    if let Some(count) = p.get("COUNT") {
-        w.open("t:NumberedRecurrence");
-        w.leaf("t:StartDate", &start_date);
-        w.leaf("t:NumberOfOccurrences", count);
-        w.close("t:NumberedRecurrence");
-    } else if let Some(until) = p.get("UNTIL") {
-        let end = parse_until(until).map(|t| if ev.fields.is_all_day() { t.date_naive() } else { t.with_timezone(&tz).date_naive() });
-        w.open("t:EndDateRecurrence");
-        w.leaf("t:StartDate", &start_date);
-        w.leaf("t:EndDate", end.unwrap_or(start_local).format("%Y-%m-%d"));
-        w.close("t:EndDateRecurrence");
-    } else {
-        w.open("t:NoEndRecurrence");
-        w.leaf("t:StartDate", &start_date);
-        w.close("t:NoEndRecurrence");
-    }
-    w.close("t:Recurrence");
-}
-
-fn parse_until(v: &str) -> Option<DateTime<Utc>> {
-    let v = v.trim_end_matches('Z');
-    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(v, "%Y%m%dT%H%M%S") {
-        return Some(t.and_utc());
-    }
-    NaiveDate::parse_from_str(v, "%Y%m%d").ok().map(|d| d.and_time(NaiveTime::MIN).and_utc())
 }
 
 /// An EWS `Recurrence` element as RRULE lines, for a series starting at `fields.start`.
 pub fn recurrence_to_rrule(el: &Element, fields: &Fields) -> Result<Vec<String>, Fault> {
-    let bad = |m: &str| Fault::schema(format!("Recurrence: {m}"));
-    let tz: chrono_tz::Tz = fields.time_zone.parse().unwrap_or(chrono_tz::UTC);
-    let interval = |p: &Element| -> Result<u32, Fault> {
-        let n: u32 = p.child_text(T, "Interval").and_then(|v| v.parse().ok()).ok_or_else(|| bad("Interval must be a number"))?;
-        if n == 0 || n > 999 {
-            return Err(bad("Interval out of range"));
-        }
-        Ok(n)
-    };
-    let day_codes = |text: &str| -> Result<Vec<&'static str>, Fault> {
-        text.split_whitespace()
-            .map(|name| match name {
-                "Day" => Ok("MO,TU,WE,TH,FR,SA,SU"),
-                "Weekday" => Ok("MO,TU,WE,TH,FR"),
-                "WeekendDay" => Ok("SA,SU"),
-                n => DAYS.iter().find(|d| d.1 == n).map(|d| d.0).ok_or_else(|| bad("unknown day of week")),
-            })
-            .collect()
-    };
-    let index = |p: &Element| -> Result<i32, Fault> {
-        let t = p.child_text(T, "DayOfWeekIndex").unwrap_or("");
-        INDEXES.iter().find(|(k, _)| *k == t).map(|(_, v)| *v).ok_or_else(|| bad("unknown DayOfWeekIndex"))
-    };
-    let month = |p: &Element| -> Result<usize, Fault> {
-        let t = p.child_text(T, "Month").unwrap_or("");
-        MONTHS.iter().position(|m| *m == t).map(|i| i + 1).ok_or_else(|| bad("unknown Month"))
-    };
-    let day_of_month = |p: &Element| -> Result<u32, Fault> {
-        p.child_text(T, "DayOfMonth").and_then(|v| v.parse().ok()).filter(|d| (1..=31).contains(d)).ok_or_else(|| bad("DayOfMonth out of range"))
-    };
-
-    let mut rule = String::from("RRULE:");
-    let mut range = None;
-    for p in &el.children {
-        if p.ns.as_deref() != Some(T) {
-            continue;
-        }
-        match p.name.as_str() {
-            "DailyRecurrence" => rule.push_str(&format!("FREQ=DAILY;INTERVAL={}", interval(p)?)),
-            "WeeklyRecurrence" => {
-                let days = day_codes(p.child_text(T, "DaysOfWeek").unwrap_or(""))?;
-                if days.is_empty() {
-                    return Err(bad("WeeklyRecurrence needs DaysOfWeek"));
-                }
-                rule.push_str(&format!("FREQ=WEEKLY;INTERVAL={};BYDAY={}", interval(p)?, days.join(",")));
-                if let Some(first) = p.child_text(T, "FirstDayOfWeek").and_then(|d| DAYS.iter().find(|x| x.1 == d)) {
-                    rule.push_str(&format!(";WKST={}", first.0));
-                }
-            }
-            "AbsoluteMonthlyRecurrence" => rule.push_str(&format!("FREQ=MONTHLY;INTERVAL={};BYMONTHDAY={}", interval(p)?, day_of_month(p)?)),
-            "RelativeMonthlyRecurrence" => {
-                let days = day_codes(p.child_text(T, "DaysOfWeek").unwrap_or(""))?.join(",");
-                rule.push_str(&format!("FREQ=MONTHLY;INTERVAL={};BYDAY={days};BYSETPOS={}", interval(p)?, index(p)?));
-            }
-            "AbsoluteYearlyRecurrence" => rule.push_str(&format!("FREQ=YEARLY;BYMONTH={};BYMONTHDAY={}", month(p)?, day_of_month(p)?)),
-            "RelativeYearlyRecurrence" => {
-                let days = day_codes(p.child_text(T, "DaysOfWeek").unwrap_or(""))?.join(",");
-                rule.push_str(&format!("FREQ=YEARLY;BYMONTH={};BYDAY={days};BYSETPOS={}", month(p)?, index(p)?));
-            }
-            "NoEndRecurrence" => range = Some(String::new()),
-            "EndDateRecurrence" => {
-                let end = p.child_text(T, "EndDate").and_then(parse_date).ok_or_else(|| bad("EndDate must be a date"))?;
-                let until = if fields.is_all_day() {
-                    end.and_hms_opt(23, 59, 59).map(|t| t.and_utc())
-                } else {
-                    end.and_hms_opt(23, 59, 59).map(|t| domain::tz::local_to_utc(t, tz))
-                }
-                .ok_or_else(|| bad("EndDate"))?;
-                range = Some(format!(";UNTIL={}", until.format("%Y%m%dT%H%M%SZ")));
-            }
-            "NumberedRecurrence" => {
-                let n: u32 = p.child_text(T, "NumberOfOccurrences").and_then(|v| v.parse().ok()).filter(|n| *n >= 1).ok_or_else(|| bad("NumberOfOccurrences"))?;
-                range = Some(format!(";COUNT={n}"));
-            }
-            _ => {}
-        }
-    }
-    if rule == "RRULE:" {
-        return Err(bad("a recurrence pattern is required"));
-    }
-    rule.push_str(&range.ok_or_else(|| bad("a recurrence range is required"))?);
-    Ok(vec![rule])
+    let rec = shared::ews::from_xml(el).map_err(|e| Fault::schema(format!("Recurrence: {e}")))?;
+    let (tz, _) = recurrence::rule_zone(fields);
+    Ok(vec![format!("RRULE:{}", shared::to_rrule(&rec, tz, false))])
 }
 
 // ---- reading a CalendarItem from a request -------------------------------------------------
@@ -823,6 +604,10 @@ pub fn to_whens(start: DateTime<Utc>, end: DateTime<Utc>, all_day: bool, zone: c
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::NaiveDate;
+
     use super::*;
     use crate::model::{utc, Person};
 
@@ -871,13 +656,30 @@ mod tests {
     #[test]
     fn patterns_round_trip_through_ews() {
         assert_eq!(round_trip("RRULE:FREQ=DAILY;INTERVAL=2;COUNT=5"), "RRULE:FREQ=DAILY;INTERVAL=2;COUNT=5");
-        assert_eq!(round_trip("RRULE:FREQ=WEEKLY;BYDAY=MO,WE"), "RRULE:FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,WE");
-        assert_eq!(round_trip("RRULE:FREQ=MONTHLY;BYDAY=-1FR;COUNT=3"), "RRULE:FREQ=MONTHLY;INTERVAL=1;BYDAY=FR;BYSETPOS=-1;COUNT=3");
+        assert_eq!(round_trip("RRULE:FREQ=WEEKLY;BYDAY=MO,WE"), "RRULE:FREQ=WEEKLY;BYDAY=MO,WE");
+        assert_eq!(round_trip("RRULE:FREQ=MONTHLY;BYDAY=-1FR;COUNT=3"), "RRULE:FREQ=MONTHLY;BYDAY=-1FR;COUNT=3");
         assert_eq!(round_trip("RRULE:FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15"), "RRULE:FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=15");
         assert_eq!(round_trip("RRULE:FREQ=YEARLY"), "RRULE:FREQ=YEARLY;BYMONTH=1;BYMONTHDAY=5");
         assert_eq!(round_trip("RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2"), "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2");
         // UNTIL is the end of the EndDate in the series' zone.
-        assert_eq!(round_trip("RRULE:FREQ=DAILY;UNTIL=20260110T225959Z"), "RRULE:FREQ=DAILY;INTERVAL=1;UNTIL=20260110T225959Z");
+        assert_eq!(round_trip("RRULE:FREQ=DAILY;UNTIL=20260110T225959Z"), "RRULE:FREQ=DAILY;UNTIL=20260110T225959Z");
+        // An all-day series ends on a floating date (the model expands those as UTC dates).
+        let ev = series("RRULE:FREQ=DAILY;UNTIL=20260110T235959Z", When::Date(NaiveDate::from_ymd_opt(2026, 1, 5).unwrap()), "America/New_York");
+        let mut w = W::new();
+        write_recurrence(&mut w, &ev);
+        assert!(w.s.contains("<t:EndDate>2026-01-10</t:EndDate>"), "{}", w.s);
+    }
+
+    #[test]
+    fn rules_ews_cannot_hold_are_left_out() {
+        for rule in ["RRULE:FREQ=YEARLY;INTERVAL=2", "RRULE:FREQ=MONTHLY;BYDAY=1MO,3MO", "RRULE:FREQ=HOURLY"] {
+            let mut w = W::new();
+            write_recurrence(&mut w, &series(rule, When::At(utc(2026, 1, 5, 8, 0)), "Europe/Copenhagen"));
+            assert_eq!(w.s, "", "{rule}");
+        }
+        let ev = series("RRULE:FREQ=DAILY;COUNT=3", When::At(utc(2026, 1, 5, 8, 0)), "Europe/Copenhagen");
+        assert!(rule_is_bounded(&ev));
+        assert!(!rule_is_bounded(&series("RRULE:FREQ=DAILY", When::At(utc(2026, 1, 5, 8, 0)), "Europe/Copenhagen")));
     }
 
     #[test]

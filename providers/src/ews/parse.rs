@@ -291,9 +291,9 @@ pub fn event(item: &Element) -> Result<ProviderEvent> {
         _ => None,
     };
     let recurrence = match kind {
-        EventKind::SeriesMaster => item.child(T, "Recurrence").and_then(recurrence::from_xml).map(|r| {
-            recurrence::to_rrule(&r, recurrence::local_start(&start_t, local_zone), local_zone, all_day)
-        }),
+        EventKind::SeriesMaster => {
+            item.child(T, "Recurrence").and_then(|r| recurrence::xml_to_rrule(r, local_zone, all_day))
+        }
         _ => None,
     };
     let mut list = Vec::new();

@@ -235,7 +235,7 @@ pub fn fields(draft: &EventDraft) -> Result<Vec<Field>> {
     let recurrence = match draft.recurrence.as_deref().filter(|r| !r.trim().is_empty()) {
         Some(rule) => {
             let local = recurrence::local_start(&draft.start, tz);
-            Some(recurrence::to_xml(&recurrence::from_rrule(rule, local, tz, all_day)?))
+            Some(recurrence::rrule_to_xml(rule, local, tz, all_day)?)
         }
         None => None,
     };
