@@ -14,11 +14,13 @@ pub struct Limits {
     pub max_bytes: usize,
     pub max_depth: usize,
     pub max_elements: usize,
+    /// Attributes on one element (EWS elements carry a handful).
+    pub max_attributes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_bytes: 16 * 1024 * 1024, max_depth: 64, max_elements: 500_000 }
+        Self { max_bytes: 16 * 1024 * 1024, max_depth: 64, max_elements: 500_000, max_attributes: 64 }
     }
 }
 
@@ -27,6 +29,7 @@ pub enum XmlError {
     TooLarge(usize),
     TooDeep(usize),
     TooManyElements(usize),
+    TooManyAttributes(usize),
     /// A DOCTYPE (and with it any entity declaration) is not accepted.
     Dtd,
     UnknownEntity(String),
@@ -40,6 +43,7 @@ impl std::fmt::Display for XmlError {
             Self::TooLarge(n) => write!(f, "XML document larger than {n} bytes"),
             Self::TooDeep(n) => write!(f, "XML nested deeper than {n} levels"),
             Self::TooManyElements(n) => write!(f, "XML has more than {n} elements"),
+            Self::TooManyAttributes(n) => write!(f, "an XML element has more than {n} attributes"),
             Self::Dtd => write!(f, "XML with a DOCTYPE is not accepted"),
             Self::UnknownEntity(e) => write!(f, "unknown XML entity &{e};"),
             Self::Malformed(e) => write!(f, "malformed XML: {e}"),
@@ -139,8 +143,19 @@ pub fn parse(bytes: &[u8], limits: Limits) -> Result<Element, XmlError> {
                     name: String::from_utf8_lossy(start.local_name().as_ref()).into_owned(),
                     ..Element::default()
                 };
-                for attr in start.attributes() {
+                // quick-xml's own duplicate check compares every attribute with all before it
+                // (quadratic in a hostile tag with 100,000 attributes): count first, then check
+                // duplicates ourselves on the few an element may have.
+                let mut names: Vec<Vec<u8>> = Vec::new();
+                for attr in start.attributes().with_checks(false) {
                     let attr = attr.map_err(|e| XmlError::Malformed(e.to_string()))?;
+                    if names.len() >= limits.max_attributes {
+                        return Err(XmlError::TooManyAttributes(limits.max_attributes));
+                    }
+                    if names.iter().any(|n| n.as_slice() == attr.key.as_ref()) {
+                        return Err(XmlError::Malformed("duplicate attribute".into()));
+                    }
+                    names.push(attr.key.as_ref().to_vec());
                     if attr.key.as_ref() == b"xmlns" || attr.key.as_ref().starts_with(b"xmlns:") {
                         continue;
                     }
@@ -257,5 +272,10 @@ mod tests {
         assert!(matches!(parse(b"<a><b></a>", Limits::default()), Err(XmlError::Malformed(_))));
         assert!(matches!(parse(b"<a></a><b/>", Limits::default()), Err(XmlError::Malformed(_))));
         assert_eq!(parse(b"  ", Limits::default()), Err(XmlError::Empty));
+        // One tag with 90,000 attributes is refused at the 65th, not compared pairwise.
+        let many: String = (0..90_000).map(|i| format!(" a{i:05}=\"x\"")).collect();
+        let doc = format!("<a{many}/>");
+        assert_eq!(parse(doc.as_bytes(), Limits::default()), Err(XmlError::TooManyAttributes(64)));
+        assert!(matches!(parse(br#"<a x="1" x="2"/>"#, Limits::default()), Err(XmlError::Malformed(_))));
     }
 }

@@ -732,6 +732,9 @@ impl State {
         let ev = cal.events.get_mut(master_id).ok_or(ModelError::NotFound)?;
         ev.overrides.insert(original_start, Override::Changed { fields, change_key, seq });
         ev.seq = seq;
+        // The series changed: a writer holding the master's old version must not overwrite
+        // (and with a new rule, discard) this exception unseen.
+        ev.change_key = new_change_key();
         ev.updated = Utc::now();
         let ev = ev.clone();
         self.note(&mb.email, master_id, ChangeType::Updated);
@@ -940,7 +943,9 @@ fn attendee_emails(ev: &Event, except: &str) -> Vec<String> {
         .map(|a| a.email.to_ascii_lowercase())
         .filter(|e| e != except)
         .collect();
-    v.dedup();
+    // One message per person, however often (or in whatever case) the address is listed.
+    let mut seen = std::collections::HashSet::new();
+    v.retain(|e| seen.insert(e.clone()));
     v
 }
 
@@ -961,4 +966,75 @@ fn validate_fields(f: &Fields) -> Result<(), ModelError> {
 /// Helper for front-ends and tests: a UTC instant from parts.
 pub fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).single().expect("valid date")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> State {
+        let mut s = State::default();
+        for who in ["alice", "bob"] {
+            s.add_mailbox(Mailbox {
+                email: format!("{who}@x.example"),
+                display_name: who.into(),
+                provider: Provider::Ews,
+                password: None,
+                time_zone: "UTC".into(),
+                can_impersonate: false,
+                uid: String::new(),
+            })
+            .unwrap();
+        }
+        s
+    }
+
+    fn meeting(attendees: &[&str], rule: Option<&str>) -> NewEvent {
+        let at = |email: &&str| Attendee { email: email.to_string(), name: String::new(), response: Response::NeedsAction, optional: false };
+        NewEvent {
+            id: None,
+            ical_uid: None,
+            fields: Fields {
+                subject: "Review".into(),
+                body: String::new(),
+                location: String::new(),
+                start: When::At(utc(2027, 3, 1, 9, 0)),
+                end: When::At(utc(2027, 3, 1, 10, 0)),
+                time_zone: "UTC".into(),
+                sensitivity: Sensitivity::Normal,
+                show_as: ShowAs::Busy,
+                attendees: attendees.iter().map(at).collect(),
+            },
+            recurrence: rule.map(|r| vec![format!("RRULE:{r}")]).unwrap_or_default(),
+            private_props: BTreeMap::new(),
+            shared_props: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn an_attendee_listed_twice_gets_one_invitation() {
+        let mut s = state();
+        s.create_event("alice@x.example", meeting(&["bob@x.example", "carol@y.example", "Bob@X.example"], None), Send::All).unwrap();
+        let to: Vec<_> = s.outbox.iter().map(|m| m.to.as_str()).collect();
+        assert_eq!(to, ["bob@x.example", "carol@y.example"]);
+        assert_eq!(s.calendar("bob@x.example").unwrap().events.len(), 1);
+    }
+
+    #[test]
+    fn editing_an_occurrence_changes_the_series_version() {
+        let mut s = state();
+        let series = s.create_event("alice@x.example", meeting(&[], Some("FREQ=DAILY;COUNT=3")), Send::None).unwrap();
+        s.update_occurrence("alice@x.example", &series.id, utc(2027, 3, 2, 9, 0), None, Send::None, |f| {
+            f.subject = "Moved".into();
+            Ok(())
+        })
+        .unwrap();
+        // A writer still holding the series' old version would wipe the exception with a new rule.
+        let stale = s.update_event("alice@x.example", &series.id, Some(&series.change_key), Send::None, |e| {
+            e.recurrence = vec!["RRULE:FREQ=DAILY;COUNT=5".into()];
+            Ok(())
+        });
+        assert_eq!(stale.unwrap_err(), ModelError::Conflict);
+        assert_eq!(s.event("alice@x.example", &series.id).unwrap().overrides.len(), 1);
+    }
 }

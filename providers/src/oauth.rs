@@ -10,10 +10,11 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::http::{read_body, transport_error, HttpConfig};
 use crate::{ProviderError, Result};
 
-/// Where an OAuth provider lives and who we are to it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// Where an OAuth provider lives and who we are to it. (`Debug` leaves the secret out.)
+#[derive(Clone, Serialize, Deserialize)]
 pub struct OAuthConfig {
     pub authorize_url: String,
     pub token_url: String,
@@ -62,20 +63,53 @@ impl OAuthConfig {
 }
 
 /// A started authorisation: send the browser to `url`; keep `state` and `pkce_verifier`
-/// (bound to the user's session) for the callback.
-#[derive(Clone, Debug)]
+/// (bound to the user's session) for the callback. (`Debug` leaves the verifier out.)
+#[derive(Clone)]
 pub struct Authorization {
     pub url: String,
     pub state: String,
     pub pkce_verifier: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// (`Debug` leaves the tokens out.)
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenSet {
     pub access_token: String,
     /// Microsoft rotates refresh tokens: store the new one whenever it comes.
     pub refresh_token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+}
+
+// Secrets must not reach logs through `{:?}`: these print everything but them.
+const HIDDEN: &str = "<redacted>";
+
+impl std::fmt::Debug for OAuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthConfig")
+            .field("authorize_url", &self.authorize_url)
+            .field("token_url", &self.token_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| HIDDEN))
+            .field("redirect_url", &self.redirect_url)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authorization").field("url", &self.url).field("state", &self.state).field("pkce_verifier", &HIDDEN).finish()
+    }
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &HIDDEN)
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| HIDDEN))
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
@@ -112,16 +146,13 @@ pub fn authorize(cfg: &OAuthConfig) -> Result<Authorization> {
 }
 
 /// The callback's code (with the verifier kept from [`authorize`]) for tokens.
-pub async fn exchange_code(
-    cfg: &OAuthConfig,
-    http: &reqwest::Client,
-    code: &str,
-    pkce_verifier: &str,
-) -> Result<TokenSet> {
+pub async fn exchange_code(cfg: &OAuthConfig, http: &HttpConfig, code: &str, pkce_verifier: &str) -> Result<TokenSet> {
+    http.check_url(&cfg.token_url)?;
+    let call = token_endpoint(http);
     let resp = client(cfg)?
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .set_pkce_verifier(PkceCodeVerifier::new(pkce_verifier.to_string()))
-        .request_async(http)
+        .request_async(&call)
         .await
         .map_err(token_error)?;
     Ok(token_set(&resp, None))
@@ -130,13 +161,43 @@ pub async fn exchange_code(
 /// New tokens from a refresh token. A dead refresh token gives
 /// [`ProviderError::ReauthorizationRequired`]. If the provider does not rotate the refresh
 /// token, the old one is kept in the result.
-pub async fn refresh(cfg: &OAuthConfig, http: &reqwest::Client, refresh_token: &str) -> Result<TokenSet> {
+pub async fn refresh(cfg: &OAuthConfig, http: &HttpConfig, refresh_token: &str) -> Result<TokenSet> {
+    http.check_url(&cfg.token_url)?;
+    let call = token_endpoint(http);
     let resp = client(cfg)?
         .exchange_refresh_token(&RefreshToken::new(refresh_token.to_string()))
-        .request_async(http)
+        .request_async(&call)
         .await
         .map_err(token_error)?;
     Ok(token_set(&resp, Some(refresh_token)))
+}
+
+/// The HTTP side of token requests, with the same limits as every provider call: timeouts,
+/// a size cap on the answer, and no redirects at all (a token endpoint has no reason to
+/// redirect, and following one would send the code or refresh token elsewhere).
+fn token_endpoint(
+    http: &HttpConfig,
+) -> impl Fn(oauth2::HttpRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse>> + Send>> {
+    let client = reqwest::Client::builder()
+        .timeout(http.timeout)
+        .connect_timeout(http.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("reqwest client builds with static settings");
+    let limit = http.max_body_bytes;
+    move |req: oauth2::HttpRequest| {
+        let client = client.clone();
+        Box::pin(async move {
+            let req = reqwest::Request::try_from(req).map_err(|e| ProviderError::InvalidUrl(e.to_string()))?;
+            let resp = client.execute(req).await.map_err(transport_error)?;
+            let mut builder = http::Response::builder().status(resp.status());
+            for (name, value) in resp.headers() {
+                builder = builder.header(name, value);
+            }
+            let body = read_body(resp, limit).await?;
+            builder.body(body.to_vec()).map_err(|e| ProviderError::Protocol(e.to_string()))
+        })
+    }
 }
 
 fn token_set(resp: &oauth2::basic::BasicTokenResponse, old_refresh: Option<&str>) -> TokenSet {
@@ -153,9 +214,7 @@ fn token_set(resp: &oauth2::basic::BasicTokenResponse, old_refresh: Option<&str>
     }
 }
 
-fn token_error<RE: std::error::Error + 'static>(
-    e: RequestTokenError<RE, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
-) -> ProviderError {
+fn token_error(e: RequestTokenError<ProviderError, oauth2::StandardErrorResponse<BasicErrorResponseType>>) -> ProviderError {
     match e {
         RequestTokenError::ServerResponse(resp) => {
             let detail = resp.error_description().cloned().unwrap_or_else(|| resp.error().to_string());
@@ -167,7 +226,7 @@ fn token_error<RE: std::error::Error + 'static>(
                 other => ProviderError::Rejected { status: 400, code: other.to_string(), message: detail },
             }
         }
-        RequestTokenError::Request(e) => ProviderError::Unreachable(e.to_string()),
+        RequestTokenError::Request(e) => e,
         RequestTokenError::Parse(e, _) => ProviderError::Protocol(e.to_string()),
         RequestTokenError::Other(e) => ProviderError::Protocol(e),
     }
@@ -189,5 +248,9 @@ mod tests {
         assert_eq!(q["state"], a.state);
         assert!(q["scope"].contains("offline_access"));
         assert!(a.pkce_verifier.len() >= 43);
+        assert!(!format!("{a:?}").contains(&a.pkce_verifier), "the verifier stays out of logs");
+        let tokens = TokenSet { access_token: "ya29.secret".into(), refresh_token: Some("1//refresh".into()), expires_at: None };
+        let shown = format!("{tokens:?} {:?}", OAuthConfig { client_secret: Some("client-secret".into()), ..cfg });
+        assert!(!shown.contains("ya29.secret") && !shown.contains("1//refresh") && !shown.contains("client-secret"), "{shown}");
     }
 }

@@ -206,7 +206,8 @@ pub struct FreeBusy {
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// (`Debug` leaves the secret out.)
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Subscription {
     pub id: String,
     /// Google's resourceId (needed to stop a channel); EWS watermark; unused by Graph.
@@ -217,6 +218,18 @@ pub struct Subscription {
     pub expires_at: DateTime<Utc>,
     /// Google channel token / Graph clientState; checked on every notification.
     pub secret: String,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("resource_id", &self.resource_id)
+            .field("callback_url", &self.callback_url)
+            .field("expires_at", &self.expires_at)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A parsed incoming push notification.

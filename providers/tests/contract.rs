@@ -651,7 +651,7 @@ async fn oauth_round_trip(kind: ProviderKind) {
         ProviderKind::Google => OAuthConfig::google(&format!("{}/google/o/oauth2/v2/auth", rig.base), &format!("{}/google/token", rig.base), "crm-client", None, redirect),
         _ => OAuthConfig::microsoft(&format!("{}/microsoft", rig.base), "common", "crm-client", None, redirect),
     };
-    let http = reqwest::Client::new();
+    let http = HttpConfig::loopback();
 
     // Denied: the callback gets access_denied and the state.
     let start = oauth::authorize(&cfg).unwrap();
@@ -691,7 +691,7 @@ async fn oauth_round_trip(kind: ProviderKind) {
     } else {
         assert_eq!(rotated, refresh, "Google keeps the refresh token");
         // Revoked: refreshing now needs the user again.
-        let revoke = http.post(format!("{}/google/revoke", rig.base)).form(&[("token", refresh.as_str())]).send().await.unwrap();
+        let revoke = reqwest::Client::new().post(format!("{}/google/revoke", rig.base)).form(&[("token", refresh.as_str())]).send().await.unwrap();
         assert_eq!(revoke.status(), 200);
         assert!(matches!(oauth::refresh(&cfg, &http, &refresh).await, Err(ProviderError::ReauthorizationRequired(_))));
     }

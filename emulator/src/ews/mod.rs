@@ -115,7 +115,7 @@ fn too_big() -> Response {
 }
 
 fn parse(bytes: &[u8]) -> Result<Element, Fault> {
-    let limits = Limits { max_bytes: MAX_BODY, max_depth: 48, max_elements: 100_000 };
+    let limits = Limits { max_bytes: MAX_BODY, max_depth: 48, max_elements: 100_000, ..Limits::default() };
     domain::xml::parse(bytes, limits).map_err(|e| match e {
         XmlError::Dtd => Fault::schema("DTDs are not allowed in requests"),
         other => Fault::schema(other.to_string()),
