@@ -758,7 +758,7 @@ async fn a_view_stops_at_the_window_end_and_drops_items_past_it() {
     .await;
     let from = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap();
     let events = client(addr, basic()).list_window(from, from + chrono::Duration::days(25)).await.unwrap();
-    let starts: Vec<_> = events.iter().map(|e| e.start.clone()).collect();
+    let starts: Vec<_> = events.iter().map(|e| e.start).collect();
     assert_eq!(
         starts,
         [EventTime::At(from + chrono::Duration::days(10)), EventTime::At(from + chrono::Duration::days(20))]
