@@ -237,7 +237,7 @@ impl CalendarProvider for GraphCalendar {
                 url
             }
         };
-        let req = self.request(Method::GET, url).header("Prefer", format!("odata.maxpagesize={PAGE_SIZE}"));
+        let req = self.request(Method::GET, url.clone()).header("Prefer", format!("odata.maxpagesize={PAGE_SIZE}"));
         let page: WirePage = self.call_as(req).await?;
         let mut changes = Vec::with_capacity(page.value.len());
         for w in page.value {
@@ -249,7 +249,14 @@ impl CalendarProvider for GraphCalendar {
             }
         }
         match (page.next_link, page.delta_link) {
-            (Some(next), _) => Ok(ChangePage { changes, cursor: self.check_link(&next)?.to_string(), more: true }),
+            (Some(next), _) => {
+                let next = self.check_link(&next)?;
+                // The caller would fetch this same page forever.
+                if next == url {
+                    return Err(ProviderError::Protocol("Graph's delta returned the same page link again: the round would never end".into()));
+                }
+                Ok(ChangePage { changes, cursor: next.to_string(), more: true })
+            }
             (None, Some(delta)) => Ok(ChangePage { changes, cursor: self.check_link(&delta)?.to_string(), more: false }),
             (None, None) => Err(ProviderError::Protocol("a delta page without nextLink or deltaLink".into())),
         }

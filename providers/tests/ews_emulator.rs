@@ -1,6 +1,7 @@
 //! EWS-specific behaviour against the EWS emulator, beyond the cross-provider contract suite:
 //! series changes (SyncFolderItems reports masters, the client turns them into
-//! `SeriesReplaced`), the CalendarView cut-off on a busy calendar, bearer tokens.
+//! `SeriesReplaced`), the CalendarView cut-off on a busy calendar, the change feed over
+//! several SyncFolderItems pages (small page size), bearer tokens.
 
 use std::collections::BTreeMap;
 
@@ -163,4 +164,117 @@ async fn bearer_tokens_work_and_bad_ones_are_refused() {
     assert_eq!((info.email.as_str(), info.display_name.as_deref()), (ALICE, Some("Alice")));
     let bad = EwsCalendar::new(&HttpConfig::loopback(), &url, EwsAuth::Bearer { token: "nope".into() }, ALICE).unwrap();
     assert!(matches!(bad.validate().await, Err(ProviderError::InvalidCredentials(_))));
+}
+
+/// One round of changes as a sync engine drives it; also how many pages it took.
+async fn round(c: &EwsCalendar, cursor: Option<String>) -> (Vec<Change>, String, usize) {
+    let mut all = Vec::new();
+    let mut cursor = cursor;
+    let mut pages = 0;
+    loop {
+        let page = c.changes(cursor.as_deref(), window()).await.unwrap();
+        pages += 1;
+        all.extend(page.changes);
+        cursor = Some(page.cursor);
+        if !page.more {
+            return (all, cursor.unwrap(), pages);
+        }
+    }
+}
+
+/// Applies changes to a mirror (id → subject) as the sync engine would.
+fn apply(mirror: &mut BTreeMap<String, String>, changes: &[Change]) {
+    for c in changes {
+        match c {
+            Change::Upserted(e) => {
+                mirror.insert(e.id.clone(), e.subject.clone());
+            }
+            Change::Deleted { id, .. } => {
+                mirror.remove(id);
+            }
+            other => panic!("no series here: {other:#?}"),
+        }
+    }
+}
+
+/// Ids of upserts and deletions, each sorted; panics on an id reported twice.
+fn ids_once(changes: &[Change]) -> (Vec<String>, Vec<String>) {
+    let (mut up, mut del) = (Vec::new(), Vec::new());
+    for c in changes {
+        match c {
+            Change::Upserted(e) => up.push(e.id.clone()),
+            Change::Deleted { id, .. } => del.push(id.clone()),
+            other => panic!("no series here: {other:#?}"),
+        }
+    }
+    up.sort();
+    del.sort();
+    let mut all: Vec<&String> = up.iter().chain(&del).collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n, "an id reported twice in one round: {changes:#?}");
+    (up, del)
+}
+
+async fn server_view(c: &EwsCalendar) -> BTreeMap<String, String> {
+    c.list_window(window().from, window().to).await.unwrap().into_iter().map(|e| (e.id, e.subject)).collect()
+}
+
+#[tokio::test]
+async fn the_change_feed_pages_with_a_small_page_size() {
+    let (_emu, url) = rig().await;
+    let writer = client(&url);
+    let sync = client(&url).with_sync_page_size(2);
+    let mut ids = Vec::new();
+    for (i, day) in [2, 4, 6, 8, 10].into_iter().enumerate() {
+        ids.push(writer.create(&draft(&format!("E{i}"), at(day, 9, 0)), SendInvitations::No).await.unwrap().id);
+        if i == 1 {
+            // Outside the window, and on the round's second page: the first round (over the
+            // window) leaves it out on every page, not just the first.
+            writer.create(&draft("April", at(29, 9, 0) + chrono::Duration::days(10)), SendInvitations::No).await.unwrap();
+        }
+    }
+
+    // First round: six items, three pages, the five in the window each once.
+    let (first, cursor, pages) = round(&sync, None).await;
+    assert_eq!(pages, 3);
+    let (up, del) = ids_once(&first);
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!((up, del), (expected, vec![]));
+    let mut mirror = BTreeMap::new();
+    apply(&mut mirror, &first);
+    assert_eq!(mirror, server_view(&writer).await);
+
+    // Incremental round: two updates, a deletion, a creation; two pages.
+    for id in &ids[0..2] {
+        writer.update(id, None, &draft("Updated", at(12, 9, 0)), SendInvitations::No).await.unwrap();
+    }
+    writer.delete(&ids[2], None, SendInvitations::No).await.unwrap();
+    let new = writer.create(&draft("New", at(14, 9, 0)), SendInvitations::No).await.unwrap().id;
+    let (next, cursor, pages) = round(&sync, Some(cursor)).await;
+    assert_eq!(pages, 2);
+    let mut expected = vec![ids[0].clone(), ids[1].clone(), new.clone()];
+    expected.sort();
+    assert_eq!(ids_once(&next), (expected, vec![ids[2].clone()]));
+    apply(&mut mirror, &next);
+    assert_eq!(mirror, server_view(&writer).await);
+
+    // A change made while a round is paging is not lost: it comes in this round's later
+    // pages or in the next round.
+    for id in &ids[3..5] {
+        writer.update(id, None, &draft("Again", at(16, 9, 0)), SendInvitations::No).await.unwrap();
+    }
+    writer.create(&draft("Newer", at(18, 9, 0)), SendInvitations::No).await.unwrap();
+    let page = sync.changes(Some(&cursor), window()).await.unwrap();
+    assert!(page.more, "three changes need two pages");
+    apply(&mut mirror, &page.changes);
+    writer.update(&ids[0], None, &draft("Changed mid-round", at(20, 9, 0)), SendInvitations::No).await.unwrap();
+    let (rest, cursor, _) = round(&sync, Some(page.cursor)).await;
+    apply(&mut mirror, &rest);
+    let (after, _, _) = round(&sync, Some(cursor)).await;
+    apply(&mut mirror, &after);
+    assert_eq!(mirror.get(&ids[0]).map(String::as_str), Some("Changed mid-round"));
+    assert_eq!(mirror, server_view(&writer).await);
 }

@@ -702,3 +702,97 @@ async fn per_item_errors_map_for_writes() {
     let w = providers::Window { from: Utc::now(), to: Utc::now() + chrono::Duration::days(1) };
     assert_eq!(c.changes(Some("stale"), w).await.unwrap_err(), ProviderError::CursorExpired);
 }
+
+fn view_answer(items: &str, complete: bool) -> HttpResponse {
+    soap_answer(200, &format!(r#"<m:FindItemResponse><m:ResponseMessages><m:FindItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:RootFolder TotalItemsInView="99999" IncludesLastItemInRange="{complete}"><t:Items>{items}</t:Items></m:RootFolder></m:FindItemResponseMessage></m:ResponseMessages></m:FindItemResponse>"#))
+}
+
+fn view_start(body: &str) -> chrono::DateTime<Utc> {
+    let root = xml::parse(body.as_bytes(), Default::default()).unwrap();
+    parse::time(parse::body_payload(&root).unwrap().child(M, "CalendarView").unwrap().attr("StartDate").unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn a_view_that_is_always_cut_short_ends_in_a_protocol_error() {
+    // Each answer: one new item a minute after the view's start, "more to come". Over 30
+    // days that would be 43,200 requests; the client gives up after a bounded number.
+    let (addr, seen) = serve(|_, body| {
+        let next = view_start(body) + chrono::Duration::minutes(1);
+        let id = format!("ID-{}", next.timestamp());
+        view_answer(&view_item(&id, &soap::time(next)), false)
+    })
+    .await;
+    let from = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap();
+    let started = Instant::now();
+    let err = client(addr, basic()).list_window(from, from + chrono::Duration::days(30)).await.unwrap_err();
+    assert!(matches!(&err, ProviderError::Protocol(m) if m.contains("cut short")), "{err:?}");
+    let requests = seen.lock().unwrap().len();
+    assert!((100..=500).contains(&requests), "{requests} requests");
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn a_view_stops_at_the_window_end_and_drops_items_past_it() {
+    // The server ignores the view's end: each answer has an item ten days after the start
+    // and says more is to come. Items from the window's end on are not the window's.
+    let (addr, seen) = serve(|_, body| {
+        if body.contains("<m:GetItem") {
+            let root = xml::parse(body.as_bytes(), Default::default()).unwrap();
+            let req = parse::body_payload(&root).unwrap();
+            let msgs: String = req
+                .find(M, "ItemIds")
+                .unwrap()
+                .children
+                .iter()
+                .map(|i| {
+                    let id = i.attr("Id").unwrap();
+                    let start = chrono::DateTime::from_timestamp(id.trim_start_matches("ID-").parse().unwrap(), 0).unwrap();
+                    format!(r#"<m:GetItemResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:Items>{}</m:Items></m:GetItemResponseMessage>"#, view_item(id, &soap::time(start)))
+                })
+                .collect();
+            return soap_answer(200, &format!("<m:GetItemResponse><m:ResponseMessages>{msgs}</m:ResponseMessages></m:GetItemResponse>"));
+        }
+        let next = view_start(body) + chrono::Duration::days(10);
+        view_answer(&view_item(&format!("ID-{}", next.timestamp()), &soap::time(next)), false)
+    })
+    .await;
+    let from = Utc.with_ymd_and_hms(2025, 3, 1, 0, 0, 0).unwrap();
+    let events = client(addr, basic()).list_window(from, from + chrono::Duration::days(25)).await.unwrap();
+    let starts: Vec<_> = events.iter().map(|e| e.start).collect();
+    assert_eq!(
+        starts,
+        [EventTime::At(from + chrono::Duration::days(10)), EventTime::At(from + chrono::Duration::days(20))]
+    );
+    let views = seen.lock().unwrap().iter().filter(|(_, b)| b.contains("CalendarView")).count();
+    // From the 1st, the 11th, the 21st, whose answer (the 31st) is past the end.
+    assert_eq!(views, 3);
+}
+
+#[tokio::test]
+async fn a_sync_round_that_repeats_its_state_ends_in_a_protocol_error() {
+    // Whatever it is asked, the server answers "no changes, more to come" with one state.
+    let (addr, seen) = serve(|_, _| {
+        soap_answer(200, r#"<m:SyncFolderItemsResponse><m:ResponseMessages><m:SyncFolderItemsResponseMessage ResponseClass="Success"><m:ResponseCode>NoError</m:ResponseCode><m:SyncState>STUCK</m:SyncState><m:IncludesLastItemInRange>false</m:IncludesLastItemInRange><m:Changes/></m:SyncFolderItemsResponseMessage></m:ResponseMessages></m:SyncFolderItemsResponse>"#)
+    })
+    .await;
+    let c = client(addr, basic());
+    let w = providers::Window { from: Utc::now(), to: Utc::now() + chrono::Duration::days(1) };
+    // As a sync engine drives it: follow the cursor while there is more.
+    let mut cursor: Option<String> = None;
+    let mut outcome = None;
+    for _ in 0..10 {
+        match c.changes(cursor.as_deref(), w).await {
+            Ok(page) if page.more => cursor = Some(page.cursor),
+            other => {
+                outcome = Some(other);
+                break;
+            }
+        }
+    }
+    let err = outcome.expect("the round ends").unwrap_err();
+    assert!(matches!(&err, ProviderError::Protocol(m) if m.contains("SyncState")), "{err:?}");
+    assert_eq!(seen.lock().unwrap().len(), 2, "the first answer is fine, the repeat is caught");
+    // A later round's cursor repeated is caught the same way.
+    let err = c.changes(Some("STUCK"), w).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Protocol(_)), "{err:?}");
+}

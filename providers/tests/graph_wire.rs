@@ -458,3 +458,42 @@ async fn links_to_another_origin_are_not_followed() {
     // A stored cursor outside the base URL is not used either.
     assert_eq!(client.changes(Some("http://evil.example/x?$deltatoken=1"), window).await.unwrap_err(), ProviderError::CursorExpired);
 }
+
+#[tokio::test]
+async fn a_delta_round_whose_next_link_repeats_ends_in_a_protocol_error() {
+    // A server whose delta pages always point at the same next page.
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/graph/v1.0/me/calendarView/delta",
+        axum::routing::get(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                axum::Json(serde_json::json!({
+                    "value": [],
+                    "@odata.nextLink": format!("http://{addr}/graph/v1.0/me/calendarView/delta?$skiptoken=same")
+                }))
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let client = GraphCalendar::new(&HttpConfig::loopback(), &format!("http://{addr}/graph/v1.0"), "t", None).unwrap();
+    let window = Window { from: utc(2026, 1, 1, 0, 0), to: utc(2026, 2, 1, 0, 0) };
+    // As a sync engine drives it: follow the cursor while there is more.
+    let mut cursor: Option<String> = None;
+    let mut outcome = None;
+    for _ in 0..10 {
+        match client.changes(cursor.as_deref(), window).await {
+            Ok(page) if page.more => cursor = Some(page.cursor),
+            other => {
+                outcome = Some(other);
+                break;
+            }
+        }
+    }
+    let err = outcome.expect("the round ends").unwrap_err();
+    assert!(matches!(&err, ProviderError::Protocol(m) if m.contains("same page link")), "{err:?}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2, "the first page is fine, the repeat is caught");
+}

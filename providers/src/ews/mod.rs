@@ -61,9 +61,16 @@ const VIEW_PAGE: usize = 250;
 const VIEW_PAGE_MAX: usize = 4000;
 /// CalendarView refuses windows over two years (`ErrorCalendarViewRangeTooBig`).
 const VIEW_SPAN_DAYS: i64 = 729;
+/// Most CalendarView requests one listing makes, over all its chunks. A calendar that needs
+/// more is either absurdly busy or a server that keeps cutting the view short (say, one new
+/// item per answer): either way the listing ends with a clear error instead of going on for
+/// hours.
+const VIEW_MAX_PAGES: usize = 500;
+/// Most distinct entries one listing collects (memory bound; ~140 a day over a year).
+const VIEW_MAX_ENTRIES: usize = 50_000;
 /// Ids per GetItem request.
 const GET_BATCH: usize = 50;
-/// SyncFolderItems' maximum page.
+/// SyncFolderItems' maximum page (`MaxChangesReturned` is 1..=512).
 const SYNC_PAGE: u32 = 512;
 /// GetUserAvailability answers for at most 42 days at a time.
 const AVAILABILITY_SPAN_DAYS: i64 = 42;
@@ -77,6 +84,8 @@ pub struct EwsCalendar {
     auth: EwsAuth,
     mailbox: String,
     max_body: usize,
+    /// `MaxChangesReturned` of each SyncFolderItems request.
+    sync_page: u32,
 }
 
 impl std::fmt::Debug for EwsCalendar {
@@ -105,7 +114,21 @@ impl EwsCalendar {
         if mailbox.is_empty() || !mailbox.contains('@') {
             return Err(ProviderError::MailboxNotFound(format!("{mailbox:?} is not an e-mail address")));
         }
-        Ok(Self { client: http.client(), url, auth, mailbox: mailbox.to_string(), max_body: http.max_body_bytes })
+        Ok(Self {
+            client: http.client(),
+            url,
+            auth,
+            mailbox: mailbox.to_string(),
+            max_body: http.max_body_bytes,
+            sync_page: SYNC_PAGE,
+        })
+    }
+
+    /// Changes per [`CalendarProvider::changes`] page (SyncFolderItems' `MaxChangesReturned`),
+    /// clamped to 1..=512; 512 by default. Smaller pages mean more, shorter requests.
+    pub fn with_sync_page_size(mut self, changes: u32) -> Self {
+        self.sync_page = changes.clamp(1, SYNC_PAGE);
+        self
     }
 
     pub fn mailbox(&self) -> &str {
@@ -229,15 +252,27 @@ impl EwsCalendar {
     }
 
     /// Everything a CalendarView shows for `[from, to)`: singles, occurrences, exceptions.
+    /// At most [`VIEW_MAX_PAGES`] requests and [`VIEW_MAX_ENTRIES`] entries, else `Protocol`.
     async fn view(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<ViewEntry>> {
         let mut out = Vec::new();
         let mut seen = HashSet::new();
+        let mut pages = 0;
         let mut chunk_start = from;
         while chunk_start < to {
             let chunk_end = (chunk_start + Duration::days(VIEW_SPAN_DAYS)).min(to);
             let mut start = chunk_start;
             let mut max = VIEW_PAGE;
-            loop {
+            // Ends when the view is complete, or its start has reached the chunk's end.
+            while start < chunk_end {
+                if pages == VIEW_MAX_PAGES {
+                    return Err(ProviderError::Protocol(format!(
+                        "the calendar view of {} to {} was still cut short after {VIEW_MAX_PAGES} requests (at {})",
+                        soap::time(from),
+                        soap::time(to),
+                        soap::time(start)
+                    )));
+                }
+                pages += 1;
                 let payload = self.call(&soap::find_calendar_view(&self.mailbox, start, chunk_end, max)).await?;
                 let msg = parse::single(&payload)?;
                 let mut latest = start;
@@ -246,9 +281,23 @@ impl EwsCalendar {
                     count += 1;
                     let Some((id, _)) = parse::item_id(item) else { continue };
                     if let Some(s) = item.child_text(T, "Start").and_then(parse::time) {
+                        // Past the view's end (a server that ignores it): not this chunk's
+                        // (the next chunk shows it if it is in the window), and as the view
+                        // is in start order, nothing of this chunk can follow.
+                        if s >= chunk_end {
+                            latest = chunk_end;
+                            continue;
+                        }
                         latest = latest.max(s);
                     }
                     if seen.insert(id.clone()) {
+                        if out.len() == VIEW_MAX_ENTRIES {
+                            return Err(ProviderError::Protocol(format!(
+                                "the calendar view of {} to {} holds more than {VIEW_MAX_ENTRIES} items",
+                                soap::time(from),
+                                soap::time(to)
+                            )));
+                        }
                         out.push(ViewEntry {
                             id,
                             uid: item.child_text(T, "UID").filter(|u| !u.is_empty()).map(str::to_string),
@@ -397,8 +446,15 @@ impl CalendarProvider for EwsCalendar {
                 None => (false, Some(c)),
             },
         };
-        let payload = self.call(&soap::sync_folder_items(&self.mailbox, state, SYNC_PAGE)).await?;
+        let payload = self.call(&soap::sync_folder_items(&self.mailbox, state, self.sync_page)).await?;
         let page = parse::sync_page(parse::single(&payload)?)?;
+        // "More to come" from the very state we sent would have the caller ask the same
+        // question forever.
+        if !page.complete && state == Some(page.state.as_str()) {
+            return Err(ProviderError::Protocol(
+                "SyncFolderItems answered with the SyncState it was sent and more to come: the round would never end".into(),
+            ));
+        }
         let mut changes = Vec::new();
         let mut upserts = Vec::new();
         for c in page.changes {
