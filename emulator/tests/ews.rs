@@ -9,6 +9,9 @@ use emulator::model::{Fault, FaultKind, Mailbox, MessageKind, Provider};
 use emulator::{Config, Emulator};
 use reqwest::StatusCode;
 
+/// A guard against hangs, far above the milliseconds these take: not a performance claim.
+const HANG: Duration = Duration::from_secs(60);
+
 const T: &str = "http://schemas.microsoft.com/exchange/services/2006/types";
 const M: &str = "http://schemas.microsoft.com/exchange/services/2006/messages";
 
@@ -684,7 +687,7 @@ async fn hostile_and_malformed_requests_get_faults_quickly() {
         assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert!(resp.text().await.unwrap().contains("ErrorRequestStreamTooBig"));
     }
-    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(started.elapsed() < HANG);
     // Unknown operations, bad versions, non-SOAP documents.
     assert_eq!(fault_code(&ews.call("alice@corp.test", "", "<m:GetUserPhoto/>").await), "a:ErrorInvalidRequest");
     let bad_version = envelope("", GET_FOLDERS).replace("Exchange2016", "Exchange2099");

@@ -18,6 +18,9 @@ use providers::{
     Attendee, CalendarProvider, EventDraft, EventKind, EventTime, NotificationEvent, ProviderError, Response, SendInvitations,
 };
 
+/// A guard against hangs, far above the milliseconds these take: not a performance claim.
+const HANG: Duration = Duration::from_secs(60);
+
 const S: &str = parse::S;
 const M: &str = parse::M;
 const T: &str = parse::T;
@@ -232,7 +235,7 @@ fn hostile_documents_give_clear_errors() {
         assert!(parse::document(&doc, 16 << 20).is_err(), "{what} was accepted");
         let err = ews::parse_notification(&doc).unwrap_err();
         assert!(matches!(err, ProviderError::Protocol(_)), "{what}: {err:?}");
-        assert!(started.elapsed() < Duration::from_secs(2), "{what} took {:?}", started.elapsed());
+        assert!(started.elapsed() < HANG, "{what} took {:?}", started.elapsed());
     }
     let big = vec![b' '; 2 << 20];
     assert!(matches!(ews::parse_notification(&big), Err(ProviderError::TooLarge { .. })));
@@ -615,7 +618,7 @@ async fn a_100_mb_answer_is_cut_off_without_buffering_it() {
     let started = Instant::now();
     let err = client(addr, basic()).validate().await.unwrap_err();
     assert!(matches!(err, ProviderError::TooLarge { .. }), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(started.elapsed() < HANG, "took {:?}", started.elapsed());
     // With a declared length it is refused before reading.
     let (addr, _) = serve(|_, _| {
         (StatusCode::OK, [("content-type", "text/xml"), ("content-length", "104857600")], Body::from_stream(futures_util::stream::pending::<Result<bytes::Bytes, std::io::Error>>())).into_response()
@@ -623,7 +626,7 @@ async fn a_100_mb_answer_is_cut_off_without_buffering_it() {
     .await;
     let started = Instant::now();
     assert!(matches!(client(addr, basic()).validate().await, Err(ProviderError::TooLarge { .. })));
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(started.elapsed() < HANG);
 }
 
 #[tokio::test]
@@ -633,7 +636,7 @@ async fn hostile_answers_from_a_server_are_errors_not_hangs() {
         let started = Instant::now();
         let err = client(addr, basic()).validate().await.unwrap_err();
         assert!(matches!(err, ProviderError::Protocol(_) | ProviderError::NotEwsEndpoint(_)), "{what}: {err:?}");
-        assert!(started.elapsed() < Duration::from_secs(3), "{what} took {:?}", started.elapsed());
+        assert!(started.elapsed() < HANG, "{what} took {:?}", started.elapsed());
     }
 }
 
@@ -728,7 +731,7 @@ async fn a_view_that_is_always_cut_short_ends_in_a_protocol_error() {
     assert!(matches!(&err, ProviderError::Protocol(m) if m.contains("cut short")), "{err:?}");
     let requests = seen.lock().unwrap().len();
     assert!((100..=500).contains(&requests), "{requests} requests");
-    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert!(started.elapsed() < HANG, "took {:?}", started.elapsed());
 }
 
 #[tokio::test]
