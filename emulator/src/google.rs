@@ -955,10 +955,17 @@ fn changes_since(s: &State, owner: &str, since: u64, r: &Render, single: bool) -
             continue;
         }
         if single {
+            let before = items.len();
             for inst in recurrence::instances(ev, epoch(), horizon(ev, None), true) {
                 if inst.seq > since {
                     items.push(instance_item(r, ev, &inst));
                 }
+            }
+            // A changed series with no changed instance to show (all of them beyond the
+            // horizon, or all kept exceptions) must still be reported, or a client would never
+            // learn that its other occurrences vanished: report the master itself.
+            if items.len() == before {
+                items.push(event_item(r, ev));
             }
         } else {
             items.push(event_item(r, ev));
@@ -1834,6 +1841,51 @@ mod tests {
         assert_eq!(listed["items"][0]["recurrence"], json!(["RRULE:FREQ=DAILY;COUNT=4"]));
         let (s, _) = api.get(&format!("/calendars/primary/events/{id}_20260409")).await;
         assert_eq!(s, 404, "not a slot of the series");
+    }
+
+    #[tokio::test]
+    async fn sync_reports_every_changed_series_even_without_a_changed_instance() {
+        let api = api().await;
+        let (s, master) = api
+            .post(
+                "/calendars/primary/events",
+                json!({
+                    "summary": "Daily", "recurrence": ["RRULE:FREQ=DAILY;COUNT=4"],
+                    "start": { "dateTime": "2026-04-01T10:00:00Z", "timeZone": "UTC" },
+                    "end": { "dateTime": "2026-04-01T11:00:00Z", "timeZone": "UTC" },
+                }),
+            )
+            .await;
+        assert_eq!(s, 200, "{master}");
+        let id = master["id"].as_str().unwrap().to_string();
+        let sync_token = |v: &Value| v["nextSyncToken"].as_str().unwrap().to_string();
+        let (_, listed) = api.get("/calendars/primary/events?singleEvents=true").await;
+        let token = sync_token(&listed);
+
+        // Shortened: the remaining instances are reported (the vanished ones are not).
+        let (s, _, v) = api
+            .call(reqwest::Method::PATCH, &format!("/calendars/primary/events/{id}"), Some(json!({ "recurrence": ["RRULE:FREQ=DAILY;COUNT=2"] })))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        let (_, delta) = api.get(&format!("/calendars/primary/events?singleEvents=true&syncToken={token}")).await;
+        let ids: Vec<&str> = delta["items"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+        assert_eq!(ids, [format!("{id}_20260401T100000Z"), format!("{id}_20260402T100000Z")]);
+        let token = sync_token(&delta);
+
+        // Both remaining occurrences become exceptions; then the master alone changes.
+        for day in ["20260401T100000Z", "20260402T100000Z"] {
+            let (s, _, v) = api.call(reqwest::Method::PATCH, &format!("/calendars/primary/events/{id}_{day}"), Some(json!({ "summary": "Own" }))).await;
+            assert_eq!(s, 200, "{v}");
+        }
+        let (_, delta) = api.get(&format!("/calendars/primary/events?singleEvents=true&syncToken={token}")).await;
+        let token = sync_token(&delta);
+        let (s, _, v) =
+            api.call(reqwest::Method::PATCH, &format!("/calendars/primary/events/{id}"), Some(json!({ "description": "new agenda" }))).await;
+        assert_eq!(s, 200, "{v}");
+        let (_, delta) = api.get(&format!("/calendars/primary/events?singleEvents=true&syncToken={token}")).await;
+        let items = delta["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{delta}");
+        assert_eq!((items[0]["id"].as_str(), items[0]["recurrence"].clone()), (Some(id.as_str()), json!(["RRULE:FREQ=DAILY;COUNT=2"])));
     }
 
     #[tokio::test]

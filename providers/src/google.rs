@@ -9,6 +9,10 @@
 //!   forbids combining it with `timeMin` and the like). Our cursor string wraps either a page
 //!   position or the sync token (`g1.` + base64url JSON), so it is opaque to the caller and
 //!   self-describing to us. 410 means the token is gone: [`ProviderError::CursorExpired`].
+//!   An incremental round reports a touched series whole ([`Change::SeriesReplaced`] with
+//!   its instances in the window, from `events/{id}/instances`): Google does not report the
+//!   instances that vanish when a series is shortened or moved. Pages per round are bounded
+//!   and a page token answered with itself is refused, so a broken server cannot loop us.
 //! - Writes carry `sendUpdates=all|none`; updates and deletes send `If-Match: <etag>` (412 →
 //!   [`ProviderError::Conflict`]). The CRM id lives in `extendedProperties.private.crmId`.
 //! - Watch channels cannot be extended: renewing opens a new channel and stops the old one.
@@ -33,9 +37,10 @@ use crate::{
     Subscription, Window,
 };
 
-/// Largest page Google hands out.
-const PAGE: &str = "2500";
-/// A listing that pages on beyond this is not converging; give up rather than loop.
+/// Largest page Google hands out, and our default page size.
+const MAX_PAGE: u32 = 2500;
+/// A listing (or one change round) that pages on beyond this is not converging; give up
+/// rather than loop.
 const MAX_PAGES: usize = 1000;
 /// Error bodies are small; do not buffer more of them than this.
 const MAX_ERROR_BODY: usize = 64 * 1024;
@@ -47,6 +52,8 @@ pub struct GoogleCalendar {
     token: String,
     calendar_id: String,
     max_body: usize,
+    /// `maxResults` of listings and change rounds (1..=2500).
+    page_size: String,
 }
 
 /// What a failing call was doing: a 410 means "sync again" for listings, "already deleted"
@@ -79,7 +86,15 @@ impl GoogleCalendar {
             token: access_token.into(),
             calendar_id: calendar_id.to_string(),
             max_body: http.max_body_bytes,
+            page_size: MAX_PAGE.to_string(),
         })
+    }
+
+    /// Asks for pages of at most `n` events (clamped to Google's 1..=2500; default 2500).
+    /// Small pages make rounds cheaper to retry and let tests exercise paging.
+    pub fn with_page_size(mut self, n: u32) -> Self {
+        self.page_size = n.clamp(1, MAX_PAGE).to_string();
+        self
     }
 
     /// The base URL plus path segments, each percent-encoded as one segment.
@@ -164,6 +179,104 @@ impl GoogleCalendar {
         Ok(m)
     }
 
+    /// The current (not cancelled) instances of a series in `window`, paged; `None` when the
+    /// series itself is gone.
+    async fn series_instances(
+        &self,
+        series_id: &str,
+        window: Window,
+        masters: &mut HashMap<String, Option<GEvent>>,
+    ) -> Result<Option<Vec<ProviderEvent>>> {
+        let Some(master) = self.master(series_id, masters).await? else {
+            return Ok(None);
+        };
+        let (min, max) = (rfc3339(window.from), rfc3339(window.to));
+        let url = self.events_url(&[series_id, "instances"]);
+        let mut out = Vec::new();
+        let mut page: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query = vec![("timeMin", min.as_str()), ("timeMax", max.as_str()), ("maxResults", self.page_size.as_str())];
+            if let Some(p) = &page {
+                query.push(("pageToken", p.as_str()));
+            }
+            let resp: GEvents = match self.json(self.request(Method::GET, url.clone()).query(&query), Ctx::Event).await {
+                Ok(r) => r,
+                // Deleted between the change feed and this call: the series is gone.
+                Err(ProviderError::NotFound) => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            for item in &resp.items {
+                item.check()?;
+                // A server that lists cancelled instances anyway: they are not occurrences.
+                if !item.is_cancelled() {
+                    out.push(to_provider_event(item, Some(&master))?);
+                }
+            }
+            match next_page_token(page.as_deref(), resp.next_page_token)? {
+                Some(p) => page = Some(p),
+                None => return Ok(Some(out)),
+            }
+        }
+        Err(ProviderError::Protocol(format!("more than {MAX_PAGES} pages of instances of {series_id}")))
+    }
+
+    /// One page of an incremental round. Google reports a series' changed instances but
+    /// not the ones that vanished (a shortened series, or a moved one whose instances got new
+    /// ids), so every series the page touches is reported whole: one
+    /// [`Change::SeriesReplaced`] with its current instances in `window`, at the place of its
+    /// first item. Cancelled items stay [`Change::Deleted`] (precise, and they also reach
+    /// occurrences outside the window); a cancelled master deletes its series.
+    async fn incremental_changes(&self, items: Vec<GEvent>, window: Window) -> Result<Vec<Change>> {
+        enum Slot {
+            Ready(Change),
+            Series(String),
+        }
+        let mut slots = Vec::with_capacity(items.len());
+        let mut series_seen: Vec<String> = Vec::new();
+        let mut deleted: Vec<String> = Vec::new();
+        for item in items {
+            item.check()?;
+            if item.is_cancelled() {
+                if item.recurring_event_id.is_none() {
+                    deleted.push(item.id.clone());
+                }
+                slots.push(Slot::Ready(Change::Deleted {
+                    original_start: item.original_start_time.as_ref().map(GTime::slot).transpose()?,
+                    series_id: item.recurring_event_id.clone(),
+                    id: item.id,
+                }));
+                continue;
+            }
+            let series = match &item.recurring_event_id {
+                Some(s) => Some(s.clone()),
+                None if item.recurrence.as_ref().is_some_and(|r| !r.is_empty()) => Some(item.id.clone()),
+                None => None,
+            };
+            match series {
+                Some(s) if series_seen.contains(&s) => {}
+                Some(s) => {
+                    series_seen.push(s.clone());
+                    slots.push(Slot::Series(s));
+                }
+                None => slots.push(Slot::Ready(Change::Upserted(to_provider_event(&item, None)?))),
+            }
+        }
+        let mut masters = HashMap::new();
+        let mut out = Vec::with_capacity(slots.len());
+        for slot in slots {
+            match slot {
+                Slot::Ready(c) => out.push(c),
+                // Its master's deletion is in this page already.
+                Slot::Series(s) if deleted.contains(&s) => {}
+                Slot::Series(s) => match self.series_instances(&s, window, &mut masters).await? {
+                    Some(occurrences) => out.push(Change::SeriesReplaced { series_id: s, occurrences }),
+                    None => out.push(Change::Deleted { id: s, series_id: None, original_start: None }),
+                },
+            }
+        }
+        Ok(out)
+    }
+
     fn send_param(send: SendInvitations) -> (&'static str, &'static str) {
         ("sendUpdates", if send == SendInvitations::Yes { "all" } else { "none" })
     }
@@ -245,6 +358,17 @@ fn map_error(status: StatusCode, headers: &reqwest::header::HeaderMap, body: &[u
 
 fn parse_json<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| ProviderError::Protocol(format!("invalid JSON from Google Calendar: {e}")))
+}
+
+/// The next page token of a listing, `None` on its last page. A server that answers a page
+/// token with the very same token would have us loop forever: that is a protocol error.
+fn next_page_token(given: Option<&str>, next: Option<String>) -> Result<Option<String>> {
+    match next.filter(|p| !p.is_empty()) {
+        Some(p) if given == Some(p.as_str()) => {
+            Err(ProviderError::Protocol("Google Calendar answered a page token with the same page token".into()))
+        }
+        next => Ok(next),
+    }
 }
 
 // ---- wire types ----------------------------------------------------------------------------
@@ -572,12 +696,23 @@ fn draft_body(d: &EventDraft) -> Result<Value> {
 #[derive(Serialize, Deserialize, Debug, PartialEq)]
 #[serde(tag = "m")]
 enum Cursor {
-    /// Inside a full round over a window.
+    /// Inside a full round over a window; `pages`: how many pages of the round were read.
     #[serde(rename = "f")]
-    Full { from: DateTime<Utc>, to: DateTime<Utc>, page: String },
+    Full {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        page: String,
+        #[serde(default, rename = "n")]
+        pages: usize,
+    },
     /// An incremental round: the sync token, and the page within the round if any.
     #[serde(rename = "s")]
-    Sync { token: String, page: Option<String> },
+    Sync {
+        token: String,
+        page: Option<String>,
+        #[serde(default, rename = "n")]
+        pages: usize,
+    },
 }
 
 const CURSOR_PREFIX: &str = "g1.";
@@ -631,17 +766,19 @@ impl CalendarProvider for GoogleCalendar {
         let mut out = Vec::new();
         let mut page: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let mut query = vec![("singleEvents", "true"), ("timeMin", min.as_str()), ("timeMax", max.as_str()), ("maxResults", PAGE)];
+            let mut query =
+                vec![("singleEvents", "true"), ("timeMin", min.as_str()), ("timeMax", max.as_str()), ("maxResults", self.page_size.as_str())];
             if let Some(p) = &page {
                 query.push(("pageToken", p.as_str()));
             }
             let resp = self.list_page(&query, Ctx::Event).await?;
+            let next = next_page_token(page.as_deref(), resp.next_page_token)?;
             for change in self.to_events(resp.items, &mut masters).await? {
                 if let Change::Upserted(ev) = change {
                     out.push(ev);
                 }
             }
-            match resp.next_page_token.filter(|p| !p.is_empty()) {
+            match next {
                 Some(p) => page = Some(p),
                 None => return Ok(out),
             }
@@ -655,35 +792,38 @@ impl CalendarProvider for GoogleCalendar {
             Some(Cursor::Full { from, to, .. }) => (rfc3339(*from), rfc3339(*to)),
             _ => (rfc3339(window.from), rfc3339(window.to)),
         };
-        let mut query = vec![("singleEvents", "true"), ("maxResults", PAGE)];
+        let (given_page, pages_read) = match &cursor {
+            None => (None, 0),
+            Some(Cursor::Full { page, pages, .. }) => (Some(page.as_str()), *pages),
+            Some(Cursor::Sync { page, pages, .. }) => (page.as_deref(), *pages),
+        };
+        let mut query = vec![("singleEvents", "true"), ("maxResults", self.page_size.as_str())];
         match &cursor {
-            None => query.extend([("showDeleted", "true"), ("timeMin", min.as_str()), ("timeMax", max.as_str())]),
-            Some(Cursor::Full { page, .. }) => {
-                query.extend([("showDeleted", "true"), ("timeMin", min.as_str()), ("timeMax", max.as_str()), ("pageToken", page.as_str())])
-            }
-            Some(Cursor::Sync { token, page }) => {
-                query.push(("syncToken", token.as_str()));
-                if let Some(p) = page {
-                    query.push(("pageToken", p.as_str()));
-                }
-            }
+            None | Some(Cursor::Full { .. }) => query.extend([("showDeleted", "true"), ("timeMin", min.as_str()), ("timeMax", max.as_str())]),
+            Some(Cursor::Sync { token, .. }) => query.push(("syncToken", token.as_str())),
+        }
+        if let Some(p) = given_page {
+            query.push(("pageToken", p));
         }
         let resp = self.list_page(&query, Ctx::Sync).await?;
-        let next_page = resp.next_page_token.clone().filter(|p| !p.is_empty());
-        let next_sync = resp.next_sync_token.clone().filter(|t| !t.is_empty());
-        let changes = self.to_events(resp.items, &mut HashMap::new()).await?;
-        let (cursor, more) = match (next_page, &cursor) {
-            (Some(page), None | Some(Cursor::Full { .. })) => {
-                let (from, to) = match cursor {
-                    Some(Cursor::Full { from, to, .. }) => (from, to),
-                    _ => (window.from, window.to),
-                };
-                (Cursor::Full { from, to, page }, true)
-            }
-            (Some(page), Some(Cursor::Sync { token, .. })) => (Cursor::Sync { token: token.clone(), page: Some(page) }, true),
+        let next_page = next_page_token(given_page, resp.next_page_token)?;
+        let pages = pages_read + 1;
+        if next_page.is_some() && pages >= MAX_PAGES {
+            return Err(ProviderError::Protocol(format!("a change round of more than {MAX_PAGES} pages")));
+        }
+        let next_sync = resp.next_sync_token.filter(|t| !t.is_empty());
+        let changes = match &cursor {
+            Some(Cursor::Sync { .. }) => self.incremental_changes(resp.items, window).await?,
+            // A full round lists the window as it is: nothing stored before it to replace.
+            None | Some(Cursor::Full { .. }) => self.to_events(resp.items, &mut HashMap::new()).await?,
+        };
+        let (cursor, more) = match (next_page, cursor) {
+            (Some(page), None) => (Cursor::Full { from: window.from, to: window.to, page, pages }, true),
+            (Some(page), Some(Cursor::Full { from, to, .. })) => (Cursor::Full { from, to, page, pages }, true),
+            (Some(page), Some(Cursor::Sync { token, .. })) => (Cursor::Sync { token, page: Some(page), pages }, true),
             (None, _) => {
                 let token = next_sync.ok_or_else(|| ProviderError::Protocol("the last page has no nextSyncToken".into()))?;
-                (Cursor::Sync { token, page: None }, false)
+                (Cursor::Sync { token, page: None, pages: 0 }, false)
             }
         };
         Ok(ChangePage { changes, cursor: cursor.encode(), more })
@@ -716,7 +856,7 @@ impl CalendarProvider for GoogleCalendar {
             if let Some(found) = live().find(|e| e.recurring_event_id.is_none()).or_else(|| live().next()) {
                 return to_provider_event(found, None).map(Some);
             }
-            match resp.next_page_token.filter(|p| !p.is_empty()) {
+            match next_page_token(page.as_deref(), resp.next_page_token.clone())? {
                 Some(p) => page = Some(p),
                 None => return Ok(None),
             }
@@ -1009,9 +1149,9 @@ mod tests {
 
     #[test]
     fn cursors_are_opaque_and_garbage_means_start_over() {
-        let c = Cursor::Full { from: at(2026, 1, 1, 0, 0), to: at(2026, 2, 1, 0, 0), page: "p|1".into() };
+        let c = Cursor::Full { from: at(2026, 1, 1, 0, 0), to: at(2026, 2, 1, 0, 0), page: "p|1".into(), pages: 3 };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        let s = Cursor::Sync { token: "CPDAlvWDx70CEPDAlvWDx70CGAU=".into(), page: None };
+        let s = Cursor::Sync { token: "CPDAlvWDx70CEPDAlvWDx70CGAU=".into(), page: None, pages: 0 };
         assert_eq!(Cursor::decode(&s.encode()).unwrap(), s);
         for junk in ["", "g1.", "g1.!!!", "g1.e30", "sync:abc"] {
             assert_eq!(Cursor::decode(junk), Err(ProviderError::CursorExpired), "{junk:?}");

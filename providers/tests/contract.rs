@@ -192,6 +192,7 @@ contract!(
     window_lists_singles_and_expanded_series,
     incremental_changes_report_exactly_what_changed,
     expired_cursor_is_its_own_error,
+    shortened_or_moved_series_leave_no_stale_occurrence,
     writes_without_sending_mail_nobody,
     writes_with_sending_mail_each_attendee_once,
     stale_etag_is_a_conflict,
@@ -301,6 +302,62 @@ async fn expired_cursor_is_its_own_error(kind: ProviderKind) {
     // A new round works again.
     let (again, _) = drain(c.as_ref(), None).await.unwrap();
     assert_eq!(summarise(&again).0.len(), 1);
+}
+
+/// The duplicate-meetings case: a mirror fed only by change rounds (as the sync engine keeps
+/// it) still equals the calendar after the owner shortens a series and then moves it (which
+/// gives Google instances new ids).
+async fn shortened_or_moved_series_leave_no_stale_occurrence(kind: ProviderKind) {
+    fn fold(mirror: &mut std::collections::HashMap<String, ProviderEvent>, changes: &[Change]) {
+        for c in changes {
+            match c {
+                Change::Upserted(e) => {
+                    mirror.insert(e.id.clone(), e.clone());
+                }
+                Change::Deleted { id, .. } => {
+                    mirror.remove(id);
+                    mirror.retain(|_, e| e.series_id.as_deref() != Some(id.as_str()));
+                }
+                Change::SeriesReplaced { series_id, occurrences } => {
+                    mirror.retain(|_, e| e.series_id.as_deref() != Some(series_id.as_str()));
+                    mirror.extend(occurrences.iter().map(|e| (e.id.clone(), e.clone())));
+                }
+            }
+        }
+    }
+    fn times<'a>(events: impl Iterator<Item = &'a ProviderEvent>) -> Vec<(String, EventTime)> {
+        let mut v: Vec<(String, EventTime)> =
+            events.filter(|e| e.kind != EventKind::SeriesMaster).map(|e| (e.subject.clone(), e.start)).collect();
+        v.sort_by_key(|(s, t)| (s.clone(), format!("{t:?}")));
+        v
+    }
+    let rig = Rig::new(kind).await;
+    let c = rig.client(&rig.alice());
+    let mut weekly = draft("Weekly sync", at(2027, 3, 3, 13, 0), 30);
+    weekly.recurrence = Some("FREQ=WEEKLY;COUNT=4".into());
+    let master = c.create(&weekly, SendInvitations::No).await.unwrap();
+    c.create(&draft("Single", at(2027, 3, 4, 9, 0), 30), SendInvitations::No).await.unwrap();
+    let mut mirror = std::collections::HashMap::new();
+    let (first, mut cursor) = drain(c.as_ref(), None).await.unwrap();
+    fold(&mut mirror, &first);
+    assert_eq!(times(mirror.values()).len(), 5, "{first:#?}");
+
+    let phone = rig.client(&rig.alice());
+    let mut shorter = weekly.clone();
+    shorter.recurrence = Some("FREQ=WEEKLY;COUNT=2".into());
+    let mut moved = shorter.clone();
+    moved.start = EventTime::At(at(2027, 3, 4, 13, 0));
+    moved.end = EventTime::At(at(2027, 3, 4, 13, 30));
+    for (step, d) in [("shortened", &shorter), ("moved", &moved)] {
+        let current = phone.get(&master.id).await.unwrap();
+        phone.update(&master.id, current.etag.as_deref(), d, SendInvitations::No).await.unwrap();
+        let (delta, next) = drain(c.as_ref(), Some(cursor)).await.unwrap();
+        cursor = next;
+        fold(&mut mirror, &delta);
+        let listed = c.list_window(window().from, window().to).await.unwrap();
+        assert_eq!(times(mirror.values()), times(listed.iter()), "{step}: {delta:#?}");
+        assert_eq!(times(listed.iter()).len(), 3, "{step}: two occurrences and the single");
+    }
 }
 
 // ---- writes and invitations (F-X-3) ----------------------------------------------------------

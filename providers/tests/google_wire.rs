@@ -473,3 +473,254 @@ async fn oversized_answers_and_stalled_calls_end_in_clear_errors() {
     w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Drop, remaining: 1 }));
     assert!(matches!(cal.validate().await, Err(ProviderError::Server { .. })));
 }
+
+/// What the sync engine keeps of a calendar: changes folded into a map by id.
+#[derive(Default)]
+struct Mirror(std::collections::BTreeMap<String, ProviderEvent>);
+
+impl Mirror {
+    fn apply(&mut self, changes: &[Change]) {
+        for c in changes {
+            match c {
+                Change::Upserted(e) => {
+                    self.0.insert(e.id.clone(), e.clone());
+                }
+                Change::Deleted { id, .. } => {
+                    self.0.remove(id);
+                    self.0.retain(|_, e| e.series_id.as_deref() != Some(id.as_str()));
+                }
+                Change::SeriesReplaced { series_id, occurrences } => {
+                    self.0.retain(|_, e| e.series_id.as_deref() != Some(series_id.as_str()));
+                    self.0.extend(occurrences.iter().map(|e| (e.id.clone(), e.clone())));
+                }
+            }
+        }
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.0.keys().cloned().collect()
+    }
+}
+
+async fn listed_ids(cal: &GoogleCalendar, w: Window) -> Vec<String> {
+    let mut ids: Vec<String> = cal.list_window(w.from, w.to).await.unwrap().into_iter().map(|e| e.id).collect();
+    ids.sort();
+    ids
+}
+
+/// The series changes of a round: (series id, ids and starts of its occurrences).
+fn replaced(changes: &[Change]) -> Vec<(String, Vec<(String, EventTime)>)> {
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::SeriesReplaced { series_id, occurrences } => {
+                Some((series_id.clone(), occurrences.iter().map(|o| (o.id.clone(), o.start)).collect()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_shortened_or_moved_series_is_replaced_whole_so_no_stale_occurrence_stays() {
+    let w = world().await;
+    let win = window(at(2026, 3, 1, 0, 0), at(2026, 4, 1, 0, 0));
+    // Mondays 10:00 Berlin (09:00 UTC), four of them, all before the clocks move on 29 March.
+    let mut weekly = draft("Weekly", at(2026, 3, 2, 9, 0), 30);
+    weekly.recurrence = Some("FREQ=WEEKLY;COUNT=4".into());
+    let series = w.alice.create(&weekly, SendInvitations::No).await.unwrap();
+    let single = w.alice.create(&draft("Single", at(2026, 3, 5, 9, 0), 30), SendInvitations::No).await.unwrap();
+    let slot = |d: u32| format!("{}_202603{d:02}T090000Z", series.id);
+
+    let mut mirror = Mirror::default();
+    let (first, cursor) = round(&w.alice, None, win).await.unwrap();
+    mirror.apply(&first);
+    assert_eq!(mirror.ids(), listed_ids(&w.alice, win).await);
+    assert_eq!(mirror.0.values().filter(|e| e.series_id.as_deref() == Some(series.id.as_str())).count(), 4);
+
+    // The owner shortens the series on the phone: the last two Mondays vanish.
+    let phone = w.client_for(ALICE);
+    let current = phone.get(&series.id).await.unwrap();
+    let mut shorter = weekly.clone();
+    shorter.recurrence = Some("FREQ=WEEKLY;COUNT=2".into());
+    phone.update(&series.id, current.etag.as_deref(), &shorter, SendInvitations::No).await.unwrap();
+
+    let (delta, cursor) = round(&w.alice, Some(cursor), win).await.unwrap();
+    assert_eq!(
+        replaced(&delta),
+        vec![(series.id.clone(), vec![(slot(2), EventTime::At(at(2026, 3, 2, 9, 0))), (slot(9), EventTime::At(at(2026, 3, 9, 9, 0)))])],
+        "{delta:#?}"
+    );
+    assert!(upserted(&delta).iter().all(|e| e.series_id.is_none()), "no loose occurrences of a replaced series: {delta:#?}");
+    mirror.apply(&delta);
+    assert_eq!(mirror.ids(), listed_ids(&w.alice, win).await, "the mirror holds exactly what the calendar holds");
+    assert!(!mirror.0.contains_key(&slot(16)) && !mirror.0.contains_key(&slot(23)));
+
+    // Separately, the owner moves the series a day later: every instance gets a new id.
+    let current = phone.get(&series.id).await.unwrap();
+    let mut moved = shorter.clone();
+    moved.start = EventTime::At(at(2026, 3, 3, 9, 0));
+    moved.end = EventTime::At(at(2026, 3, 3, 9, 30));
+    phone.update(&series.id, current.etag.as_deref(), &moved, SendInvitations::No).await.unwrap();
+
+    let (delta, cursor) = round(&w.alice, Some(cursor), win).await.unwrap();
+    assert_eq!(
+        replaced(&delta),
+        vec![(series.id.clone(), vec![(slot(3), EventTime::At(at(2026, 3, 3, 9, 0))), (slot(10), EventTime::At(at(2026, 3, 10, 9, 0)))])],
+        "{delta:#?}"
+    );
+    mirror.apply(&delta);
+    assert_eq!(mirror.ids(), listed_ids(&w.alice, win).await, "no duplicate meetings at the old times");
+    assert!(mirror.0.contains_key(&single.id));
+    assert!(!mirror.0.contains_key(&slot(2)) && !mirror.0.contains_key(&slot(9)));
+
+    // Deleting the series is still one deletion of the master.
+    phone.delete(&series.id, None, SendInvitations::No).await.unwrap();
+    let (delta, _) = round(&w.alice, Some(cursor), win).await.unwrap();
+    assert!(deleted_ids(&delta).contains(&series.id), "{delta:#?}");
+    assert!(replaced(&delta).is_empty(), "{delta:#?}");
+    mirror.apply(&delta);
+    assert_eq!(mirror.ids(), vec![single.id.clone()]);
+}
+
+/// Every page of a round, as (changes of the page) in order; the cursor for the next round.
+async fn paged_round(cal: &GoogleCalendar, cursor: Option<String>, w: Window) -> (Vec<Vec<Change>>, String) {
+    let mut cursor = cursor;
+    let mut pages = Vec::new();
+    loop {
+        let page = cal.changes(cursor.as_deref(), w).await.unwrap();
+        pages.push(page.changes);
+        cursor = Some(page.cursor);
+        if !page.more {
+            return (pages, cursor.unwrap());
+        }
+    }
+}
+
+fn sorted_unique(ids: Vec<String>) -> Vec<String> {
+    let n = ids.len();
+    let mut ids = ids;
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "no id twice in a round: {ids:?}");
+    ids
+}
+
+#[tokio::test]
+async fn small_pages_lose_and_repeat_nothing_and_changes_during_a_round_come_next_round() {
+    let w = world().await;
+    let win = window(at(2026, 4, 1, 0, 0), at(2026, 5, 1, 0, 0));
+    let token = w.emu.with_state(|s| s.issue_tokens(ALICE, Provider::Google, chrono::Duration::hours(1)).unwrap().access_token);
+    let cal = GoogleCalendar::new(&HttpConfig::loopback(), &base(w.addr), token, "primary").unwrap().with_page_size(2);
+    let mut made = Vec::new();
+    for i in 0..5 {
+        made.push(w.alice.create(&draft(&format!("E{i}"), at(2026, 4, 6 + i, 9, 0), 30), SendInvitations::No).await.unwrap());
+    }
+    let mut all_ids: Vec<String> = made.iter().map(|e| e.id.clone()).collect();
+    all_ids.sort();
+
+    // First round: 5 events in pages of 2.
+    let (pages, cursor) = paged_round(&cal, None, win).await;
+    assert_eq!(pages.len(), 3, "{pages:#?}");
+    assert!(pages.iter().all(|p| p.len() <= 2));
+    let first: Vec<Change> = pages.concat();
+    assert_eq!(sorted_unique(upserted(&first).iter().map(|e| e.id.clone()).collect()), all_ids);
+
+    // Five changes: three edits, a deletion, a new event.
+    for (i, e) in made.iter().take(3).enumerate() {
+        w.alice.update(&e.id, None, &draft(&format!("E{i} (edited)"), at(2026, 4, 6 + i as u32, 10, 0), 30), SendInvitations::No).await.unwrap();
+    }
+    w.alice.delete(&made[3].id, None, SendInvitations::No).await.unwrap();
+    let added = w.alice.create(&draft("Added", at(2026, 4, 20, 9, 0), 30), SendInvitations::No).await.unwrap();
+
+    let (pages, cursor) = paged_round(&cal, Some(cursor), win).await;
+    assert_eq!(pages.len(), 3, "{pages:#?}");
+    let delta: Vec<Change> = pages.concat();
+    let mut expected: Vec<String> = made.iter().take(3).map(|e| e.id.clone()).chain([added.id.clone()]).collect();
+    expected.sort();
+    assert_eq!(sorted_unique(upserted(&delta).iter().map(|e| e.id.clone()).collect()), expected);
+    assert!(upserted(&delta).iter().filter(|e| e.id != added.id).all(|e| e.subject.ends_with("(edited)")));
+    assert_eq!(deleted_ids(&delta), vec![made[3].id.clone()]);
+
+    // A change made while a round is under way: the round goes on undisturbed and the
+    // change comes in the next round (a full round as well as an incremental one).
+    let first_page = cal.changes(None, win).await.unwrap();
+    assert!(first_page.more);
+    let seen = upserted(&first_page.changes)[0].clone();
+    w.alice.update(&seen.id, None, &draft("Edited mid-round", at(2026, 4, 25, 9, 0), 30), SendInvitations::No).await.unwrap();
+    let (rest, full_cursor) = paged_round(&cal, Some(first_page.cursor), win).await;
+    let mut full: Vec<Change> = first_page.changes;
+    full.extend(rest.concat());
+    let mut now_ids: Vec<String> = made.iter().take(3).chain(made.iter().skip(4)).map(|e| e.id.clone()).chain([added.id.clone()]).collect();
+    now_ids.sort();
+    assert_eq!(sorted_unique(upserted(&full).iter().map(|e| e.id.clone()).collect()), now_ids);
+    let (next, _) = paged_round(&cal, Some(full_cursor), win).await;
+    let next = next.concat();
+    assert!(upserted(&next).iter().any(|e| e.id == seen.id && e.subject == "Edited mid-round"), "{next:#?}");
+
+    w.alice.update(&made[0].id, None, &draft("One", at(2026, 4, 6, 11, 0), 30), SendInvitations::No).await.unwrap();
+    w.alice.update(&made[1].id, None, &draft("Two", at(2026, 4, 7, 11, 0), 30), SendInvitations::No).await.unwrap();
+    w.alice.update(&made[2].id, None, &draft("Three", at(2026, 4, 8, 11, 0), 30), SendInvitations::No).await.unwrap();
+    let first_page = cal.changes(Some(&cursor), win).await.unwrap();
+    assert!(first_page.more);
+    let late = w.alice.create(&draft("Late", at(2026, 4, 28, 9, 0), 30), SendInvitations::No).await.unwrap();
+    let (rest, cursor) = paged_round(&cal, Some(first_page.cursor), win).await;
+    let mut round_ids: Vec<String> = upserted(&first_page.changes).iter().chain(upserted(&rest.concat()).iter()).map(|e| e.id.clone()).collect();
+    round_ids.retain(|id| *id != late.id);
+    assert_eq!(sorted_unique(round_ids), sorted_unique(made.iter().take(3).map(|e| e.id.clone()).collect()));
+    let (next, _) = paged_round(&cal, Some(cursor), win).await;
+    assert!(upserted(&next.concat()).iter().any(|e| e.id == late.id), "{next:#?}");
+}
+
+/// A fake Google that never ends its listings: calendar `same` answers every page token with
+/// itself, calendar `endless` with ever new ones.
+async fn endless_google() -> String {
+    use axum::extract::{Path, Query};
+    use std::collections::HashMap;
+    let app = axum::Router::new().route(
+        "/calendar/v3/calendars/{cal}/events",
+        axum::routing::get(|Path(cal): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
+            let given = q.get("pageToken").cloned();
+            let next = match (cal.as_str(), given) {
+                ("same", Some(p)) => p,
+                (_, Some(p)) => format!("{p}x"),
+                (_, None) => "p".to_string(),
+            };
+            axum::Json(serde_json::json!({ "kind": "calendar#events", "items": [], "nextPageToken": next }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/calendar/v3")
+}
+
+#[tokio::test]
+async fn a_server_that_never_ends_a_round_is_a_protocol_error() {
+    let base = endless_google().await;
+    let win = window(at(2026, 1, 1, 0, 0), at(2026, 2, 1, 0, 0));
+    let same = GoogleCalendar::new(&HttpConfig::loopback(), &base, "t", "same").unwrap();
+    let page = same.changes(None, win).await.unwrap();
+    assert!(page.more);
+    assert!(matches!(same.changes(Some(&page.cursor), win).await, Err(ProviderError::Protocol(_))));
+    assert!(matches!(same.list_window(win.from, win.to).await, Err(ProviderError::Protocol(_))));
+
+    // Ever new page tokens: the round is cut off after a bounded number of pages.
+    let endless = GoogleCalendar::new(&HttpConfig::loopback(), &base, "t", "endless").unwrap();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    let err = loop {
+        match endless.changes(cursor.as_deref(), win).await {
+            Ok(p) => {
+                assert!(p.more);
+                pages += 1;
+                assert!(pages < 5000, "the round never ends");
+                cursor = Some(p.cursor);
+            }
+            Err(e) => break e,
+        }
+    };
+    assert!(matches!(err, ProviderError::Protocol(_)), "{err:?}");
+    assert!(pages >= 100, "a long but finite round is fine: {pages} pages");
+    assert!(matches!(endless.list_window(win.from, win.to).await, Err(ProviderError::Protocol(_))));
+}
