@@ -6,11 +6,13 @@
 //! takes the tenant id, which callers take from the signed-in session, never from request input.
 
 mod auth;
+mod connections;
 mod crm;
 mod meetings;
 mod tenants;
 
 pub use auth::{SessionLookup, SESSION_LIFETIME_SECS};
+pub use connections::{Connection, NewConnection};
 pub use crm::{NewPerson, Organisation, Person};
 pub use meetings::{Attendee, AttendeeKind, CalendarEntry, Meeting, NewAttendee, NewMeeting, Series, LONG_SPAN_SECS};
 pub use tenants::{NewUser, Tenant, User};

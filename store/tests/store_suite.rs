@@ -283,3 +283,41 @@ fn postgres_url_rewriting() {
     assert_eq!(common::with_database("postgres://postgres@127.0.0.1:5432/ci_1", "x"), "postgres://postgres@127.0.0.1:5432/x");
     assert_eq!(common::with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
 }
+
+#[tokio::test]
+async fn calendar_connections_one_per_user_and_kept_per_tenant() {
+    // F-ADM-5 (calendar connections), F-X-1 (tenants apart)
+    on_each_backend(|s| async move {
+        let a = s.create_tenant("Acme").await.unwrap();
+        let b = s.create_tenant("Beta").await.unwrap();
+        let alice = user(&s, &a.id, "alice@acme.example").await;
+        let new = |sealed: &'static str| store::NewConnection {
+            user_id: "",
+            provider: "ews",
+            auth_kind: "basic",
+            mailbox: "Alice@Acme.example",
+            account: "alice@acme.example",
+            ews_url: "https://mail.acme.example/EWS/Exchange.asmx",
+            sealed_secret: sealed,
+        };
+        let c = s.create_connection(&a.id, store::NewConnection { user_id: &alice.id, ..new("v1.k.sealed") }).await.unwrap();
+        assert_eq!((c.mailbox.as_str(), c.status.as_str(), c.sealed_secret.as_str()), ("alice@acme.example", "active", "v1.k.sealed"));
+        assert!(matches!(
+            s.create_connection(&a.id, store::NewConnection { user_id: &alice.id, ..new("v1.k.other") }).await,
+            Err(StoreError::Conflict(_))
+        ));
+        // Another tenant can neither attach a connection to Alice nor see hers.
+        assert!(matches!(s.create_connection(&b.id, store::NewConnection { user_id: &alice.id, ..new("x") }).await, Err(StoreError::NotFound)));
+        assert!(s.connections(&b.id).await.unwrap().is_empty());
+        assert!(matches!(s.delete_connection(&b.id, &c.id).await, Err(StoreError::NotFound)));
+
+        s.set_connection_status(&a.id, &c.id, "needs_reconnect", "The password was changed.").await.unwrap();
+        s.set_connection_secret(&a.id, &c.id, "v1.k2.resealed").await.unwrap();
+        let got = s.connection_of_user(&a.id, &alice.id).await.unwrap().unwrap();
+        assert_eq!((got.status.as_str(), got.status_reason.as_str(), got.sealed_secret.as_str()), ("needs_reconnect", "The password was changed.", "v1.k2.resealed"));
+        assert_eq!(s.all_connections().await.unwrap().len(), 1);
+        s.delete_connection(&a.id, &c.id).await.unwrap();
+        assert_eq!(s.connection_of_user(&a.id, &alice.id).await.unwrap(), None);
+    })
+    .await;
+}

@@ -1,0 +1,177 @@
+//! Calendar connections: one per user, with the provider, who signs in, and the secret —
+//! already sealed by the caller (`sync::secrets`); the store never sees it in the clear.
+
+use chrono::Utc;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{new_id, time, Result, Store, StoreError};
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Connection {
+    pub id: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    /// `google`, `graph` or `ews`.
+    pub provider: String,
+    /// `oauth`, `basic`, `impersonation` or `bearer`.
+    pub auth_kind: String,
+    pub mailbox: String,
+    pub account: String,
+    pub ews_url: String,
+    /// Sealed secret (see `sync::secrets`).
+    pub sealed_secret: String,
+    /// `active`, `needs_reconnect` or `failing`.
+    pub status: String,
+    pub status_reason: String,
+    pub last_synced_at: Option<chrono::DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("provider", &self.provider)
+            .field("auth_kind", &self.auth_kind)
+            .field("mailbox", &self.mailbox)
+            .field("account", &self.account)
+            .field("ews_url", &self.ews_url)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+pub struct NewConnection<'a> {
+    pub user_id: &'a str,
+    pub provider: &'a str,
+    pub auth_kind: &'a str,
+    pub mailbox: &'a str,
+    pub account: &'a str,
+    pub ews_url: &'a str,
+    pub sealed_secret: &'a str,
+}
+
+const COLUMNS: &str = "id, tenant_id, user_id, provider, auth_kind, mailbox, account, ews_url, secret, status, status_reason, last_synced_at";
+
+fn connection(r: &AnyRow) -> Result<Connection> {
+    Ok(Connection {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        user_id: r.try_get("user_id")?,
+        provider: r.try_get("provider")?,
+        auth_kind: r.try_get("auth_kind")?,
+        mailbox: r.try_get("mailbox")?,
+        account: r.try_get("account")?,
+        ews_url: r.try_get("ews_url")?,
+        sealed_secret: r.try_get("secret")?,
+        status: r.try_get("status")?,
+        status_reason: r.try_get("status_reason")?,
+        last_synced_at: r.try_get::<Option<i64>, _>("last_synced_at")?.map(time),
+    })
+}
+
+impl Store {
+    /// Stores a user's connection; a user has at most one (a second gives Conflict). The user
+    /// must belong to the tenant.
+    pub async fn create_connection(&self, tenant_id: &str, c: NewConnection<'_>) -> Result<Connection> {
+        let id = new_id();
+        let now = Utc::now().timestamp();
+        let done = sqlx::query(
+            "INSERT INTO calendar_connections (id, tenant_id, user_id, provider, auth_kind, mailbox, account, ews_url, secret, created_at, updated_at) \
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10 \
+             WHERE EXISTS (SELECT 1 FROM users WHERE id = $3 AND tenant_id = $2)",
+        )
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(c.user_id)
+        .bind(c.provider)
+        .bind(c.auth_kind)
+        .bind(c.mailbox.trim().to_ascii_lowercase())
+        .bind(c.account)
+        .bind(c.ews_url)
+        .bind(c.sealed_secret)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.connection(tenant_id, &id).await
+    }
+
+    pub async fn connection(&self, tenant_id: &str, id: &str) -> Result<Connection> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM calendar_connections WHERE tenant_id = $1 AND id = $2"))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        connection(&row)
+    }
+
+    pub async fn connection_of_user(&self, tenant_id: &str, user_id: &str) -> Result<Option<Connection>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM calendar_connections WHERE tenant_id = $1 AND user_id = $2"))
+            .bind(tenant_id)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(connection).transpose()
+    }
+
+    pub async fn connections(&self, tenant_id: &str) -> Result<Vec<Connection>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM calendar_connections WHERE tenant_id = $1 ORDER BY mailbox, id"))
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(connection).collect()
+    }
+
+    /// Every connection of every tenant, for key rotation (re-sealing secrets).
+    pub async fn all_connections(&self) -> Result<Vec<Connection>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM calendar_connections ORDER BY tenant_id, id")).fetch_all(&self.pool).await?;
+        rows.iter().map(connection).collect()
+    }
+
+    pub async fn set_connection_secret(&self, tenant_id: &str, id: &str, sealed_secret: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE calendar_connections SET secret = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .bind(sealed_secret)
+            .bind(Utc::now().timestamp())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Marks the connection's state (`needs_reconnect` or `failing` with the reason the user
+    /// is shown; `active` clears the reason).
+    pub async fn set_connection_status(&self, tenant_id: &str, id: &str, status: &str, reason: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE calendar_connections SET status = $3, status_reason = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .bind(status)
+            .bind(reason)
+            .bind(Utc::now().timestamp())
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    pub async fn delete_connection(&self, tenant_id: &str, id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM calendar_connections WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,199 @@
+//! Adding, listing and removing calendar connections — one code path for the command line and
+//! the web UI. A connection is validated against the provider before anything is stored; its
+//! secret (password or OAuth tokens) is sealed with the keyring and only ever opened to build a
+//! provider client.
+
+use providers::ews::{EwsAuth, EwsCalendar};
+use providers::google::GoogleCalendar;
+use providers::graph::GraphCalendar;
+use providers::http::HttpConfig;
+use providers::oauth::TokenSet;
+use providers::{CalendarProvider, MailboxInfo, ProviderError};
+use serde::{Deserialize, Serialize};
+use store::{Connection, NewConnection, Store, StoreError};
+
+use crate::secrets::{Keyring, SecretError};
+
+/// Where the OAuth providers' APIs are (the real services, or the emulator in development).
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub google_api: String,
+    pub graph_api: String,
+}
+
+impl Default for Endpoints {
+    fn default() -> Self {
+        Self { google_api: "https://www.googleapis.com/calendar/v3".into(), graph_api: "https://graph.microsoft.com/v1.0".into() }
+    }
+}
+
+/// How the CRM signs in to the user's calendar.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credentials {
+    /// EWS with the user's own name and password.
+    EwsBasic { url: String, username: String, password: String },
+    /// EWS as a service account with the ApplicationImpersonation role, acting for the mailbox.
+    EwsImpersonation { url: String, service_account: String, password: String },
+    /// EWS with an OAuth bearer token (Exchange with modern auth).
+    EwsBearer { url: String, token: String },
+    /// Google or Microsoft 365 through OAuth.
+    OAuth { provider: OAuthProvider, tokens: TokenSet },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Credentials::EwsBasic { .. } => "EwsBasic { <redacted> }",
+            Credentials::EwsImpersonation { .. } => "EwsImpersonation { <redacted> }",
+            Credentials::EwsBearer { .. } => "EwsBearer { <redacted> }",
+            Credentials::OAuth { .. } => "OAuth { <redacted> }",
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OAuthProvider {
+    Google,
+    Graph,
+}
+
+/// The sealed part of a connection.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Secret {
+    Password { password: String },
+    Bearer { token: String },
+    OAuth { tokens: TokenSet },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The provider refused or could not be reached; the message says which (wrong password,
+    /// not an EWS URL, unreachable host, TLS, mailbox not found, impersonation not allowed …).
+    #[error("{0}")]
+    Provider(#[from] ProviderError),
+    #[error("no such user")]
+    NoSuchUser,
+    #[error("this user already has a calendar connection; remove it first")]
+    AlreadyConnected,
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Secret(#[from] SecretError),
+    #[error("database: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ConnectError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => ConnectError::AlreadyConnected,
+            StoreError::NotFound => ConnectError::NoSuchUser,
+            other => ConnectError::Store(other),
+        }
+    }
+}
+
+/// Connection management over the store, the keyring and the HTTP limits.
+#[derive(Clone)]
+pub struct Connections {
+    store: Store,
+    keyring: Keyring,
+    http: HttpConfig,
+    endpoints: Endpoints,
+}
+
+impl Connections {
+    pub fn new(store: Store, keyring: Keyring, http: HttpConfig, endpoints: Endpoints) -> Self {
+        Self { store, keyring, http, endpoints }
+    }
+
+    /// Validates `credentials` for `mailbox` with the provider, then stores the connection for
+    /// the user. Nothing is stored when validation fails.
+    pub async fn add(&self, tenant_id: &str, user_id: &str, mailbox: &str, credentials: Credentials) -> Result<(Connection, MailboxInfo), ConnectError> {
+        let mailbox = mailbox.trim().to_ascii_lowercase();
+        if !mailbox.contains('@') {
+            return Err(ConnectError::Invalid(format!("{mailbox:?} is not an e-mail address")));
+        }
+        if self.store.connection_of_user(tenant_id, user_id).await?.is_some() {
+            return Err(ConnectError::AlreadyConnected);
+        }
+        let (provider, auth_kind, account, url, secret) = match &credentials {
+            Credentials::EwsBasic { url, username, password } => ("ews", "basic", username.clone(), url.clone(), Secret::Password { password: password.clone() }),
+            Credentials::EwsImpersonation { url, service_account, password } => {
+                ("ews", "impersonation", service_account.clone(), url.clone(), Secret::Password { password: password.clone() })
+            }
+            Credentials::EwsBearer { url, token } => ("ews", "bearer", String::new(), url.clone(), Secret::Bearer { token: token.clone() }),
+            Credentials::OAuth { provider, tokens } => {
+                let p = match provider {
+                    OAuthProvider::Google => "google",
+                    OAuthProvider::Graph => "graph",
+                };
+                (p, "oauth", String::new(), String::new(), Secret::OAuth { tokens: tokens.clone() })
+            }
+        };
+        let client = self.build(provider, auth_kind, &mailbox, &account, &url, &secret)?;
+        let info = client.validate().await?;
+        let sealed = self.keyring.seal(&serde_json::to_string(&secret).expect("secrets serialise"));
+        let conn = self
+            .store
+            .create_connection(tenant_id, NewConnection { user_id, provider, auth_kind, mailbox: &mailbox, account: &account, ews_url: &url, sealed_secret: &sealed })
+            .await?;
+        Ok((conn, info))
+    }
+
+    pub async fn list(&self, tenant_id: &str) -> Result<Vec<Connection>, ConnectError> {
+        Ok(self.store.connections(tenant_id).await?)
+    }
+
+    pub async fn remove(&self, tenant_id: &str, id: &str) -> Result<(), ConnectError> {
+        self.store.delete_connection(tenant_id, id).await.map_err(|e| match e {
+            StoreError::NotFound => ConnectError::Invalid("no such connection".into()),
+            other => other.into(),
+        })
+    }
+
+    /// A provider client for a stored connection (the secret is opened only here).
+    pub fn client(&self, conn: &Connection) -> Result<Box<dyn CalendarProvider>, ConnectError> {
+        let secret: Secret = serde_json::from_str(&self.keyring.open(&conn.sealed_secret)?).map_err(|_| SecretError::Corrupt)?;
+        self.build(&conn.provider, &conn.auth_kind, &conn.mailbox, &conn.account, &conn.ews_url, &secret)
+    }
+
+    /// Re-seals every secret sealed with an older key; returns how many.
+    pub async fn rekey(&self) -> Result<usize, ConnectError> {
+        let mut n = 0;
+        for conn in self.store.all_connections().await? {
+            if self.keyring.is_stale(&conn.sealed_secret) {
+                let plain = self.keyring.open(&conn.sealed_secret)?;
+                self.store.set_connection_secret(&conn.tenant_id, &conn.id, &self.keyring.seal(&plain)).await?;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    fn build(&self, provider: &str, auth_kind: &str, mailbox: &str, account: &str, url: &str, secret: &Secret) -> Result<Box<dyn CalendarProvider>, ConnectError> {
+        Ok(match (provider, auth_kind, secret) {
+            ("ews", "basic", Secret::Password { password }) => Box::new(EwsCalendar::new(
+                &self.http,
+                url,
+                EwsAuth::Basic { username: if account.is_empty() { mailbox.into() } else { account.into() }, password: password.clone() },
+                mailbox,
+            )?),
+            ("ews", "impersonation", Secret::Password { password }) => Box::new(EwsCalendar::new(
+                &self.http,
+                url,
+                EwsAuth::Impersonation { username: account.into(), password: password.clone() },
+                mailbox,
+            )?),
+            ("ews", "bearer", Secret::Bearer { token }) => Box::new(EwsCalendar::new(&self.http, url, EwsAuth::Bearer { token: token.clone() }, mailbox)?),
+            ("google", "oauth", Secret::OAuth { tokens }) => {
+                Box::new(GoogleCalendar::new(&self.http, &self.endpoints.google_api, tokens.access_token.clone(), "primary")?)
+            }
+            ("graph", "oauth", Secret::OAuth { tokens }) => {
+                Box::new(GraphCalendar::new(&self.http, &self.endpoints.graph_api, tokens.access_token.clone(), None)?)
+            }
+            _ => return Err(ConnectError::Invalid(format!("unsupported connection kind {provider}/{auth_kind}"))),
+        })
+    }
+}
