@@ -44,7 +44,7 @@ test: build browser test-rust test-e2e
 # cargo-leptos builds debug with `--cfg erase_components`; the same flags here let cargo test
 # reuse that build instead of compiling Leptos a second time.
 test-rust: setup
-	@$(ENV); RUSTFLAGS="--cfg erase_components" cargo test -p domain -p store -p providers -p emulator -p app -p crmcal
+	@$(ENV); RUSTFLAGS="--cfg erase_components" cargo test -p domain -p store -p providers -p emulator -p sync -p app -p crmcal
 
 test-e2e: build browser
 	@cd end2end && E2E_WORKERS=$(E2E_WORKERS) CI=$${CI:-} npx playwright test

@@ -16,6 +16,13 @@ pub struct Config {
     /// and their OAuth servers). Default `127.0.0.1:3100` in demo mode, off otherwise; `off`
     /// disables it; port 0 picks a free port.
     pub emulator_addr: Option<SocketAddr>,
+    /// CRMCAL_SECRET_KEY_FILE: where the key sealing provider secrets lives when
+    /// CRMCAL_SECRET_KEY is not set (generated, mode 0600, on first use). Default
+    /// `data/secret.key`.
+    pub secret_key_file: std::path::PathBuf,
+    /// CRMCAL_PROVIDER_HTTP_LOOPBACK: allow plain http to loopback provider URLs (the emulator).
+    /// Default on in demo mode, off otherwise; everything else must be https.
+    pub provider_http_loopback: bool,
 }
 
 fn flag(name: &str, default: bool) -> bool {
@@ -45,6 +52,8 @@ impl Config {
             demo,
             secure_cookies: flag("CRMCAL_SECURE_COOKIES", false),
             emulator_addr,
+            secret_key_file: std::env::var("CRMCAL_SECRET_KEY_FILE").unwrap_or_else(|_| "data/secret.key".into()).into(),
+            provider_http_loopback: flag("CRMCAL_PROVIDER_HTTP_LOOPBACK", demo),
         })
     }
 }

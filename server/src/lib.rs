@@ -1,6 +1,7 @@
 //! The CRM Calendar server: wires configuration, the database, the Leptos app and the HTTP
 //! guards together. `main.rs` only starts it.
 
+pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod demo_emulator;

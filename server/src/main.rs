@@ -11,6 +11,21 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .init();
     let config = Config::from_env()?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("connections") {
+        // Operator commands: same code path as the UI, then exit.
+        let mut stdin = std::io::stdin().lock();
+        match crmcal::cli::connections(&args[1..], &config, &mut stdin).await {
+            Ok(out) => {
+                print!("{out}");
+                return Ok(());
+            }
+            Err(e) => {
+                eprintln!("crmcal connections: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     let mut leptos_options = get_configuration(None)?.leptos_options;
     if let Some(addr) = config.addr {
         leptos_options.site_addr = addr;

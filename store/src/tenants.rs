@@ -65,6 +65,14 @@ impl Store {
         Ok(Tenant { id, name: name.to_string(), calendar_integration: false })
     }
 
+    /// Every tenant (operator tools; the web app never lists across tenants).
+    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        let rows = sqlx::query("SELECT id, name, calendar_integration FROM tenants ORDER BY name, id").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok(Tenant { id: r.try_get("id")?, name: r.try_get("name")?, calendar_integration: crate::flag(r, "calendar_integration")? }))
+            .collect()
+    }
+
     pub async fn tenant_count(&self) -> Result<i64> {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM tenants").fetch_one(&self.pool).await?.try_get("n")?)
     }
