@@ -8,11 +8,13 @@
 mod auth;
 mod connections;
 mod crm;
+mod jobs;
 mod meetings;
 mod tenants;
 
 pub use auth::{SessionLookup, SESSION_LIFETIME_SECS};
 pub use connections::{Connection, NewConnection};
+pub use jobs::{Job, NewJob};
 pub use crm::{NewPerson, Organisation, Person};
 pub use meetings::{Attendee, AttendeeKind, CalendarEntry, Meeting, NewAttendee, NewMeeting, Series, LONG_SPAN_SECS};
 pub use tenants::{NewUser, Tenant, User};

@@ -321,3 +321,101 @@ async fn calendar_connections_one_per_user_and_kept_per_tenant() {
     })
     .await;
 }
+
+async fn connection_for(s: &Store, tenant: &str, email: &str) -> String {
+    let u = user(s, tenant, email).await;
+    let c = store::NewConnection { user_id: &u.id, provider: "ews", auth_kind: "basic", mailbox: email, account: email, ews_url: "https://x/EWS/Exchange.asmx", sealed_secret: "v1.k.s" };
+    s.create_connection(tenant, c).await.unwrap().id
+}
+
+fn job<'a>(connection: &'a str, key: Option<&'a str>, run_at: DateTime<Utc>) -> store::NewJob<'a> {
+    store::NewJob { connection_id: Some(connection), kind: "sync", coalesce_key: key, payload: "{}", run_at }
+}
+
+#[tokio::test]
+async fn jobs_coalesce_lease_and_run_one_per_connection() {
+    // F-X-4: durable queue (coalescing, leases taken over after a crash, one job per connection)
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Acme").await.unwrap().id;
+        let (a, b) = (connection_for(&s, &t, "a@acme.example").await, connection_for(&s, &t, "b@acme.example").await);
+        let now = at("2027-03-01T09:00:00Z");
+        let later = now + chrono::Duration::minutes(5);
+        let key_a = format!("sync:{a}");
+        // Ten requests to sync A are one job, due at the earliest time asked.
+        assert!(s.enqueue_job(&t, job(&a, Some(&key_a), later)).await.unwrap());
+        for _ in 0..9 {
+            assert!(!s.enqueue_job(&t, job(&a, Some(&key_a), now)).await.unwrap());
+        }
+        assert!(s.enqueue_job(&t, job(&a, Some("write:1"), now)).await.unwrap());
+        assert!(s.enqueue_job(&t, job(&b, Some(&format!("sync:{b}")), now)).await.unwrap());
+        assert!(s.enqueue_job(&t, job(&b, None, later)).await.unwrap());
+        assert_eq!(s.job_count().await.unwrap(), 4);
+
+        // One job per connection at a time; the not-yet-due one waits.
+        let lease = now + chrono::Duration::seconds(30);
+        let got = s.claim_jobs("w1", now, lease, 10).await.unwrap();
+        let mut conns: Vec<_> = got.iter().map(|j| j.connection_id.clone().unwrap()).collect();
+        conns.sort();
+        let mut want = vec![a.clone(), b.clone()];
+        want.sort();
+        assert_eq!(conns, want, "{got:?}");
+        assert!(s.claim_jobs("w2", now, lease, 10).await.unwrap().is_empty(), "both connections busy");
+
+        // A worker dies: after its lease, another takes the job over (attempt 2).
+        let a_job = got.iter().find(|j| j.connection_id.as_deref() == Some(&a)).unwrap().clone();
+        let b_job = got.iter().find(|j| j.connection_id.as_deref() == Some(&b)).unwrap().clone();
+        assert!(s.complete_job(&b_job.id, "w1").await.unwrap());
+        let after = lease + chrono::Duration::seconds(1);
+        let taken = s.claim_jobs("w2", after, after + chrono::Duration::seconds(30), 10).await.unwrap();
+        let retaken = taken.iter().find(|j| j.id == a_job.id).expect("expired lease taken over");
+        assert_eq!(retaken.attempts, 2);
+        assert!(!s.complete_job(&a_job.id, "w1").await.unwrap(), "the old worker no longer owns it");
+
+        // While it runs, a new sync request queues a successor; a failure then merges into it.
+        assert!(s.enqueue_job(&t, job(&a, Some(retaken.coalesce_key.as_deref().unwrap()), after)).await.unwrap());
+        let back_in_queue = s.release_job(&retaken.id, "w2", after + chrono::Duration::seconds(10), "throttled").await.unwrap();
+        assert!(!back_in_queue, "dropped in favour of the pending successor");
+        let pending: Vec<_> = s.jobs_of_connection(&t, &a).await.unwrap().into_iter().filter(|j| j.coalesce_key == retaken.coalesce_key).collect();
+        assert_eq!(pending.len(), 1, "merged into the pending successor: {pending:?}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_workers_never_take_the_same_job() {
+    // F-X-4 (several processes on one database)
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Acme").await.unwrap().id;
+        let now = at("2027-03-01T09:00:00Z");
+        let mut conns = Vec::new();
+        for i in 0..12 {
+            let c = connection_for(&s, &t, &format!("u{i}@acme.example")).await;
+            s.enqueue_job(&t, job(&c, Some(&format!("sync:{c}")), now)).await.unwrap();
+            conns.push(c);
+        }
+        let worker = |name: &'static str| {
+            let s = s.clone();
+            async move {
+                let mut mine = Vec::new();
+                loop {
+                    let got = s.claim_jobs(name, now, now + chrono::Duration::minutes(1), 2).await.unwrap();
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    for j in got {
+                        assert!(s.complete_job(&j.id, name).await.unwrap());
+                        mine.push(j.id);
+                    }
+                }
+            }
+        };
+        let (a, b, c) = tokio::join!(worker("w1"), worker("w2"), worker("w3"));
+        let mut all: Vec<String> = a.into_iter().chain(b).chain(c).collect();
+        let n = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!((n, all.len()), (12, 12), "every job ran exactly once");
+        assert_eq!(s.job_count().await.unwrap(), 0);
+    })
+    .await;
+}

@@ -1,0 +1,164 @@
+//! The sync engine's durable job queue. Jobs are claimed with a lease (a worker that dies lets
+//! its lease run out and another takes the job over), at most one job per connection runs at a
+//! time (so a slow or throttled connection holds up only itself), and pending jobs with the same
+//! coalescing key are one job (ten "sync Anna's calendar" requests make one sync). PostgreSQL
+//! claims with `FOR UPDATE SKIP LOCKED`, so several processes share the queue without taking
+//! the same job; SQLite has one writer, which serialises claims by itself.
+
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{new_id, Backend, Result, Store};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub id: String,
+    pub tenant_id: String,
+    pub connection_id: Option<String>,
+    pub kind: String,
+    pub coalesce_key: Option<String>,
+    pub payload: String,
+    pub run_at: DateTime<Utc>,
+    /// Including the current run.
+    pub attempts: i64,
+    pub last_error: String,
+}
+
+pub struct NewJob<'a> {
+    pub connection_id: Option<&'a str>,
+    pub kind: &'a str,
+    pub coalesce_key: Option<&'a str>,
+    pub payload: &'a str,
+    pub run_at: DateTime<Utc>,
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(v).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+const COLUMNS: &str = "id, tenant_id, connection_id, kind, coalesce_key, payload, run_at, attempts, last_error";
+
+fn job(r: &AnyRow) -> Result<Job> {
+    Ok(Job {
+        id: r.try_get("id")?,
+        tenant_id: r.try_get("tenant_id")?,
+        connection_id: r.try_get("connection_id")?,
+        kind: r.try_get("kind")?,
+        coalesce_key: r.try_get("coalesce_key")?,
+        payload: r.try_get("payload")?,
+        run_at: from_ms(r.try_get("run_at")?),
+        attempts: r.try_get("attempts")?,
+        last_error: r.try_get("last_error")?,
+    })
+}
+
+impl Store {
+    /// Queues a job. With a coalescing key that already has a pending job, no second job is
+    /// made: the pending one runs at the earlier of the two times. Returns whether a new job
+    /// was created.
+    pub async fn enqueue_job(&self, tenant_id: &str, j: NewJob<'_>) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO sync_jobs (id, tenant_id, connection_id, kind, coalesce_key, payload, run_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (coalesce_key) WHERE coalesce_key IS NOT NULL AND lease_owner IS NULL \
+             DO UPDATE SET run_at = CASE WHEN excluded.run_at < sync_jobs.run_at THEN excluded.run_at ELSE sync_jobs.run_at END \
+             RETURNING (id = $1) AS created",
+        )
+        .bind(new_id())
+        .bind(tenant_id)
+        .bind(j.connection_id)
+        .bind(j.kind)
+        .bind(j.coalesce_key)
+        .bind(j.payload)
+        .bind(ms(j.run_at))
+        .bind(Utc::now().timestamp())
+        .fetch_one(&self.pool)
+        .await?;
+        crate::flag(&done, "created")
+    }
+
+    /// Claims up to `limit` due jobs for `worker` until `lease_until`: pending ones, and ones
+    /// whose lease ran out (their worker died). Never a job of a connection that has a job
+    /// running under a live lease.
+    pub async fn claim_jobs(&self, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<Job>> {
+        let skip_locked = match self.backend {
+            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE sync_jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT j.id FROM sync_jobs j \
+                 WHERE j.run_at <= $3 AND (j.lease_owner IS NULL OR j.lease_until < $3) \
+                 AND NOT EXISTS (SELECT 1 FROM sync_jobs r WHERE r.connection_id = j.connection_id \
+                     AND r.id <> j.id AND r.lease_owner IS NOT NULL AND r.lease_until >= $3) \
+                 ORDER BY j.run_at, j.id LIMIT $4 {skip_locked}) \
+             RETURNING {COLUMNS}"
+        );
+        let rows = sqlx::query(&sql).bind(worker).bind(ms(lease_until)).bind(ms(now)).bind(limit).fetch_all(&self.pool).await?;
+        let mut jobs: Vec<Job> = rows.iter().map(job).collect::<Result<_>>()?;
+        // Two due jobs of one connection can be claimed in the same statement; keep the first,
+        // hand the others back at once.
+        let mut seen = std::collections::HashSet::new();
+        let mut extra = Vec::new();
+        jobs.retain(|j| match &j.connection_id {
+            Some(c) if !seen.insert(c.clone()) => {
+                extra.push(j.id.clone());
+                false
+            }
+            _ => true,
+        });
+        for id in extra {
+            self.release_job(&id, worker, now, "").await?;
+        }
+        Ok(jobs)
+    }
+
+    /// The job is done: gone from the queue (only by the worker holding its lease).
+    pub async fn complete_job(&self, id: &str, worker: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM sync_jobs WHERE id = $1 AND lease_owner = $2").bind(id).bind(worker).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The job failed (or yields): back to pending, to run at `retry_at`, with the error kept
+    /// (returns true). If a pending job with the same coalescing key appeared meanwhile, that
+    /// one does the work and this one is dropped (returns false).
+    pub async fn release_job(&self, id: &str, worker: &str, retry_at: DateTime<Utc>, error: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "DELETE FROM sync_jobs WHERE id = $1 AND lease_owner = $2 AND coalesce_key IS NOT NULL \
+             AND EXISTS (SELECT 1 FROM sync_jobs o WHERE o.coalesce_key = sync_jobs.coalesce_key AND o.lease_owner IS NULL AND o.id <> $1)",
+        )
+        .bind(id)
+        .bind(worker)
+        .execute(&mut *tx)
+        .await?;
+        let done = sqlx::query("UPDATE sync_jobs SET lease_owner = NULL, lease_until = NULL, run_at = $3, last_error = $4 WHERE id = $1 AND lease_owner = $2")
+            .bind(id)
+            .bind(worker)
+            .bind(ms(retry_at))
+            .bind(error)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Pending and running jobs (queue depth), for metrics.
+    pub async fn job_count(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) AS n FROM sync_jobs").fetch_one(&self.pool).await?.try_get("n")?)
+    }
+
+    pub async fn jobs_of_connection(&self, tenant_id: &str, connection_id: &str) -> Result<Vec<Job>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM sync_jobs WHERE tenant_id = $1 AND connection_id = $2 ORDER BY run_at, id"))
+            .bind(tenant_id)
+            .bind(connection_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job).collect()
+    }
+}
