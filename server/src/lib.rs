@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod demo_emulator;
 mod guard;
+pub mod health;
 
 use app::state::AppState;
 use app::{shell, App};
@@ -19,6 +20,7 @@ use store::Store;
 pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
+    let probes = health::router(state.store.clone());
     Router::new()
         .leptos_routes_with_context(
             &leptos_options,
@@ -32,6 +34,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(axum::middleware::from_fn_with_state(state, guard::guard))
         .with_state(leptos_options)
+        .merge(probes)
 }
 
 /// Creates the SQLite file's folder when needed, connects, migrates.

@@ -168,3 +168,22 @@ async fn each_user_sees_their_own_time_zone_and_week_start() {
     assert!(page(&anna, &s.base, "/calendar?view=week&date=2026-11-26").await.contains(">23 – 29 Nov 2026<"));
     assert!(page(&carla, &s.base, "/calendar?view=week&date=2026-11-26").await.contains(">22 – 28 Nov 2026<"));
 }
+
+#[tokio::test]
+async fn health_readiness_and_metrics_for_operators() {
+    // F-ADM-7 (operations): probes answer without a session; metrics are Prometheus text.
+    let s = start().await;
+    let c = client();
+    let health = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(c.get(format!("{}/readyz", s.base)).send().await.unwrap().status(), StatusCode::OK);
+    let metrics = c.get(format!("{}/metrics", s.base)).send().await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::OK);
+    assert!(metrics.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("# TYPE crmcal_sync_queue_depth gauge\ncrmcal_sync_queue_depth 0\n"), "{text}");
+    // A database that is gone makes the process not ready (but still alive).
+    s.store.close().await;
+    assert_eq!(c.get(format!("{}/readyz", s.base)).send().await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(c.get(format!("{}/healthz", s.base)).send().await.unwrap().status(), StatusCode::OK);
+}

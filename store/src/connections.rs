@@ -163,6 +163,14 @@ impl Store {
         Ok(())
     }
 
+    /// (provider, status, count) over all tenants, for metrics.
+    pub async fn connection_status_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query("SELECT provider, status, COUNT(*) AS n FROM calendar_connections GROUP BY provider, status ORDER BY provider, status")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok((r.try_get("provider")?, r.try_get("status")?, r.try_get("n")?))).collect()
+    }
+
     pub async fn delete_connection(&self, tenant_id: &str, id: &str) -> Result<()> {
         let done = sqlx::query("DELETE FROM calendar_connections WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
