@@ -22,6 +22,7 @@ async function startServer(): Promise<{ server: Server; proc: ChildProcess }> {
       CRMCAL_DATABASE_URL: `sqlite:${path.join(dataDir, 'crmcal.db')}`,
       CRMCAL_ADDR: '127.0.0.1:0',
       CRMCAL_EMULATOR_ADDR: '127.0.0.1:0',
+      CRMCAL_SECRET_KEY_FILE: path.join(dataDir, 'secret.key'),
       LEPTOS_SITE_ROOT: path.join(repo, 'target', 'site'),
       LEPTOS_OUTPUT_NAME: 'crmcal',
       RUST_LOG: 'warn',

@@ -22,12 +22,46 @@ const MAILBOXES: [(&str, Provider, &str); 3] = [
     ("carla@nordlys.example", Provider::Ews, "America/New_York"),
 ];
 
-/// Starts the emulator on `addr` and fills it. Returns the bound address.
-pub async fn start(addr: SocketAddr, now: DateTime<Utc>) -> std::io::Result<SocketAddr> {
+/// Starts the emulator on `addr` and fills it. Returns it with its bound address.
+pub async fn start(addr: SocketAddr, now: DateTime<Utc>) -> std::io::Result<(Emulator, SocketAddr)> {
     let emu = Emulator::new(Config::default());
     let bound = emu.clone().spawn(addr).await?;
     emu.with_state(|s| seed(s, now));
-    Ok(bound)
+    Ok((emu, bound))
+}
+
+/// Connects the demo users to their emulator mailboxes — Anna through Google OAuth, Ben
+/// through Microsoft OAuth (tokens as if they had consented), Carla with her Exchange
+/// password — through the same `sync::connections` path as the UI and the CLI. The emulator
+/// keeps nothing across restarts, so earlier demo connections are replaced.
+pub async fn connect_demo_users(store: &store::Store, keyring: sync::secrets::Keyring, emu: &Emulator, addr: SocketAddr) -> anyhow::Result<usize> {
+    use sync::connections::{Connections, Credentials, Endpoints, OAuthProvider};
+    let endpoints = Endpoints { google_api: format!("http://{addr}/google/calendar/v3"), graph_api: format!("http://{addr}/graph/v1.0") };
+    let conns = Connections::new(store.clone(), keyring, providers::http::HttpConfig::loopback(), endpoints);
+    let mut connected = 0;
+    for (email, provider, _) in MAILBOXES {
+        let Some((user, _)) = store.user_for_sign_in(email).await? else { continue };
+        if let Some(old) = store.connection_of_user(&user.tenant_id, &user.id).await? {
+            conns.remove(&user.tenant_id, &old.id).await?;
+        }
+        let oauth = |p: OAuthProvider| -> anyhow::Result<Credentials> {
+            let t = emu.with_state(|s| s.issue_tokens(email, provider, chrono::Duration::hours(12)))?;
+            let expires_at = Some(Utc::now() + Duration::seconds(t.expires_in));
+            Ok(Credentials::OAuth { provider: p, tokens: providers::oauth::TokenSet { access_token: t.access_token, refresh_token: Some(t.refresh_token), expires_at } })
+        };
+        let credentials = match provider {
+            Provider::Google => oauth(OAuthProvider::Google)?,
+            Provider::Graph => oauth(OAuthProvider::Graph)?,
+            Provider::Ews => Credentials::EwsBasic {
+                url: format!("http://{addr}/ews/EWS/Exchange.asmx"),
+                username: email.into(),
+                password: DEMO_PASSWORD.into(),
+            },
+        };
+        conns.add(&user.tenant_id, &user.id, email, credentials).await?;
+        connected += 1;
+    }
+    Ok(connected)
 }
 
 fn seed(s: &mut State, now: DateTime<Utc>) {
@@ -112,6 +146,30 @@ fn mailbox(email: &str, name: &str, provider: Provider, tz: &str, can_impersonat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn demo_users_are_connected_one_per_provider_and_their_connections_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::open_store(&format!("sqlite:{}", dir.path().join("demo.db").display())).await.unwrap();
+        crate::demo::seed(&store, Utc::now()).await.unwrap();
+        let (emu, addr) = start("127.0.0.1:0".parse().unwrap(), Utc::now()).await.unwrap();
+        let keyring = sync::secrets::Keyring::from_base64(&sync::secrets::generate_key(), &[]).unwrap();
+        assert_eq!(connect_demo_users(&store, keyring.clone(), &emu, addr).await.unwrap(), 3);
+        // Every start connects them again (the emulator forgets its tokens): replaced, not refused.
+        assert_eq!(connect_demo_users(&store, keyring.clone(), &emu, addr).await.unwrap(), 3);
+        let tenant = store.user_for_sign_in("anna@nordlys.example").await.unwrap().unwrap().0.tenant_id;
+        let conns = store.connections(&tenant).await.unwrap();
+        let mut kinds: Vec<_> = conns.iter().map(|c| (c.provider.as_str(), c.auth_kind.as_str())).collect();
+        kinds.sort();
+        assert_eq!(kinds, [("ews", "basic"), ("google", "oauth"), ("graph", "oauth")]);
+        let endpoints = sync::connections::Endpoints { google_api: format!("http://{addr}/google/calendar/v3"), graph_api: format!("http://{addr}/graph/v1.0") };
+        let api = sync::connections::Connections::new(store.clone(), keyring, providers::http::HttpConfig::loopback(), endpoints);
+        for c in &conns {
+            let client = api.client(c).unwrap();
+            let week = client.list_window(Utc::now() - Duration::days(7), Utc::now() + Duration::days(21)).await.unwrap();
+            assert!(week.iter().any(|e| e.subject.starts_with("Weekly team call")), "{}: {week:?}", c.provider);
+        }
+    }
 
     #[test]
     fn demo_mailboxes_hold_a_realistic_week() {

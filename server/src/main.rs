@@ -42,7 +42,19 @@ async fn main() -> anyhow::Result<()> {
         // The demo's stand-in for Google, Microsoft 365 and Exchange. A taken port is not fatal:
         // the CRM itself works without it.
         match crmcal::demo_emulator::start(addr, chrono::Utc::now()).await {
-            Ok(bound) => println!("Provider emulator (Google, Graph, EWS) on http://{bound}"),
+            Ok((emu, bound)) => {
+                println!("Provider emulator (Google, Graph, EWS) on http://{bound}");
+                if config.demo {
+                    let connected = match sync::secrets::Keyring::load(&config.secret_key_file) {
+                        Ok(keyring) => crmcal::demo_emulator::connect_demo_users(&store, keyring, &emu, bound).await,
+                        Err(e) => Err(e.into()),
+                    };
+                    match connected {
+                        Ok(n) => println!("Connected {n} demo users to their emulator calendars."),
+                        Err(e) => eprintln!("Demo calendar connections failed: {e}"),
+                    }
+                }
+            }
             Err(e) => eprintln!("Provider emulator not started on {addr}: {e}"),
         }
     }

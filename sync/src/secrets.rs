@@ -158,7 +158,12 @@ fn read_or_create_key_file(path: &Path) -> Result<String, SecretError> {
                 options.mode(0o600);
             }
             use std::io::Write;
-            let mut file = options.open(path).map_err(io)?;
+            let mut file = match options.open(path) {
+                Ok(f) => f,
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return read_or_create_key_file(path),
+                Err(e) => return Err(io(e)),
+            };
             file.write_all(key.as_bytes()).map_err(io)?;
             file.sync_all().map_err(io)?;
             tracing::info!("generated a new secret key in {shown}");
