@@ -677,11 +677,9 @@ impl State {
         if !ev.recurrence.is_empty() {
             recurrence::check(&ev.recurrence, &ev.fields)?;
         }
-        if ev.recurrence != before.recurrence || ev.fields.start != before.fields.start {
-            // A new pattern or a moved series: exceptions of the old slots no longer apply.
-            if ev.recurrence != before.recurrence {
-                ev.overrides.clear();
-            }
+        if ev.recurrence != before.recurrence {
+            // A new pattern: exceptions of the old slots no longer apply.
+            ev.overrides.clear();
         }
         ev.id = before.id.clone();
         ev.ical_uid = before.ical_uid.clone();
@@ -726,22 +724,8 @@ impl State {
         let mut fields = current.fields.clone();
         change(&mut fields)?;
         validate_fields(&fields)?;
-        let seq = self.next_seq(&mb.email)?;
         let change_key = new_change_key();
-        let cal = self.calendar_mut(&mb.email)?;
-        let ev = cal.events.get_mut(master_id).ok_or(ModelError::NotFound)?;
-        ev.overrides.insert(original_start, Override::Changed { fields, change_key, seq });
-        ev.seq = seq;
-        // The series changed: a writer holding the master's old version must not overwrite
-        // (and with a new rule, discard) this exception unseen.
-        ev.change_key = new_change_key();
-        ev.updated = Utc::now();
-        let ev = ev.clone();
-        self.note(&mb.email, master_id, ChangeType::Updated);
-        if send != Send::None && ev.organizer.email == mb.email {
-            let to = attendee_emails(&ev, &mb.email);
-            self.deliver(&mb, &ev, MessageKind::Update, &to, Some(original_start));
-        }
+        let ev = self.set_override(&mb, master_id, original_start, |seq| Override::Changed { fields, change_key, seq }, MessageKind::Update, send)?;
         recurrence::occurrence(&ev, original_start)
     }
 
@@ -750,10 +734,26 @@ impl State {
         let mb = self.mailbox(email).ok_or_else(|| ModelError::NoMailbox(email.into()))?.clone();
         let master = self.event(&mb.email, master_id)?.clone();
         recurrence::occurrence(&master, original_start)?;
+        self.set_override(&mb, master_id, original_start, |seq| Override::Cancelled { seq }, MessageKind::Cancel, send)?;
+        Ok(())
+    }
+
+    /// Records a changed or deleted occurrence on its series and tells the attendees when the
+    /// writer organises it. The series' own version changes too: a writer holding the master's
+    /// old version must not overwrite (and with a new rule, discard) this exception unseen.
+    fn set_override(
+        &mut self,
+        mb: &Mailbox,
+        master_id: &str,
+        original_start: DateTime<Utc>,
+        make: impl FnOnce(u64) -> Override,
+        message: MessageKind,
+        send: Send,
+    ) -> Result<Event, ModelError> {
         let seq = self.next_seq(&mb.email)?;
         let cal = self.calendar_mut(&mb.email)?;
         let ev = cal.events.get_mut(master_id).ok_or(ModelError::NotFound)?;
-        ev.overrides.insert(original_start, Override::Cancelled { seq });
+        ev.overrides.insert(original_start, make(seq));
         ev.seq = seq;
         ev.change_key = new_change_key();
         ev.updated = Utc::now();
@@ -761,9 +761,9 @@ impl State {
         self.note(&mb.email, master_id, ChangeType::Updated);
         if send != Send::None && ev.organizer.email == mb.email {
             let to = attendee_emails(&ev, &mb.email);
-            self.deliver(&mb, &ev, MessageKind::Cancel, &to, Some(original_start));
+            self.deliver(mb, &ev, message, &to, Some(original_start));
         }
-        Ok(())
+        Ok(ev)
     }
 
     /// Deletes an event (a whole series when it is a master). With `send`, the organiser's
@@ -834,7 +834,6 @@ impl State {
                 (MessageKind::Cancel, None) => {}
                 (_, Some(copy_id)) => {
                     let source = ev.clone();
-                    let rcpt_email = target.email.clone();
                     let _ = self.update_event(&target.email, &copy_id, None, Send::None, |copy| {
                         let responses: HashMap<String, Response> =
                             copy.fields.attendees.iter().map(|a| (a.email.clone(), a.response)).collect();
@@ -848,7 +847,6 @@ impl State {
                         copy.overrides = source.overrides.clone();
                         copy.shared_props = source.shared_props.clone();
                         copy.cancelled = false;
-                        let _ = &rcpt_email;
                         Ok(())
                     });
                 }

@@ -129,6 +129,30 @@ fn single(ev: &Event) -> Instance {
     }
 }
 
+/// An unchanged occurrence of `ev` in `slot`, with the fields it has there.
+fn unchanged(ev: &Event, slot: DateTime<Utc>, index: usize, fields: Fields) -> Instance {
+    Instance {
+        event_id: ev.id.clone(),
+        kind: InstanceKind::Occurrence,
+        original_start: Some(slot),
+        index,
+        fields,
+        cancelled: false,
+        seq: ev.seq,
+        change_key: ev.change_key.clone(),
+    }
+}
+
+/// The occurrence in `slot` as changed on its own.
+fn exception(ev: &Event, slot: DateTime<Utc>, index: usize, fields: &Fields, change_key: &str, seq: u64) -> Instance {
+    Instance {
+        kind: InstanceKind::Exception,
+        change_key: change_key.to_string(),
+        seq,
+        ..unchanged(ev, slot, index, fields.clone())
+    }
+}
+
 /// Instances of `ev` overlapping `[from, to)`.
 pub fn instances(ev: &Event, from: DateTime<Utc>, to: DateTime<Utc>, include_cancelled: bool) -> Vec<Instance> {
     if !ev.is_series() {
@@ -144,31 +168,13 @@ pub fn instances(ev: &Event, from: DateTime<Utc>, to: DateTime<Utc>, include_can
         match ev.overrides.get(&slot) {
             Some(Override::Cancelled { seq }) => {
                 if include_cancelled && overlaps(&fields, from, to) {
-                    out.push(Instance {
-                        event_id: ev.id.clone(),
-                        kind: InstanceKind::Occurrence,
-                        original_start: Some(slot),
-                        index,
-                        fields,
-                        cancelled: true,
-                        seq: *seq,
-                        change_key: ev.change_key.clone(),
-                    });
+                    out.push(Instance { cancelled: true, seq: *seq, ..unchanged(ev, slot, index, fields) });
                 }
             }
             Some(Override::Changed { .. }) => {} // listed below, where it now is
             None => {
                 if overlaps(&fields, from, to) {
-                    out.push(Instance {
-                        event_id: ev.id.clone(),
-                        kind: InstanceKind::Occurrence,
-                        original_start: Some(slot),
-                        index,
-                        fields,
-                        cancelled: false,
-                        seq: ev.seq,
-                        change_key: ev.change_key.clone(),
-                    });
+                    out.push(unchanged(ev, slot, index, fields));
                 }
             }
         }
@@ -176,16 +182,7 @@ pub fn instances(ev: &Event, from: DateTime<Utc>, to: DateTime<Utc>, include_can
     for (slot, ov) in &ev.overrides {
         if let Override::Changed { fields, change_key, seq } = ov {
             if overlaps(fields, from, to) {
-                out.push(Instance {
-                    event_id: ev.id.clone(),
-                    kind: InstanceKind::Exception,
-                    original_start: Some(*slot),
-                    index: index_of(ev, *slot).unwrap_or(0),
-                    fields: fields.clone(),
-                    cancelled: false,
-                    seq: *seq,
-                    change_key: change_key.clone(),
-                });
+                out.push(exception(ev, *slot, index_of(ev, *slot).unwrap_or(0), fields, change_key, *seq));
             }
         }
     }
@@ -216,26 +213,8 @@ pub fn occurrence(ev: &Event, original_start: DateTime<Utc>) -> Result<Instance,
     let index = index_of(ev, original_start).ok_or(ModelError::NoOccurrence)?;
     match ev.overrides.get(&original_start) {
         Some(Override::Cancelled { .. }) => Err(ModelError::OccurrenceDeleted),
-        Some(Override::Changed { fields, change_key, seq }) => Ok(Instance {
-            event_id: ev.id.clone(),
-            kind: InstanceKind::Exception,
-            original_start: Some(original_start),
-            index,
-            fields: fields.clone(),
-            cancelled: false,
-            seq: *seq,
-            change_key: change_key.clone(),
-        }),
-        None => Ok(Instance {
-            event_id: ev.id.clone(),
-            kind: InstanceKind::Occurrence,
-            original_start: Some(original_start),
-            index,
-            fields: fields_at(&ev.fields, original_start),
-            cancelled: false,
-            seq: ev.seq,
-            change_key: ev.change_key.clone(),
-        }),
+        Some(Override::Changed { fields, change_key, seq }) => Ok(exception(ev, original_start, index, fields, change_key, *seq)),
+        None => Ok(unchanged(ev, original_start, index, fields_at(&ev.fields, original_start))),
     }
 }
 

@@ -148,6 +148,26 @@ pub struct EventDraft {
     pub recurrence: Option<String>,
 }
 
+impl EventDraft {
+    /// A busy, public meeting with only a subject and times; set the rest with struct update
+    /// syntax (`EventDraft { location, ..EventDraft::new(…) }`).
+    pub fn new(subject: &str, start: EventTime, end: EventTime, time_zone: &str) -> Self {
+        Self {
+            subject: subject.into(),
+            location: String::new(),
+            description: String::new(),
+            start,
+            end,
+            time_zone: time_zone.into(),
+            private: false,
+            busy: true,
+            attendees: Vec::new(),
+            crm_id: None,
+            recurrence: None,
+        }
+    }
+}
+
 /// Whether a write mails the attendees (invitations, updates, cancellations). Each client
 /// maps it onto its provider: Google `sendUpdates=all|none`, EWS
 /// `SendMeetingInvitations…=SendToAllAndSaveCopy|SendToNone`, Graph (which always mails

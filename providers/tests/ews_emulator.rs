@@ -50,19 +50,7 @@ fn window() -> Window {
 }
 
 fn draft(subject: &str, start: DateTime<Utc>) -> EventDraft {
-    EventDraft {
-        subject: subject.into(),
-        location: String::new(),
-        description: String::new(),
-        start: EventTime::At(start),
-        end: EventTime::At(start + chrono::Duration::minutes(30)),
-        time_zone: "Europe/Copenhagen".into(),
-        private: false,
-        busy: true,
-        attendees: vec![],
-        crm_id: None,
-        recurrence: None,
-    }
+    EventDraft::new(subject, EventTime::At(start), EventTime::At(start + chrono::Duration::minutes(30)), "Europe/Copenhagen")
 }
 
 async fn drain(c: &EwsCalendar, cursor: Option<String>) -> (Vec<Change>, String) {

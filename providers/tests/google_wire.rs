@@ -73,19 +73,8 @@ fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
 }
 
 fn draft(subject: &str, start: DateTime<Utc>, minutes: i64) -> EventDraft {
-    EventDraft {
-        subject: subject.into(),
-        location: "Room 1".into(),
-        description: "Agenda".into(),
-        start: EventTime::At(start),
-        end: EventTime::At(start + chrono::Duration::minutes(minutes)),
-        time_zone: "Europe/Berlin".into(),
-        private: false,
-        busy: true,
-        attendees: vec![],
-        crm_id: None,
-        recurrence: None,
-    }
+    let end = EventTime::At(start + chrono::Duration::minutes(minutes));
+    EventDraft { location: "Room 1".into(), description: "Agenda".into(), ..EventDraft::new(subject, EventTime::At(start), end, "Europe/Berlin") }
 }
 
 fn window(from: DateTime<Utc>, to: DateTime<Utc>) -> Window {

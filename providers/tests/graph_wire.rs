@@ -66,19 +66,8 @@ async fn env() -> Env {
 }
 
 fn draft(subject: &str, start: DateTime<Utc>, minutes: i64) -> EventDraft {
-    EventDraft {
-        subject: subject.into(),
-        location: "Room 1".into(),
-        description: "Agenda:\n1. numbers".into(),
-        start: EventTime::At(start),
-        end: EventTime::At(start + chrono::Duration::minutes(minutes)),
-        time_zone: "Europe/Copenhagen".into(),
-        private: false,
-        busy: true,
-        attendees: vec![],
-        crm_id: None,
-        recurrence: None,
-    }
+    let end = EventTime::At(start + chrono::Duration::minutes(minutes));
+    EventDraft { location: "Room 1".into(), description: "Agenda:\n1. numbers".into(), ..EventDraft::new(subject, EventTime::At(start), end, "Europe/Copenhagen") }
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use chrono::Utc;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{new_id, time, Result, Store, StoreError};
+use crate::{found, new_id, time, Result, Store, StoreError};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Connection {
@@ -140,10 +140,7 @@ impl Store {
             .bind(Utc::now().timestamp())
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done)
     }
 
     /// Marks the connection's state (`needs_reconnect` or `failing` with the reason the user
@@ -157,10 +154,7 @@ impl Store {
             .bind(Utc::now().timestamp())
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done)
     }
 
     /// (provider, status, count) over all tenants, for metrics.
@@ -177,9 +171,6 @@ impl Store {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done)
     }
 }

@@ -115,6 +115,12 @@ impl Store {
         &self.pool
     }
 
+    /// One round trip to the database (readiness probes).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -130,6 +136,14 @@ pub(crate) fn secs(t: DateTime<Utc>) -> i64 {
 
 pub(crate) fn time(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// An UPDATE or DELETE that matched no row (in this tenant) is NotFound.
+pub(crate) fn found(done: sqlx::any::AnyQueryResult) -> Result<()> {
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 /// Reads a BOOLEAN column the same way on both backends (SQLite hands back 0/1 integers).

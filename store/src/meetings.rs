@@ -1,7 +1,7 @@
 //! Meetings ("synced meetings"): one row per real meeting, one copy per calendar it sits in,
 //! attendees and organisation links.
 
-use crate::{flag, new_id, placeholders, secs, time, Result, Store, StoreError};
+use crate::{flag, found, new_id, placeholders, secs, time, Result, Store, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -270,10 +270,7 @@ impl Store {
             .bind(meeting_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done)
     }
 
     pub async fn meeting_count(&self, tenant_id: &str) -> Result<i64> {

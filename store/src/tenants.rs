@@ -1,6 +1,6 @@
 //! Tenants (customer companies) and their users.
 
-use crate::{flag, new_id, Result, Store, StoreError};
+use crate::{flag, found, new_id, Result, Store, StoreError};
 use chrono::Utc;
 use domain::Role;
 use sqlx::any::AnyRow;
@@ -132,9 +132,6 @@ impl Store {
             .bind(user_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done)
     }
 }
