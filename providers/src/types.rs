@@ -273,3 +273,21 @@ pub enum NotificationEvent {
     /// Notifications were lost: run an incremental sync.
     Missed,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscription_prints_without_its_secret() {
+        let sub = Subscription {
+            id: "ch-1".into(),
+            resource_id: Some("res".into()),
+            callback_url: "https://crm.example.com/hooks/google".into(),
+            expires_at: Utc::now(),
+            secret: "client-state-secret".into(),
+        };
+        let shown = format!("{sub:?}");
+        assert!(shown.contains("ch-1") && !shown.contains("client-state-secret"), "{shown}");
+    }
+}
