@@ -134,6 +134,7 @@ enum FaultRequestKind {
     Throttle { retry_after_ms: Option<u64> },
     Timeout { ms: Option<u64> },
     Drop,
+    LostAnswer,
     /// Expires every sync cursor and page token issued so far (Google 410, Graph 410,
     /// EWS ErrorInvalidSyncStateData on their next use).
     ExpiredCursor,
@@ -147,6 +148,7 @@ async fn add_fault(State(emu): State<Emulator>, Json(f): Json<FaultRequest>) -> 
         FaultRequestKind::Throttle { retry_after_ms } => FaultKind::Throttle { retry_after_ms: retry_after_ms.unwrap_or(1000) },
         FaultRequestKind::Timeout { ms } => FaultKind::Timeout { ms: ms.unwrap_or(30_000) },
         FaultRequestKind::Drop => FaultKind::Drop,
+        FaultRequestKind::LostAnswer => FaultKind::LostAnswer,
         FaultRequestKind::ExpiredCursor => {
             let n = emu.with_state(|s| s.expire_cursors(f.provider));
             return Json(json!({ "expired_cursors": n })).into_response();

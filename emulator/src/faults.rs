@@ -20,6 +20,10 @@ use crate::{ews, google, graph, Emulator};
 pub async fn inject(State((emulator, provider)): State<(Emulator, Provider)>, req: Request, next: Next) -> Response {
     match emulator.with_state(|s| s.take_fault(provider)) {
         None => next.run(req).await,
+        Some(FaultKind::LostAnswer) => {
+            let _ = next.run(req).await;
+            answer(provider, FaultKind::Drop).await
+        }
         Some(kind) => answer(provider, kind).await,
     }
 }

@@ -202,7 +202,7 @@ pub fn fault_response(kind: &FaultKind) -> Response {
             GError::new(code, domain, reason, message)
         }
         // Timeouts and drops are answered by the fault layer itself.
-        FaultKind::Timeout { .. } | FaultKind::Drop => GError::new(StatusCode::INTERNAL_SERVER_ERROR, "global", "backendError", "Backend Error"),
+        FaultKind::Timeout { .. } | FaultKind::Drop | FaultKind::LostAnswer => GError::new(StatusCode::INTERNAL_SERVER_ERROR, "global", "backendError", "Backend Error"),
     };
     err.into_response()
 }

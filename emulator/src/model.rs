@@ -308,6 +308,9 @@ pub enum FaultKind {
     Timeout { ms: u64 },
     /// Send headers, then break the connection mid-body.
     Drop,
+    /// Carry the request out, then break the connection before the answer: the client cannot
+    /// tell whether its write happened (a crash or network failure after the provider acted).
+    LostAnswer,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -48,6 +48,7 @@ const CRM_ID: &str = "crmId";
 
 pub struct GoogleCalendar {
     client: reqwest::Client,
+    meter: Option<std::sync::Arc<http::CallMeter>>,
     base: Url,
     token: String,
     calendar_id: String,
@@ -82,6 +83,7 @@ impl GoogleCalendar {
         }
         Ok(Self {
             client: http.client(),
+            meter: http.meter.clone(),
             base,
             token: access_token.into(),
             calendar_id: calendar_id.to_string(),
@@ -118,7 +120,7 @@ impl GoogleCalendar {
 
     /// Sends; a 2xx gives its body, anything else the matching [`ProviderError`].
     async fn execute(&self, req: RequestBuilder, ctx: Ctx) -> Result<Bytes> {
-        let resp = http::send(req).await?;
+        let resp = http::send(self.meter.as_deref(), req).await?;
         let status = resp.status();
         if status.is_success() {
             return http::read_body(resp, self.max_body).await;

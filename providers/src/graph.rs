@@ -55,6 +55,7 @@ const SCHEDULES_PER_CALL: usize = 20;
 
 pub struct GraphCalendar {
     client: reqwest::Client,
+    meter: Option<std::sync::Arc<http::CallMeter>>,
     max_body: usize,
     base: Url,
     token: String,
@@ -77,7 +78,7 @@ impl GraphCalendar {
             segs.pop_if_empty();
         }
         let user = user.map(str::trim).filter(|u| !u.is_empty()).map(str::to_string);
-        Ok(Self { client: http.client(), max_body: http.max_body_bytes, base, token: access_token.into(), user })
+        Ok(Self { client: http.client(), meter: http.meter.clone(), max_body: http.max_body_bytes, base, token: access_token.into(), user })
     }
 
     /// `{base}/me/<path…>` or `{base}/users/{user}/<path…>`.
@@ -117,7 +118,7 @@ impl GraphCalendar {
 
     /// Sends; a success gives the parsed JSON body (Null when empty), a failure its error.
     async fn call(&self, req: RequestBuilder) -> Result<Value> {
-        let resp = http::send(req).await?;
+        let resp = http::send(self.meter.as_deref(), req).await?;
         if !resp.status().is_success() {
             return Err(failure(resp).await);
         }

@@ -24,6 +24,21 @@ pub struct HttpConfig {
     /// Allow plain `http://` to loopback addresses (development, tests, the demo emulator).
     /// Everything else must be https.
     pub allow_http_loopback: bool,
+    /// Counts the HTTP calls of the clients built with this configuration (metrics, cost per
+    /// synced change).
+    pub meter: Option<std::sync::Arc<CallMeter>>,
+}
+
+/// A count of HTTP calls made to a provider.
+#[derive(Debug, Default)]
+pub struct CallMeter {
+    calls: std::sync::atomic::AtomicU64,
+}
+
+impl CallMeter {
+    pub fn calls(&self) -> u64 {
+        self.calls.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl Default for HttpConfig {
@@ -33,6 +48,7 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(10),
             max_body_bytes: 16 * 1024 * 1024,
             allow_http_loopback: false,
+            meter: None,
         }
     }
 }
@@ -99,8 +115,12 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// Sends the request; transport failures become Timeout / Tls / Unreachable / Server.
-pub async fn send(req: RequestBuilder) -> Result<Response> {
+/// Sends the request (counted by `meter`); transport failures become Timeout / Tls /
+/// Unreachable / Server.
+pub async fn send(meter: Option<&CallMeter>, req: RequestBuilder) -> Result<Response> {
+    if let Some(m) = meter {
+        m.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     req.send().await.map_err(transport_error)
 }
 

@@ -1,11 +1,11 @@
 //! Calendar connections: one per user, with the provider, who signs in, and the secret —
 //! already sealed by the caller (`sync::secrets`); the store never sees it in the clear.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{found, new_id, time, Result, Store, StoreError};
+use crate::{found, new_id, time, time_ms, Result, Store, StoreError};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Connection {
@@ -24,7 +24,19 @@ pub struct Connection {
     /// `active`, `needs_reconnect` or `failing`.
     pub status: String,
     pub status_reason: String,
-    pub last_synced_at: Option<chrono::DateTime<Utc>>,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    /// Google syncToken / Graph deltaLink / EWS SyncState of the last finished round.
+    pub sync_cursor: Option<String>,
+    /// The window the cursor's first (full) round covered.
+    pub cursor_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// A sync has been running since then.
+    pub syncing_since: Option<DateTime<Utc>>,
+    /// The push subscription's id (routes notifications), the subscription sealed (it holds
+    /// its secret), when it expires, and why the last attempt to subscribe failed.
+    pub push_id: Option<String>,
+    pub push_sealed: Option<String>,
+    pub push_expires_at: Option<DateTime<Utc>>,
+    pub push_error: String,
 }
 
 impl std::fmt::Debug for Connection {
@@ -38,6 +50,8 @@ impl std::fmt::Debug for Connection {
             .field("account", &self.account)
             .field("ews_url", &self.ews_url)
             .field("status", &self.status)
+            .field("last_synced_at", &self.last_synced_at)
+            .field("push_id", &self.push_id)
             .finish_non_exhaustive()
     }
 }
@@ -52,7 +66,8 @@ pub struct NewConnection<'a> {
     pub sealed_secret: &'a str,
 }
 
-const COLUMNS: &str = "id, tenant_id, user_id, provider, auth_kind, mailbox, account, ews_url, secret, status, status_reason, last_synced_at";
+const COLUMNS: &str = "id, tenant_id, user_id, provider, auth_kind, mailbox, account, ews_url, secret, status, status_reason, last_synced_at, \
+     sync_cursor, cursor_from, cursor_to, syncing_since, push_id, push_sealed, push_expires_at, push_error";
 
 fn connection(r: &AnyRow) -> Result<Connection> {
     Ok(Connection {
@@ -67,7 +82,17 @@ fn connection(r: &AnyRow) -> Result<Connection> {
         sealed_secret: r.try_get("secret")?,
         status: r.try_get("status")?,
         status_reason: r.try_get("status_reason")?,
-        last_synced_at: r.try_get::<Option<i64>, _>("last_synced_at")?.map(time),
+        last_synced_at: r.try_get::<Option<i64>, _>("last_synced_at")?.map(time_ms),
+        sync_cursor: r.try_get("sync_cursor")?,
+        cursor_window: match (r.try_get::<Option<i64>, _>("cursor_from")?, r.try_get::<Option<i64>, _>("cursor_to")?) {
+            (Some(f), Some(t)) => Some((time(f), time(t))),
+            _ => None,
+        },
+        syncing_since: r.try_get::<Option<i64>, _>("syncing_since")?.map(time_ms),
+        push_id: r.try_get("push_id")?,
+        push_sealed: r.try_get("push_sealed")?,
+        push_expires_at: r.try_get::<Option<i64>, _>("push_expires_at")?.map(time),
+        push_error: r.try_get("push_error")?,
     })
 }
 
@@ -163,6 +188,93 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|r| Ok((r.try_get("provider")?, r.try_get("status")?, r.try_get("n")?))).collect()
+    }
+
+    /// A sync of the connection started (`Some`) or stopped (`None`) running.
+    pub async fn set_syncing(&self, tenant_id: &str, id: &str, since: Option<DateTime<Utc>>) -> Result<()> {
+        sqlx::query("UPDATE calendar_connections SET syncing_since = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .bind(since.map(|t| t.timestamp_millis()))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A sync finished: `Ok` marks the connection active and synced at `at`; `Err((status,
+    /// reason))` keeps the last good sync time and says what went wrong.
+    pub async fn finish_sync(&self, tenant_id: &str, id: &str, at: DateTime<Utc>, outcome: std::result::Result<(), (&str, &str)>) -> Result<()> {
+        let q = match outcome {
+            Ok(()) => sqlx::query(
+                "UPDATE calendar_connections SET syncing_since = NULL, status = 'active', status_reason = '', last_synced_at = $3, updated_at = $4 \
+                 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant_id)
+            .bind(id)
+            .bind(at.timestamp_millis())
+            .bind(at.timestamp()),
+            Err((status, reason)) => sqlx::query(
+                "UPDATE calendar_connections SET syncing_since = NULL, status = $3, status_reason = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(tenant_id)
+            .bind(id)
+            .bind(status)
+            .bind(reason)
+            .bind(at.timestamp()),
+        };
+        q.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Records the connection's push subscription (None: it has none), or why subscribing failed.
+    pub async fn set_push(&self, tenant_id: &str, id: &str, push: Option<(&str, &str, DateTime<Utc>)>, error: &str) -> Result<()> {
+        sqlx::query("UPDATE calendar_connections SET push_id = $3, push_sealed = $4, push_expires_at = $5, push_error = $6 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .bind(push.map(|p| p.0))
+            .bind(push.map(|p| p.1))
+            .bind(push.map(|p| p.2.timestamp()))
+            .bind(error)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The connection a push notification is for (any tenant: the subscription id is the key,
+    /// and the caller then checks the notification's secret against the subscription's).
+    pub async fn connection_by_push_id(&self, push_id: &str) -> Result<Option<Connection>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM calendar_connections WHERE push_id = $1"))
+            .bind(push_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(connection).transpose()
+    }
+
+    /// Active connections (any tenant) last synced before `before` (or never): polling.
+    pub async fn connections_synced_before(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<Connection>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM calendar_connections WHERE status <> 'needs_reconnect' \
+             AND (last_synced_at IS NULL OR last_synced_at < $1) ORDER BY last_synced_at LIMIT $2"
+        ))
+        .bind(before.timestamp_millis())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(connection).collect()
+    }
+
+    /// Active connections (any tenant) whose push subscription is missing or expires before
+    /// `before`: to subscribe or renew.
+    pub async fn connections_push_due(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<Connection>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM calendar_connections WHERE status <> 'needs_reconnect' \
+             AND (push_expires_at IS NULL OR push_expires_at < $1) ORDER BY push_expires_at LIMIT $2"
+        ))
+        .bind(before.timestamp())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(connection).collect()
     }
 
     pub async fn delete_connection(&self, tenant_id: &str, id: &str) -> Result<()> {

@@ -23,6 +23,8 @@ pub struct Job {
     /// Including the current run.
     pub attempts: i64,
     pub last_error: String,
+    /// Bits the job's requests OR-ed together when they coalesced.
+    pub flags: i64,
 }
 
 pub struct NewJob<'a> {
@@ -31,6 +33,7 @@ pub struct NewJob<'a> {
     pub coalesce_key: Option<&'a str>,
     pub payload: &'a str,
     pub run_at: DateTime<Utc>,
+    pub flags: i64,
 }
 
 fn ms(t: DateTime<Utc>) -> i64 {
@@ -41,7 +44,7 @@ fn from_ms(v: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(v).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
-const COLUMNS: &str = "id, tenant_id, connection_id, kind, coalesce_key, payload, run_at, attempts, last_error";
+const COLUMNS: &str = "id, tenant_id, connection_id, kind, coalesce_key, payload, run_at, attempts, last_error, flags";
 
 fn job(r: &AnyRow) -> Result<Job> {
     Ok(Job {
@@ -54,32 +57,44 @@ fn job(r: &AnyRow) -> Result<Job> {
         run_at: from_ms(r.try_get("run_at")?),
         attempts: r.try_get("attempts")?,
         last_error: r.try_get("last_error")?,
+        flags: r.try_get("flags")?,
     })
 }
 
+/// Queues a job on `executor` (the pool, or a transaction that also writes what the job is
+/// about). With a coalescing key that already has a pending job, no second job is made: the
+/// pending one runs at the earlier of the two times, with both jobs' flags. Returns whether a
+/// new job was created.
+pub(crate) async fn insert_job<'e, E>(executor: E, tenant_id: &str, j: NewJob<'_>) -> Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let done = sqlx::query(
+        "INSERT INTO sync_jobs (id, tenant_id, connection_id, kind, coalesce_key, payload, run_at, created_at, flags) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (coalesce_key) WHERE coalesce_key IS NOT NULL AND lease_owner IS NULL \
+         DO UPDATE SET run_at = CASE WHEN excluded.run_at < sync_jobs.run_at THEN excluded.run_at ELSE sync_jobs.run_at END, \
+         flags = sync_jobs.flags | excluded.flags \
+         RETURNING (id = $1) AS created",
+    )
+    .bind(new_id())
+    .bind(tenant_id)
+    .bind(j.connection_id)
+    .bind(j.kind)
+    .bind(j.coalesce_key)
+    .bind(j.payload)
+    .bind(ms(j.run_at))
+    .bind(Utc::now().timestamp())
+    .bind(j.flags)
+    .fetch_one(executor)
+    .await?;
+    crate::flag(&done, "created")
+}
+
 impl Store {
-    /// Queues a job. With a coalescing key that already has a pending job, no second job is
-    /// made: the pending one runs at the earlier of the two times. Returns whether a new job
-    /// was created.
+    /// Queues a job (see [`insert_job`]).
     pub async fn enqueue_job(&self, tenant_id: &str, j: NewJob<'_>) -> Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO sync_jobs (id, tenant_id, connection_id, kind, coalesce_key, payload, run_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (coalesce_key) WHERE coalesce_key IS NOT NULL AND lease_owner IS NULL \
-             DO UPDATE SET run_at = CASE WHEN excluded.run_at < sync_jobs.run_at THEN excluded.run_at ELSE sync_jobs.run_at END \
-             RETURNING (id = $1) AS created",
-        )
-        .bind(new_id())
-        .bind(tenant_id)
-        .bind(j.connection_id)
-        .bind(j.kind)
-        .bind(j.coalesce_key)
-        .bind(j.payload)
-        .bind(ms(j.run_at))
-        .bind(Utc::now().timestamp())
-        .fetch_one(&self.pool)
-        .await?;
-        crate::flag(&done, "created")
+        insert_job(&self.pool, tenant_id, j).await
     }
 
     /// Claims up to `limit` due jobs for `worker` until `lease_until`: pending ones, and ones
@@ -118,6 +133,13 @@ impl Store {
         Ok(jobs)
     }
 
+    /// Keeps a running job's lease alive (long syncs outlive one lease period). Returns false
+    /// when the lease is no longer ours.
+    pub async fn extend_lease(&self, id: &str, worker: &str, until: DateTime<Utc>) -> Result<bool> {
+        let done = sqlx::query("UPDATE sync_jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2").bind(id).bind(worker).bind(ms(until)).execute(&self.pool).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// The job is done: gone from the queue (only by the worker holding its lease).
     pub async fn complete_job(&self, id: &str, worker: &str) -> Result<bool> {
         let done = sqlx::query("DELETE FROM sync_jobs WHERE id = $1 AND lease_owner = $2").bind(id).bind(worker).execute(&self.pool).await?;
@@ -153,6 +175,19 @@ impl Store {
         Ok(sqlx::query("SELECT COUNT(*) AS n FROM sync_jobs").fetch_one(&self.pool).await?.try_get("n")?)
     }
 
+    /// The earliest time a pending job is due (None: the queue is empty). Workers sleep until
+    /// then when nothing wakes them earlier.
+    pub async fn next_job_due(&self) -> Result<Option<DateTime<Utc>>> {
+        let row = sqlx::query("SELECT MIN(CASE WHEN lease_owner IS NULL THEN run_at ELSE lease_until END) AS t FROM sync_jobs").fetch_one(&self.pool).await?;
+        Ok(row.try_get::<Option<i64>, _>("t")?.map(from_ms))
+    }
+
+    /// Is a job with this coalescing key waiting (not yet running)?
+    pub async fn job_pending(&self, coalesce_key: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM sync_jobs WHERE coalesce_key = $1 AND lease_owner IS NULL").bind(coalesce_key).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
     pub async fn jobs_of_connection(&self, tenant_id: &str, connection_id: &str) -> Result<Vec<Job>> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM sync_jobs WHERE tenant_id = $1 AND connection_id = $2 ORDER BY run_at, id"))
             .bind(tenant_id)
@@ -160,5 +195,78 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(job).collect()
+    }
+}
+
+/// One run of a job, for the run log (`sync_runs`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRun {
+    pub tenant_id: String,
+    pub connection_id: Option<String>,
+    pub job_id: String,
+    pub kind: String,
+    pub worker: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// `ok`, `retry` or `failed`.
+    pub outcome: String,
+    pub message: String,
+    pub changes: i64,
+    pub provider_calls: i64,
+}
+
+impl Store {
+    pub async fn record_run(&self, r: &JobRun) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sync_runs (id, tenant_id, connection_id, job_id, kind, worker, started_at, finished_at, outcome, message, changes, provider_calls) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(new_id())
+        .bind(&r.tenant_id)
+        .bind(r.connection_id.as_deref())
+        .bind(&r.job_id)
+        .bind(&r.kind)
+        .bind(&r.worker)
+        .bind(ms(r.started_at))
+        .bind(ms(r.finished_at))
+        .bind(&r.outcome)
+        .bind(&r.message)
+        .bind(r.changes)
+        .bind(r.provider_calls)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Runs recorded since `since`, oldest first (all tenants: operators, tests).
+    pub async fn runs_since(&self, since: DateTime<Utc>) -> Result<Vec<JobRun>> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, connection_id, job_id, kind, worker, started_at, finished_at, outcome, message, changes, provider_calls \
+             FROM sync_runs WHERE started_at >= $1 ORDER BY started_at, id",
+        )
+        .bind(ms(since))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(JobRun {
+                    tenant_id: r.try_get("tenant_id")?,
+                    connection_id: r.try_get("connection_id")?,
+                    job_id: r.try_get("job_id")?,
+                    kind: r.try_get("kind")?,
+                    worker: r.try_get("worker")?,
+                    started_at: from_ms(r.try_get("started_at")?),
+                    finished_at: from_ms(r.try_get("finished_at")?),
+                    outcome: r.try_get("outcome")?,
+                    message: r.try_get("message")?,
+                    changes: r.try_get("changes")?,
+                    provider_calls: r.try_get("provider_calls")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn purge_runs(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sync_runs WHERE started_at < $1").bind(ms(before)).execute(&self.pool).await?.rows_affected())
     }
 }

@@ -10,13 +10,19 @@ mod connections;
 mod crm;
 mod jobs;
 mod meetings;
+mod notify;
+mod sync;
 mod tenants;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use auth::{SessionLookup, SESSION_LIFETIME_SECS};
 pub use connections::{Connection, NewConnection};
-pub use jobs::{Job, NewJob};
+pub use jobs::{Job, JobRun, NewJob};
+pub use notify::{Listener, MAX_NOTICE_BYTES};
 pub use crm::{NewPerson, Organisation, Person};
 pub use meetings::{Attendee, AttendeeKind, CalendarEntry, Meeting, NewAttendee, NewMeeting, Series, LONG_SPAN_SECS};
+pub use sync::{AttendeeData, Copy, CopyUpdate, MeetingData, SyncMeeting, SyncTx};
 pub use tenants::{NewUser, Tenant, User};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -29,6 +35,9 @@ pub enum StoreError {
     NotFound,
     #[error("already exists: {0}")]
     Conflict(String),
+    /// The record changed since it was read (optimistic concurrency): read it again.
+    #[error("changed meanwhile; read it again")]
+    Stale,
     #[error("unsupported database URL (use sqlite:… or postgres://…)")]
     UnsupportedUrl,
     #[error("migration failed: {0}")]
@@ -60,6 +69,8 @@ pub enum Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// PostgreSQL's URL, for LISTEN connections (notify.rs).
+    url: Option<std::sync::Arc<str>>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -104,7 +115,8 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&pool).await?;
-        Ok(Store { pool, backend })
+        let url = (backend == Backend::Postgres).then(|| std::sync::Arc::from(url.as_str()));
+        Ok(Store { pool, backend, url })
     }
 
     pub fn backend(&self) -> Backend {
@@ -126,7 +138,8 @@ impl Store {
     }
 }
 
-pub(crate) fn new_id() -> String {
+/// A new record id (UUID v7: unique, and ordered by creation time).
+pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
@@ -136,6 +149,10 @@ pub(crate) fn secs(t: DateTime<Utc>) -> i64 {
 
 pub(crate) fn time(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+pub(crate) fn time_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 /// An UPDATE or DELETE that matched no row (in this tenant) is NotFound.

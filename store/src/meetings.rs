@@ -163,10 +163,22 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(meetings.len());
         for m in meetings {
-            ids.push(insert_meeting(&mut tx, tenant_id, m).await?);
+            ids.push(insert_meeting(&mut tx, tenant_id, &new_id(), m).await?);
         }
         tx.commit().await?;
         Ok(ids)
+    }
+
+    /// Creates a meeting with the given id together with the jobs that push it to the
+    /// providers, in one transaction (sync rule 2: a CRM change is the meeting plus its job).
+    pub async fn create_meeting_with_jobs(&self, tenant_id: &str, id: &str, m: &NewMeeting, jobs: Vec<crate::NewJob<'_>>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        insert_meeting(&mut tx, tenant_id, id, m).await?;
+        for job in jobs {
+            crate::jobs::insert_job(&mut *tx, tenant_id, job).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn meeting(&self, tenant_id: &str, meeting_id: &str) -> Result<Meeting> {
@@ -302,10 +314,10 @@ impl Store {
              FROM meeting_copies c JOIN meetings m ON m.id = c.meeting_id";
         let sql = format!(
             "{select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND NOT c.long_span \
-               AND c.start_at >= $5 AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' \
+               AND c.start_at >= $5 AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' AND m.deleted_at IS NULL \
              UNION ALL \
              {select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND c.long_span \
-               AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' \
+               AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' AND m.deleted_at IS NULL \
              ORDER BY start_at, id, calendar_user_id"
         );
         let mut q = sqlx::query(&sql)
@@ -336,8 +348,8 @@ impl Store {
     }
 }
 
-async fn insert_meeting(tx: &mut Transaction<'static, Any>, tenant_id: &str, m: &NewMeeting) -> Result<String> {
-    let id = new_id();
+async fn insert_meeting(tx: &mut Transaction<'static, Any>, tenant_id: &str, id: &str, m: &NewMeeting) -> Result<String> {
+    let id = id.to_string();
     let now = Utc::now().timestamp();
     let (start, end) = (secs(m.start), secs(m.end));
     // The organiser must belong to the tenant; the INSERT … SELECT checks it in the same statement.

@@ -329,7 +329,7 @@ async fn connection_for(s: &Store, tenant: &str, email: &str) -> String {
 }
 
 fn job<'a>(connection: &'a str, key: Option<&'a str>, run_at: DateTime<Utc>) -> store::NewJob<'a> {
-    store::NewJob { connection_id: Some(connection), kind: "sync", coalesce_key: key, payload: "{}", run_at }
+    store::NewJob { connection_id: Some(connection), kind: "sync", coalesce_key: key, payload: "{}", run_at, flags: 0 }
 }
 
 #[tokio::test]

@@ -7,25 +7,46 @@ use providers::ews::{EwsAuth, EwsCalendar};
 use providers::google::GoogleCalendar;
 use providers::graph::GraphCalendar;
 use providers::http::HttpConfig;
-use providers::oauth::TokenSet;
+use providers::oauth::{OAuthConfig, TokenSet};
 use providers::{CalendarProvider, MailboxInfo, ProviderError};
 use serde::{Deserialize, Serialize};
 use store::{Connection, NewConnection, Store, StoreError};
 
 use crate::secrets::{Keyring, SecretError};
 
-/// Where the OAuth providers' APIs are (the real services, or the emulator in development).
+/// Where the OAuth providers' APIs and token servers are (the real services, or the emulator
+/// in development), and who we are to them. Without an OAuth configuration, tokens cannot be
+/// refreshed (or connected) for that provider.
 #[derive(Clone, Debug)]
 pub struct Endpoints {
     pub google_api: String,
     pub graph_api: String,
+    pub google_oauth: Option<OAuthConfig>,
+    pub microsoft_oauth: Option<OAuthConfig>,
 }
 
 impl Default for Endpoints {
     fn default() -> Self {
-        Self { google_api: "https://www.googleapis.com/calendar/v3".into(), graph_api: "https://graph.microsoft.com/v1.0".into() }
+        Self {
+            google_api: "https://www.googleapis.com/calendar/v3".into(),
+            graph_api: "https://graph.microsoft.com/v1.0".into(),
+            google_oauth: None,
+            microsoft_oauth: None,
+        }
     }
 }
+
+impl Endpoints {
+    pub fn oauth(&self, provider: OAuthProvider) -> Option<&OAuthConfig> {
+        match provider {
+            OAuthProvider::Google => self.google_oauth.as_ref(),
+            OAuthProvider::Graph => self.microsoft_oauth.as_ref(),
+        }
+    }
+}
+
+/// Access tokens are refreshed when they have less than this left.
+const REFRESH_MARGIN: chrono::Duration = chrono::Duration::minutes(5);
 
 /// How the CRM signs in to the user's calendar.
 #[derive(Clone, PartialEq, Eq)]
@@ -55,6 +76,27 @@ impl std::fmt::Debug for Credentials {
 pub enum OAuthProvider {
     Google,
     Graph,
+}
+
+impl OAuthProvider {
+    pub fn of(provider: &str) -> Option<OAuthProvider> {
+        match provider {
+            "google" => Some(OAuthProvider::Google),
+            "graph" => Some(OAuthProvider::Graph),
+            _ => None,
+        }
+    }
+}
+
+/// Credentials the provider accepted, ready to store.
+pub(crate) struct Checked {
+    provider: &'static str,
+    auth_kind: &'static str,
+    mailbox: String,
+    account: String,
+    url: String,
+    secret: Secret,
+    info: MailboxInfo,
 }
 
 /// The sealed part of a connection.
@@ -111,14 +153,36 @@ impl Connections {
     /// Validates `credentials` for `mailbox` with the provider, then stores the connection for
     /// the user. Nothing is stored when validation fails.
     pub async fn add(&self, tenant_id: &str, user_id: &str, mailbox: &str, credentials: Credentials) -> Result<(Connection, MailboxInfo), ConnectError> {
+        if self.store.connection_of_user(tenant_id, user_id).await?.is_some() {
+            return Err(ConnectError::AlreadyConnected);
+        }
+        let checked = self.verify(mailbox, &credentials).await?;
+        let sealed = self.keyring.seal(&serde_json::to_string(&checked.secret).expect("secrets serialise"));
+        let conn = self
+            .store
+            .create_connection(
+                tenant_id,
+                NewConnection {
+                    user_id,
+                    provider: checked.provider,
+                    auth_kind: checked.auth_kind,
+                    mailbox: &checked.mailbox,
+                    account: &checked.account,
+                    ews_url: &checked.url,
+                    sealed_secret: &sealed,
+                },
+            )
+            .await?;
+        Ok((conn, checked.info))
+    }
+
+    /// Checks `credentials` for `mailbox` with the provider without storing anything.
+    pub(crate) async fn verify(&self, mailbox: &str, credentials: &Credentials) -> Result<Checked, ConnectError> {
         let mailbox = mailbox.trim().to_ascii_lowercase();
         if !mailbox.contains('@') {
             return Err(ConnectError::Invalid(format!("{mailbox:?} is not an e-mail address")));
         }
-        if self.store.connection_of_user(tenant_id, user_id).await?.is_some() {
-            return Err(ConnectError::AlreadyConnected);
-        }
-        let (provider, auth_kind, account, url, secret) = match &credentials {
+        let (provider, auth_kind, account, url, secret) = match credentials {
             Credentials::EwsBasic { url, username, password } => ("ews", "basic", username.clone(), url.clone(), Secret::Password { password: password.clone() }),
             Credentials::EwsImpersonation { url, service_account, password } => {
                 ("ews", "impersonation", service_account.clone(), url.clone(), Secret::Password { password: password.clone() })
@@ -132,14 +196,9 @@ impl Connections {
                 (p, "oauth", String::new(), String::new(), Secret::OAuth { tokens: tokens.clone() })
             }
         };
-        let client = self.build(provider, auth_kind, &mailbox, &account, &url, &secret)?;
+        let client = build(&self.http, &self.endpoints, provider, auth_kind, &mailbox, &account, &url, &secret)?;
         let info = client.validate().await?;
-        let sealed = self.keyring.seal(&serde_json::to_string(&secret).expect("secrets serialise"));
-        let conn = self
-            .store
-            .create_connection(tenant_id, NewConnection { user_id, provider, auth_kind, mailbox: &mailbox, account: &account, ews_url: &url, sealed_secret: &sealed })
-            .await?;
-        Ok((conn, info))
+        Ok(Checked { provider, auth_kind, mailbox, account, url, secret, info })
     }
 
     pub async fn list(&self, tenant_id: &str) -> Result<Vec<Connection>, ConnectError> {
@@ -153,10 +212,53 @@ impl Connections {
         })
     }
 
-    /// A provider client for a stored connection (the secret is opened only here).
-    pub fn client(&self, conn: &Connection) -> Result<Box<dyn CalendarProvider>, ConnectError> {
-        let secret: Secret = serde_json::from_str(&self.keyring.open(&conn.sealed_secret)?).map_err(|_| SecretError::Corrupt)?;
-        self.build(&conn.provider, &conn.auth_kind, &conn.mailbox, &conn.account, &conn.ews_url, &secret)
+    /// A provider client for a stored connection (the secret is opened only here), its HTTP
+    /// calls counted by `meter`. OAuth access tokens about to expire are refreshed first and
+    /// the new tokens stored (Microsoft rotates the refresh token too); a dead refresh token
+    /// gives [`ProviderError::ReauthorizationRequired`].
+    pub async fn open(&self, conn: &Connection, meter: Option<std::sync::Arc<providers::http::CallMeter>>) -> Result<Box<dyn CalendarProvider>, ConnectError> {
+        let mut secret = self.secret(conn)?;
+        if let (Secret::OAuth { tokens }, Some(provider)) = (&secret, OAuthProvider::of(&conn.provider)) {
+            let expiring = tokens.expires_at.is_some_and(|t| t - REFRESH_MARGIN < chrono::Utc::now());
+            if expiring {
+                secret = Secret::OAuth { tokens: self.refresh_tokens(conn, provider, tokens).await? };
+            }
+        }
+        let http = providers::http::HttpConfig { meter, ..self.http.clone() };
+        build(&http, &self.endpoints, &conn.provider, &conn.auth_kind, &conn.mailbox, &conn.account, &conn.ews_url, &secret)
+    }
+
+    /// Refreshes an OAuth connection's access token now (the provider refused the one we had).
+    pub async fn refresh(&self, conn: &Connection) -> Result<(), ConnectError> {
+        match (self.secret(conn)?, OAuthProvider::of(&conn.provider)) {
+            (Secret::OAuth { tokens }, Some(provider)) => self.refresh_tokens(conn, provider, &tokens).await.map(|_| ()),
+            _ => Err(ConnectError::Invalid("not an OAuth connection".into())),
+        }
+    }
+
+    async fn refresh_tokens(&self, conn: &Connection, provider: OAuthProvider, tokens: &TokenSet) -> Result<TokenSet, ConnectError> {
+        let refresh_token = tokens
+            .refresh_token
+            .as_deref()
+            .ok_or_else(|| ProviderError::ReauthorizationRequired("the provider gave no refresh token; connect the calendar again".into()))?;
+        let cfg = self.endpoints.oauth(provider).ok_or_else(|| ConnectError::Invalid(format!("no OAuth configuration for {}", conn.provider)))?;
+        let fresh = providers::oauth::refresh(cfg, &self.http, refresh_token).await?;
+        let sealed = self.keyring.seal(&serde_json::to_string(&Secret::OAuth { tokens: fresh.clone() }).expect("secrets serialise"));
+        self.store.set_connection_secret(&conn.tenant_id, &conn.id, &sealed).await?;
+        Ok(fresh)
+    }
+
+    fn secret(&self, conn: &Connection) -> Result<Secret, ConnectError> {
+        Ok(serde_json::from_str(&self.keyring.open(&conn.sealed_secret)?).map_err(|_| SecretError::Corrupt)?)
+    }
+
+    /// The keyring (push subscriptions are sealed with it too).
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     /// Re-seals every secret sealed with an older key; returns how many.
@@ -171,29 +273,39 @@ impl Connections {
         }
         Ok(n)
     }
+}
 
-    fn build(&self, provider: &str, auth_kind: &str, mailbox: &str, account: &str, url: &str, secret: &Secret) -> Result<Box<dyn CalendarProvider>, ConnectError> {
-        Ok(match (provider, auth_kind, secret) {
-            ("ews", "basic", Secret::Password { password }) => Box::new(EwsCalendar::new(
-                &self.http,
-                url,
-                EwsAuth::Basic { username: if account.is_empty() { mailbox.into() } else { account.into() }, password: password.clone() },
-                mailbox,
-            )?),
-            ("ews", "impersonation", Secret::Password { password }) => Box::new(EwsCalendar::new(
-                &self.http,
-                url,
-                EwsAuth::Impersonation { username: account.into(), password: password.clone() },
-                mailbox,
-            )?),
-            ("ews", "bearer", Secret::Bearer { token }) => Box::new(EwsCalendar::new(&self.http, url, EwsAuth::Bearer { token: token.clone() }, mailbox)?),
-            ("google", "oauth", Secret::OAuth { tokens }) => {
-                Box::new(GoogleCalendar::new(&self.http, &self.endpoints.google_api, tokens.access_token.clone(), "primary")?)
-            }
-            ("graph", "oauth", Secret::OAuth { tokens }) => {
-                Box::new(GraphCalendar::new(&self.http, &self.endpoints.graph_api, tokens.access_token.clone(), None)?)
-            }
-            _ => return Err(ConnectError::Invalid(format!("unsupported connection kind {provider}/{auth_kind}"))),
-        })
-    }
+#[allow(clippy::too_many_arguments)]
+fn build(
+    http: &HttpConfig,
+    endpoints: &Endpoints,
+    provider: &str,
+    auth_kind: &str,
+    mailbox: &str,
+    account: &str,
+    url: &str,
+    secret: &Secret,
+) -> Result<Box<dyn CalendarProvider>, ConnectError> {
+    Ok(match (provider, auth_kind, secret) {
+        ("ews", "basic", Secret::Password { password }) => Box::new(EwsCalendar::new(
+            http,
+            url,
+            EwsAuth::Basic { username: if account.is_empty() { mailbox.into() } else { account.into() }, password: password.clone() },
+            mailbox,
+        )?),
+        ("ews", "impersonation", Secret::Password { password }) => Box::new(EwsCalendar::new(
+            http,
+            url,
+            EwsAuth::Impersonation { username: account.into(), password: password.clone() },
+            mailbox,
+        )?),
+        ("ews", "bearer", Secret::Bearer { token }) => Box::new(EwsCalendar::new(http, url, EwsAuth::Bearer { token: token.clone() }, mailbox)?),
+        ("google", "oauth", Secret::OAuth { tokens }) => {
+            Box::new(GoogleCalendar::new(http, &endpoints.google_api, tokens.access_token.clone(), "primary")?)
+        }
+        ("graph", "oauth", Secret::OAuth { tokens }) => {
+            Box::new(GraphCalendar::new(http, &endpoints.graph_api, tokens.access_token.clone(), None)?)
+        }
+        _ => return Err(ConnectError::Invalid(format!("unsupported connection kind {provider}/{auth_kind}"))),
+    })
 }

@@ -1,7 +1,8 @@
-//! Running queued jobs: a worker claims due jobs with a lease, runs each through a handler, and
-//! completes it or puts it back with a back-off. The back-off honours the provider's own
-//! (Retry-After, BackOffMilliseconds) and otherwise grows exponentially with jitter, so that
-//! many connections failing together do not retry in lock-step. One connection's failures only
+//! Running queued jobs: a worker claims due jobs with a lease, runs each through a handler
+//! (renewing the lease while it runs), records the run, and completes the job or puts it back
+//! with a back-off. The back-off honours the provider's own (Retry-After,
+//! BackOffMilliseconds) and otherwise grows exponentially with jitter, so that many
+//! connections failing together do not retry in lock-step. One connection's failures only
 //! delay that connection's jobs.
 
 use std::future::Future;
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use rand::Rng;
-use store::{Job, Store, StoreError};
+use store::{Job, JobRun, Store, StoreError};
 
 /// Why a job did not finish.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,33 @@ pub struct JobFailure {
     pub message: String,
     /// The provider said how long to wait.
     pub retry_after: Option<Duration>,
+    /// Retrying cannot help (e.g. the user must reconnect the calendar): drop the job.
+    pub permanent: bool,
+}
+
+impl JobFailure {
+    pub fn retry(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retry_after: None, permanent: false }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self { message: message.into(), retry_after: None, permanent: true }
+    }
+}
+
+/// What a handler reports about one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobReport {
+    pub outcome: Result<(), JobFailure>,
+    /// Meetings changed in the CRM or at the provider.
+    pub changes: i64,
+    /// HTTP calls made to the provider.
+    pub provider_calls: i64,
+}
+
+impl From<Result<(), JobFailure>> for JobReport {
+    fn from(outcome: Result<(), JobFailure>) -> Self {
+        Self { outcome, changes: 0, provider_calls: 0 }
+    }
 }
 
 /// First retry after about this long, doubling per attempt up to `MAX_DELAY`.
@@ -36,6 +64,7 @@ pub fn retry_delay(attempts: i64, server_hint: Option<Duration>) -> Duration {
     }
 }
 
+#[derive(Clone)]
 pub struct Worker {
     pub store: Store,
     /// Unique per process and worker (lease owner).
@@ -46,34 +75,89 @@ pub struct Worker {
 
 impl Worker {
     /// Claims due jobs once and runs them concurrently; returns how many ran.
-    pub async fn run_once<F, Fut>(&self, handler: F) -> Result<usize, StoreError>
+    pub async fn run_once<F, Fut, R>(&self, handler: F) -> Result<usize, StoreError>
     where
         F: Fn(Job) -> Fut,
-        Fut: Future<Output = Result<(), JobFailure>>,
+        Fut: Future<Output = R>,
+        R: Into<JobReport>,
     {
         let now = Utc::now();
-        let lease = chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(5));
-        let jobs = self.store.claim_jobs(&self.name, now, now + lease, self.batch).await?;
+        let jobs = self.store.claim_jobs(&self.name, now, now + self.lease_delta(), self.batch).await?;
         let n = jobs.len();
-        let runs = jobs.into_iter().map(|job| {
-            let (id, attempts) = (job.id.clone(), job.attempts);
-            let fut = handler(job);
-            async move { (id, attempts, fut.await) }
-        });
-        for (id, attempts, outcome) in futures_util::future::join_all(runs).await {
-            match outcome {
-                Ok(()) => {
-                    self.store.complete_job(&id, &self.name).await?;
-                }
-                Err(failure) => {
-                    let wait = retry_delay(attempts, failure.retry_after);
-                    let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(15));
-                    tracing::info!(job = %id, attempts, wait_ms = wait.as_millis() as u64, error = %failure.message, "job failed; retrying later");
-                    self.store.release_job(&id, &self.name, at, &failure.message).await?;
-                }
-            }
+        let runs = jobs.into_iter().map(|job| self.run_job(job, &handler));
+        for r in futures_util::future::join_all(runs).await {
+            r?;
         }
         Ok(n)
+    }
+
+    fn lease_delta(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::minutes(5))
+    }
+
+    async fn run_job<F, Fut, R>(&self, job: Job, handler: &F) -> Result<(), StoreError>
+    where
+        F: Fn(Job) -> Fut,
+        Fut: Future<Output = R>,
+        R: Into<JobReport>,
+    {
+        let started = Utc::now();
+        let (id, attempts) = (job.id.clone(), job.attempts);
+        let mut run = JobRun {
+            tenant_id: job.tenant_id.clone(),
+            connection_id: job.connection_id.clone(),
+            job_id: job.id.clone(),
+            kind: job.kind.clone(),
+            worker: self.name.clone(),
+            started_at: started,
+            finished_at: started,
+            outcome: String::new(),
+            message: String::new(),
+            changes: 0,
+            provider_calls: 0,
+        };
+        // Renew the lease a few times per period while the handler runs.
+        let fut = handler(job);
+        tokio::pin!(fut);
+        let mut beat = tokio::time::interval(self.lease / 3);
+        beat.tick().await;
+        let report: JobReport = loop {
+            tokio::select! {
+                r = &mut fut => break r.into(),
+                _ = beat.tick() => {
+                    if let Err(e) = self.store.extend_lease(&id, &self.name, Utc::now() + self.lease_delta()).await {
+                        tracing::warn!(job = %id, error = %e, "could not renew the job's lease");
+                    }
+                }
+            }
+        };
+        run.finished_at = Utc::now();
+        run.changes = report.changes;
+        run.provider_calls = report.provider_calls;
+        match report.outcome {
+            Ok(()) => {
+                run.outcome = "ok".into();
+                self.store.complete_job(&id, &self.name).await?;
+            }
+            Err(failure) if failure.permanent => {
+                run.outcome = "failed".into();
+                run.message = failure.message.clone();
+                tracing::warn!(job = %id, error = %failure.message, "job failed for good");
+                self.store.complete_job(&id, &self.name).await?;
+            }
+            Err(failure) => {
+                let wait = retry_delay(attempts, failure.retry_after);
+                let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(15));
+                tracing::info!(job = %id, attempts, wait_ms = wait.as_millis() as u64, error = %failure.message, "job failed; retrying later");
+                run.outcome = "retry".into();
+                run.message = failure.message.clone();
+                self.store.release_job(&id, &self.name, at, &failure.message).await?;
+            }
+        }
+        if let Err(e) = self.store.record_run(&run).await {
+            tracing::warn!(job = %run.job_id, error = %e, "could not record the job run");
+        }
+        Ok(())
     }
 }
 

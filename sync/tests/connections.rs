@@ -81,7 +81,7 @@ async fn an_ews_connection_is_validated_then_stored_with_its_password_sealed() {
     assert_eq!(stored.len(), 1);
     assert!(!format!("{stored:?}").contains(&stored[0].sealed_secret), "Debug leaves the sealed secret out");
     // The stored connection gives a working client.
-    conns.client(&stored[0]).unwrap().validate().await.unwrap();
+    conns.open(&stored[0], None).await.unwrap().validate().await.unwrap();
     // One per user.
     assert!(matches!(conns.add(&rig.tenant, &rig.user, "alice@corp.example", rig.basic(PASSWORD)).await, Err(ConnectError::AlreadyConnected)));
     conns.remove(&rig.tenant, &stored[0].id).await.unwrap();
@@ -127,5 +127,5 @@ async fn rotating_the_key_reseals_every_secret() {
     // Only the new key is needed from now on.
     let only_new = rig.connections(Keyring::from_base64(&new_key, &[]).unwrap());
     let conn = only_new.list(&rig.tenant).await.unwrap().remove(0);
-    only_new.client(&conn).unwrap().validate().await.unwrap();
+    only_new.open(&conn, None).await.unwrap().validate().await.unwrap();
 }

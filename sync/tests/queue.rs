@@ -27,7 +27,7 @@ async fn a_throttled_connection_waits_its_back_off_and_delays_no_one_else() {
         let t = t.clone();
         async move {
             let key = format!("sync:{c}");
-            store.enqueue_job(&t, NewJob { connection_id: Some(&c), kind: "sync", coalesce_key: Some(&key), payload: "{}", run_at: Utc::now() }).await.unwrap()
+            store.enqueue_job(&t, NewJob { connection_id: Some(&c), kind: "sync", coalesce_key: Some(&key), payload: "{}", run_at: Utc::now(), flags: 0 }).await.unwrap()
         }
     };
     enqueue(slow.clone()).await;
@@ -39,13 +39,14 @@ async fn a_throttled_connection_waits_its_back_off_and_delays_no_one_else() {
         let throttled = job.connection_id.as_deref() == Some(slow_id.as_str());
         async move {
             if throttled {
-                Err(JobFailure { message: "ErrorServerBusy".into(), retry_after: Some(Duration::from_secs(120)) })
+                Err(JobFailure { retry_after: Some(Duration::from_secs(120)), ..JobFailure::retry("ErrorServerBusy") })
             } else {
                 Ok(())
             }
         }
     };
-    let started = Utc::now();
+    // The queue keeps times to the millisecond; compare at that precision.
+    let started = chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap();
     assert_eq!(worker.run_once(&handler).await.unwrap(), 2);
     // The fine connection's job is done; the slow one waits at least the server's two minutes.
     assert!(store.jobs_of_connection(&t, &fine).await.unwrap().is_empty());

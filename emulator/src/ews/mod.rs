@@ -247,7 +247,7 @@ pub fn fault_response(kind: &FaultKind) -> Response {
             f.into_response()
         }
         // Timeouts and dropped connections are answered by the fault middleware itself.
-        FaultKind::Timeout { .. } | FaultKind::Drop => {
+        FaultKind::Timeout { .. } | FaultKind::Drop | FaultKind::LostAnswer => {
             Fault::new("ErrorInternalServerTransientError", "An internal server error occurred. Try again later.").into_response()
         }
     }

@@ -80,6 +80,7 @@ const FIRST_ROUND: &str = "first:";
 
 pub struct EwsCalendar {
     client: reqwest::Client,
+    meter: Option<std::sync::Arc<http::CallMeter>>,
     url: Url,
     auth: EwsAuth,
     mailbox: String,
@@ -116,6 +117,7 @@ impl EwsCalendar {
         }
         Ok(Self {
             client: http.client(),
+            meter: http.meter.clone(),
             url,
             auth,
             mailbox: mailbox.to_string(),
@@ -156,7 +158,7 @@ impl EwsCalendar {
             }
             EwsAuth::Bearer { token } => req.bearer_auth(token),
         };
-        let resp = http::send(req).await?;
+        let resp = http::send(self.meter.as_deref(), req).await?;
         let status = resp.status().as_u16();
         let retry_after = http::retry_after(resp.headers());
         match status {

@@ -1,0 +1,472 @@
+//! The sync engine: runs the queue's jobs (inbound sync of a calendar, outbound write of a
+//! meeting, push subscription upkeep), turns provider failures into connection status the user
+//! sees, and announces what changed to open pages.
+//!
+//! Job kinds (`sync_jobs.kind`), all tied to one connection so one connection's jobs never run
+//! at the same time:
+//! - `sync`: bring the calendar's changes in (incremental from the cursor, or a full round over
+//!   the window that reconciles); coalescing key `sync:<connection>`, flag [`FULL`].
+//! - `write`: push a meeting's CRM state to this calendar; key `write:<meeting>:<user>`, flag
+//!   [`SEND`] (OR-ed when edits coalesce: one Save-and-send among several saves still sends).
+//! - `push`: create or renew the push subscription; key `push:<connection>`.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use providers::http::CallMeter;
+use providers::{CalendarProvider, ProviderError, ProviderKind};
+use serde::{Deserialize, Serialize};
+use store::{Connection, Job, NewJob, Store, StoreError};
+
+use crate::connections::{ConnectError, Connections};
+use crate::queue::{JobFailure, JobReport};
+
+/// Job flag: write with invitations / updates / cancellations.
+pub const SEND: i64 = 1;
+/// Job flag: start a new full round (reconcile) instead of continuing from the cursor.
+pub const FULL: i64 = 2;
+
+#[derive(Clone, Debug)]
+pub struct SyncConfig {
+    /// The window a full sync covers: this far back …
+    pub window_back: Duration,
+    /// … and this far ahead.
+    pub window_ahead: Duration,
+    /// A new full round when the cursor's window started this much before today's (Graph's
+    /// delta is windowed, so the window must move on).
+    pub window_slide: Duration,
+    /// The server's public base URL (`https://crm.example.com`); push notifications go to
+    /// `<base>/hooks/<provider>`. None: no push, polling only.
+    pub public_url: Option<String>,
+    pub push_ttl: Duration,
+    /// Renew a push subscription when it has less than this left.
+    pub push_renew_before: Duration,
+    /// Poll a calendar this often when it has a live push subscription (a safety net) …
+    pub poll_with_push: Duration,
+    /// … and this often when it has none.
+    pub poll_without_push: Duration,
+    /// Opening the calendar syncs when the last sync is older than this.
+    pub fresh_for: Duration,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            window_back: Duration::days(90),
+            window_ahead: Duration::days(365),
+            window_slide: Duration::days(30),
+            public_url: None,
+            push_ttl: Duration::days(2),
+            push_renew_before: Duration::hours(12),
+            poll_with_push: Duration::minutes(15),
+            poll_without_push: Duration::minutes(1),
+            fresh_for: Duration::seconds(5),
+        }
+    }
+}
+
+/// A change open pages should hear about. Carries ids only, never meeting contents, so
+/// nothing private can leak through it: pages re-read through the redacting API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    /// Meetings in these users' calendars changed.
+    Calendar { tenant_id: String, user_ids: Vec<String> },
+    /// The sync status of this user's connection changed.
+    Status { tenant_id: String, user_id: String },
+    /// Jobs were queued: idle workers should look.
+    Jobs,
+}
+
+/// Where the engine announces changes (the server fans them out to pages and, on PostgreSQL,
+/// to the other processes).
+pub trait Live: Send + Sync + 'static {
+    fn publish(&self, event: LiveEvent);
+}
+
+/// Announces nothing (command line, tests that do not watch).
+pub struct Silent;
+impl Live for Silent {
+    fn publish(&self, _: LiveEvent) {}
+}
+
+/// Counters for `/metrics`, per provider.
+#[derive(Default, Debug)]
+pub struct Metrics {
+    calls: [AtomicU64; 3],
+    throttled: [AtomicU64; 3],
+    changes: [AtomicU64; 3],
+    jobs_ok: AtomicU64,
+    jobs_failed: AtomicU64,
+}
+
+fn slot(kind: ProviderKind) -> usize {
+    match kind {
+        ProviderKind::Google => 0,
+        ProviderKind::Graph => 1,
+        ProviderKind::Ews => 2,
+    }
+}
+
+pub const PROVIDERS: [ProviderKind; 3] = [ProviderKind::Google, ProviderKind::Graph, ProviderKind::Ews];
+
+impl Metrics {
+    pub fn provider_calls(&self, p: ProviderKind) -> u64 {
+        self.calls[slot(p)].load(Ordering::Relaxed)
+    }
+    pub fn throttled(&self, p: ProviderKind) -> u64 {
+        self.throttled[slot(p)].load(Ordering::Relaxed)
+    }
+    pub fn changes(&self, p: ProviderKind) -> u64 {
+        self.changes[slot(p)].load(Ordering::Relaxed)
+    }
+    pub fn jobs_ok(&self) -> u64 {
+        self.jobs_ok.load(Ordering::Relaxed)
+    }
+    pub fn jobs_failed(&self) -> u64 {
+        self.jobs_failed.load(Ordering::Relaxed)
+    }
+}
+
+pub fn provider_kind(name: &str) -> Option<ProviderKind> {
+    match name {
+        "google" => Some(ProviderKind::Google),
+        "graph" => Some(ProviderKind::Graph),
+        "ews" => Some(ProviderKind::Ews),
+        _ => None,
+    }
+}
+
+/// The engine; cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub conns: Connections,
+    pub config: SyncConfig,
+    pub live: Arc<dyn Live>,
+    pub metrics: Metrics,
+}
+
+/// One job's run: the provider client (counted) and what changed.
+pub(crate) struct Run {
+    pub conn: Connection,
+    pub kind: ProviderKind,
+    pub meter: Arc<CallMeter>,
+    /// Users whose calendars changed.
+    pub touched: BTreeSet<String>,
+    pub changes: i64,
+}
+
+/// A failure during a run, before it is turned into connection status.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    Provider(ProviderError),
+    Connect(ConnectError),
+    Store(StoreError),
+}
+
+impl From<ProviderError> for Fail {
+    fn from(e: ProviderError) -> Self {
+        Fail::Provider(e)
+    }
+}
+impl From<ConnectError> for Fail {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            ConnectError::Provider(p) => Fail::Provider(p),
+            ConnectError::Store(s) => Fail::Store(s),
+            other => Fail::Connect(other),
+        }
+    }
+}
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+/// What the calendar page shows in its "up to date" indicator (F-CAL-2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub provider: String,
+    pub mailbox: String,
+    /// `active`, `failing` or `needs_reconnect`.
+    pub state: String,
+    pub reason: String,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    pub syncing: bool,
+}
+
+impl Engine {
+    pub fn new(store: Store, conns: Connections, config: SyncConfig, live: Arc<dyn Live>) -> Engine {
+        Engine { inner: Arc::new(Inner { store, conns, config, live, metrics: Metrics::default() }) }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+    pub fn connections(&self) -> &Connections {
+        &self.inner.conns
+    }
+    pub fn config(&self) -> &SyncConfig {
+        &self.inner.config
+    }
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+    pub(crate) fn publish(&self, e: LiveEvent) {
+        self.inner.live.publish(e);
+    }
+
+    /// Runs one claimed job.
+    pub async fn run(&self, job: Job) -> JobReport {
+        let Some(conn_id) = job.connection_id.clone() else {
+            return Err(JobFailure::permanent(format!("job {} has no connection", job.id))).into();
+        };
+        let conn = match self.inner.store.connection(&job.tenant_id, &conn_id).await {
+            Ok(c) => c,
+            // Disconnected meanwhile (its jobs go with it, but one may be running).
+            Err(StoreError::NotFound) => return Ok(()).into(),
+            Err(e) => return Err(JobFailure::retry(e.to_string())).into(),
+        };
+        let Some(kind) = provider_kind(&conn.provider) else {
+            return Err(JobFailure::permanent(format!("unknown provider {}", conn.provider))).into();
+        };
+        let mut run = Run { conn, kind, meter: Arc::new(CallMeter::default()), touched: BTreeSet::new(), changes: 0 };
+        let result = match job.kind.as_str() {
+            "sync" => self.sync_calendar(&mut run, job.flags & FULL != 0).await,
+            "write" => match serde_json::from_str::<WritePayload>(&job.payload) {
+                Ok(p) => self.write_meeting(&mut run, &p.meeting_id, &p.user_id, job.flags & SEND != 0).await,
+                Err(e) => return Err(JobFailure::permanent(format!("bad write job payload: {e}"))).into(),
+            },
+            "push" => self.keep_subscription(&mut run).await,
+            other => return Err(JobFailure::permanent(format!("unknown job kind {other}"))).into(),
+        };
+        let calls = run.meter.calls();
+        let m = &self.inner.metrics;
+        m.calls[slot(kind)].fetch_add(calls, Ordering::Relaxed);
+        m.changes[slot(kind)].fetch_add(run.changes.max(0) as u64, Ordering::Relaxed);
+        if !run.touched.is_empty() {
+            self.publish(LiveEvent::Calendar { tenant_id: run.conn.tenant_id.clone(), user_ids: run.touched.iter().cloned().collect() });
+        }
+        let outcome = match result {
+            Ok(()) => {
+                m.jobs_ok.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            // An OAuth access token refused before it expired (revoked, rotated): refresh it
+            // and run the job again at once; only a refused refresh needs the user.
+            Err(Fail::Provider(ProviderError::InvalidCredentials(why))) if run.conn.auth_kind == "oauth" && job.attempts <= 1 => {
+                match self.inner.conns.refresh(&run.conn).await {
+                    Ok(()) => Err(JobFailure { retry_after: Some(std::time::Duration::ZERO), ..JobFailure::retry(why) }),
+                    Err(e) => {
+                        m.jobs_failed.fetch_add(1, Ordering::Relaxed);
+                        Err(self.failed(&run.conn, &job.kind, e.into()).await)
+                    }
+                }
+            }
+            Err(fail) => {
+                m.jobs_failed.fetch_add(1, Ordering::Relaxed);
+                if matches!(fail, Fail::Provider(ProviderError::Throttled { .. })) {
+                    m.throttled[slot(kind)].fetch_add(1, Ordering::Relaxed);
+                }
+                Err(self.failed(&run.conn, &job.kind, fail).await)
+            }
+        };
+        JobReport { outcome, changes: run.changes, provider_calls: calls as i64 }
+    }
+
+    /// Turns a failure into the connection's status (what the user reads) and the queue's
+    /// decision (retry after a back-off, or stop until the user acts).
+    async fn failed(&self, conn: &Connection, kind: &str, fail: Fail) -> JobFailure {
+        let oauth = conn.auth_kind == "oauth";
+        let (status, reason, failure) = match fail {
+            Fail::Provider(ProviderError::ReauthorizationRequired(why)) => {
+                ("needs_reconnect", format!("The calendar must be connected again ({why})."), JobFailure::permanent(why))
+            }
+            Fail::Provider(ProviderError::InvalidCredentials(why)) => {
+                let text = if oauth {
+                    format!("The provider no longer accepts the CRM's access ({why}). Connect the calendar again.")
+                } else {
+                    format!("The Exchange server refused the password ({why}). Enter the password again.")
+                };
+                ("needs_reconnect", text, JobFailure::permanent(why))
+            }
+            Fail::Provider(e @ (ProviderError::MailboxNotFound(_) | ProviderError::ImpersonationDenied(_) | ProviderError::AccessDenied(_))) => {
+                ("needs_reconnect", format!("{e}. Check the connection settings."), JobFailure::permanent(e.to_string()))
+            }
+            Fail::Provider(e @ ProviderError::Throttled { .. }) => {
+                let wait = e.retry_after();
+                let text = match wait {
+                    Some(w) => format!("The provider asked us to slow down; retrying in {} s.", w.as_secs().max(1)),
+                    None => "The provider asked us to slow down; retrying shortly.".to_string(),
+                };
+                ("failing", text, JobFailure { retry_after: wait, ..JobFailure::retry(e.to_string()) })
+            }
+            Fail::Provider(e) if e.is_transient() => ("failing", format!("{e}; retrying."), JobFailure::retry(e.to_string())),
+            Fail::Provider(e) => ("failing", format!("{e}."), JobFailure::retry(e.to_string())),
+            Fail::Connect(e) => ("failing", format!("{e}."), JobFailure::retry(e.to_string())),
+            Fail::Store(e) => {
+                // Ours, not the calendar's: retry without blaming the connection.
+                tracing::warn!(connection = %conn.id, error = %e, "sync job hit a database error");
+                return JobFailure::retry(e.to_string());
+            }
+        };
+        tracing::info!(connection = %conn.id, job = kind, status, reason = %reason, "sync job failed");
+        // A failed write of one meeting is reported on the meeting; the calendar's own status
+        // changes only for failures that stop the whole connection.
+        if kind != "write" || status == "needs_reconnect" {
+            if let Err(e) = self.inner.store.finish_sync(&conn.tenant_id, &conn.id, Utc::now(), Err((status, &reason))).await {
+                tracing::warn!(connection = %conn.id, error = %e, "could not record the sync status");
+            }
+            self.publish(LiveEvent::Status { tenant_id: conn.tenant_id.clone(), user_id: conn.user_id.clone() });
+        }
+        failure
+    }
+
+    /// A provider client for the run's connection (tokens refreshed when due).
+    pub(crate) async fn client(&self, run: &Run) -> Result<Box<dyn CalendarProvider>, Fail> {
+        Ok(self.inner.conns.open(&run.conn, Some(run.meter.clone())).await?)
+    }
+
+    /// Queues a sync of the connection to run now (coalesced with one already waiting) and
+    /// wakes the workers.
+    pub async fn request_sync(&self, tenant_id: &str, connection_id: &str, full: bool) -> Result<bool, StoreError> {
+        let key = format!("sync:{connection_id}");
+        let created = self
+            .inner
+            .store
+            .enqueue_job(tenant_id, NewJob { connection_id: Some(connection_id), kind: "sync", coalesce_key: Some(&key), payload: "{}", run_at: Utc::now(), flags: if full { FULL } else { 0 } })
+            .await?;
+        self.publish(LiveEvent::Jobs);
+        Ok(created)
+    }
+
+    /// Page loads (F-CAL-1): sync the user's calendar unless it was synced moments ago or a
+    /// sync is already waiting.
+    pub async fn sync_if_stale(&self, tenant_id: &str, user_id: &str) -> Result<(), StoreError> {
+        let Some(conn) = self.inner.store.connection_of_user(tenant_id, user_id).await? else { return Ok(()) };
+        if conn.status == "needs_reconnect" || conn.syncing_since.is_some() {
+            return Ok(());
+        }
+        let fresh = conn.last_synced_at.is_some_and(|t| Utc::now() - t < self.inner.config.fresh_for);
+        if !fresh && !self.inner.store.job_pending(&format!("sync:{}", conn.id)).await? {
+            self.request_sync(tenant_id, &conn.id, false).await?;
+        }
+        Ok(())
+    }
+
+    /// The "up to date" indicator of a user's calendar; None when it is not connected.
+    pub async fn status(&self, tenant_id: &str, user_id: &str) -> Result<Option<SyncStatus>, StoreError> {
+        Ok(self.inner.store.connection_of_user(tenant_id, user_id).await?.map(|c| SyncStatus {
+            provider: c.provider,
+            mailbox: c.mailbox,
+            state: c.status,
+            reason: c.status_reason,
+            last_synced_at: c.last_synced_at,
+            syncing: c.syncing_since.is_some(),
+        }))
+    }
+
+    /// Periodic upkeep (every few seconds from the server): polls calendars that push does not
+    /// cover (or that have been quiet too long), and subscribes / renews push subscriptions.
+    /// Returns how many jobs it queued.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let cfg = &self.inner.config;
+        let store = &self.inner.store;
+        let mut queued = 0;
+        for conn in store.connections_synced_before(now - cfg.poll_without_push, 500).await? {
+            let pushed = cfg.public_url.is_some() && conn.push_expires_at.is_some_and(|t| t > now);
+            if pushed && conn.last_synced_at.is_some_and(|t| now - t < cfg.poll_with_push) {
+                continue;
+            }
+            if conn.syncing_since.is_none() && !store.job_pending(&format!("sync:{}", conn.id)).await? {
+                self.request_sync(&conn.tenant_id, &conn.id, false).await?;
+                queued += 1;
+            }
+        }
+        if cfg.public_url.is_some() {
+            for conn in store.connections_push_due(now + cfg.push_renew_before, 500).await? {
+                if self.request_push(&conn, false).await? {
+                    queued += 1;
+                }
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Queues push upkeep for the connection (unless it is already waiting, so a failing
+    /// provider's back-off is kept).
+    pub async fn request_push(&self, conn: &Connection, now: bool) -> Result<bool, StoreError> {
+        let key = format!("push:{}", conn.id);
+        if !now && self.inner.store.job_pending(&key).await? {
+            return Ok(false);
+        }
+        let created = self
+            .inner
+            .store
+            .enqueue_job(&conn.tenant_id, NewJob { connection_id: Some(&conn.id), kind: "push", coalesce_key: Some(&key), payload: "{}", run_at: Utc::now(), flags: 0 })
+            .await?;
+        self.publish(LiveEvent::Jobs);
+        Ok(created)
+    }
+
+    /// A newly made connection: first full sync (it sends nothing: a sync never does) and push.
+    pub async fn connected(&self, conn: &Connection) -> Result<(), StoreError> {
+        self.request_sync(&conn.tenant_id, &conn.id, true).await?;
+        if self.inner.config.public_url.is_some() {
+            self.request_push(conn, true).await?;
+        }
+        self.publish(LiveEvent::Status { tenant_id: conn.tenant_id.clone(), user_id: conn.user_id.clone() });
+        Ok(())
+    }
+
+    /// Connects the user's calendar (F-ADM-3..6), replacing the connection they had —
+    /// reconnecting after a revoked token or a changed password, or moving to another
+    /// provider. The credentials are checked with the provider first: when they fail, nothing
+    /// changes. The meetings already synced stay and are matched again by the first sync.
+    pub async fn connect(&self, tenant_id: &str, user_id: &str, mailbox: &str, credentials: crate::connections::Credentials) -> Result<Connection, ConnectError> {
+        if let Some(old) = self.inner.store.connection_of_user(tenant_id, user_id).await.map_err(ConnectError::Store)? {
+            self.inner.conns.verify(mailbox, &credentials).await?;
+            self.disconnect(tenant_id, &old.id).await?;
+        }
+        let (conn, _) = self.inner.conns.add(tenant_id, user_id, mailbox, credentials).await?;
+        self.connected(&conn).await.map_err(ConnectError::Store)?;
+        Ok(conn)
+    }
+
+    /// Disconnects: stops the push subscription where the provider allows (best effort), then
+    /// deletes the connection with its secrets, cursor and queued jobs.
+    pub async fn disconnect(&self, tenant_id: &str, connection_id: &str) -> Result<(), ConnectError> {
+        let conn = self.inner.store.connection(tenant_id, connection_id).await.map_err(|e| match e {
+            StoreError::NotFound => ConnectError::Invalid("no such connection".into()),
+            other => ConnectError::Store(other),
+        })?;
+        if let Some(sub) = self.subscription(&conn) {
+            match self.inner.conns.open(&conn, None).await {
+                Ok(client) => {
+                    if let Err(e) = client.unsubscribe(&sub).await {
+                        tracing::info!(connection = %conn.id, error = %e, "could not stop the push subscription");
+                    }
+                }
+                Err(e) => tracing::info!(connection = %conn.id, error = %e, "could not stop the push subscription"),
+            }
+        }
+        self.inner.conns.remove(tenant_id, connection_id).await?;
+        self.publish(LiveEvent::Status { tenant_id: conn.tenant_id.clone(), user_id: conn.user_id.clone() });
+        Ok(())
+    }
+}
+
+/// The payload of a `write` job.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct WritePayload {
+    pub meeting_id: String,
+    pub user_id: String,
+}

@@ -1,0 +1,328 @@
+//! The two-way sync engine against each provider's emulator over loopback HTTP, through the
+//! real queue: what a user of the CRM and of their phone calendar would notice. F-CAL-1,
+//! F-CAL-9, F-EDIT-9, F-EDIT-11, F-X-2, F-X-3, F-ADM-7.
+
+mod common;
+
+use chrono::Duration;
+use common::{at, day, Rig};
+use emulator::model::{FaultKind, MessageKind};
+use providers::{Attendee, EventDraft, EventKind, EventTime, ProviderKind, SendInvitations};
+use sqlx::Row;
+use sync::MeetingInput;
+
+fn phone_draft(subject: &str, start: chrono::DateTime<chrono::Utc>, minutes: i64) -> EventDraft {
+    EventDraft::new(subject, EventTime::At(start), EventTime::At(start + Duration::minutes(minutes)), "Europe/Copenhagen")
+}
+
+fn input(subject: &str, start: chrono::DateTime<chrono::Utc>, attendees: &[String]) -> MeetingInput {
+    MeetingInput {
+        subject: subject.into(),
+        location: "Room 4".into(),
+        description: "Agenda".into(),
+        start,
+        end: start + Duration::hours(1),
+        all_day: false,
+        time_zone: "Europe/Copenhagen".into(),
+        private: false,
+        attendees: attendees.to_vec(),
+    }
+}
+
+/// A weekly series of four from the phone, its second occurrence moved an hour, its third
+/// cancelled.
+async fn phone_series(rig: &Rig, who: &str, subject: &str) {
+    let phone = rig.phone(who);
+    let series = EventDraft { recurrence: Some("FREQ=WEEKLY;COUNT=4".into()), ..phone_draft(subject, at(8), 30) };
+    phone.create(&series, SendInvitations::No).await.unwrap();
+    let mut occ: Vec<_> = phone
+        .list_window(day() - Duration::days(1), day() + Duration::days(30))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.subject == subject)
+        .collect();
+    occ.sort_by_key(|e| e.original_start);
+    assert_eq!(occ.len(), 4);
+    let moved = EventDraft { ..phone_draft(subject, at(24 * 7 + 9), 30) };
+    phone.update(&occ[1].id, occ[1].etag.as_deref(), &moved, SendInvitations::No).await.unwrap();
+    phone.delete(&occ[2].id, None, SendInvitations::No).await.unwrap();
+}
+
+async fn a_first_sync_brings_the_calendar_in_and_sends_nothing(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    let phone = rig.phone("alice");
+    let bob = rig.email("bob");
+    phone.create(&EventDraft { attendees: vec![Attendee::required(&bob)], ..phone_draft("Kick-off", at(9), 60) }, SendInvitations::No).await.unwrap();
+    phone.create(&EventDraft { private: true, ..phone_draft("Dentist", at(13), 45) }, SendInvitations::No).await.unwrap();
+    let d = day().date_naive() + Duration::days(2);
+    phone.create(&EventDraft::new("Trade fair", EventTime::Date(d), EventTime::Date(d + Duration::days(2)), "Europe/Copenhagen"), SendInvitations::No).await.unwrap();
+    phone_series(&rig, "alice", "Stand-up").await;
+    rig.clear_outbox();
+
+    rig.drain().await;
+    let crm = rig.crm("alice").await;
+    assert_eq!(crm, rig.provider_view("alice").await);
+    assert_eq!(crm.iter().filter(|(s, _)| s == "Stand-up").count(), 3, "{crm:?}");
+    assert!(crm.contains(&("Stand-up".into(), at(24 * 7 + 9))), "the moved occurrence at its new time: {crm:?}");
+    assert_eq!(rig.outbox(), vec![], "a first sync sends no mail");
+    let status = rig.engine.status(&rig.tenant, &rig.user("alice").id).await.unwrap().unwrap();
+    assert_eq!((status.state.as_str(), status.syncing), ("active", false));
+    assert!(status.last_synced_at.is_some());
+    // Private stays private in the store: the meeting is flagged.
+    let private: i64 = sqlx::query("SELECT COUNT(*) AS n FROM meetings WHERE subject = 'Dentist' AND is_private = TRUE").fetch_one(rig.store.pool()).await.unwrap().get("n");
+    assert_eq!(private, 1);
+    rig.finish().await;
+}
+
+async fn phone_edits_and_deletions_arrive_incrementally(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    let phone = rig.phone("alice");
+    let lunch = phone.create(&phone_draft("Lunch", at(12), 60), SendInvitations::No).await.unwrap();
+    let call = phone.create(&phone_draft("Call", at(15), 30), SendInvitations::No).await.unwrap();
+    phone_series(&rig, "alice", "Stand-up").await;
+    rig.drain().await;
+    let before = rig.meetings().await;
+
+    phone.update(&lunch.id, lunch.etag.as_deref(), &phone_draft("Lunch with Fjord", at(12), 90), SendInvitations::No).await.unwrap();
+    phone.delete(&call.id, None, SendInvitations::No).await.unwrap();
+    let last = phone
+        .list_window(day(), day() + Duration::days(30))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.subject == "Stand-up")
+        .max_by_key(|e| e.original_start)
+        .unwrap();
+    phone.delete(&last.id, None, SendInvitations::No).await.unwrap();
+    rig.sync("alice").await;
+
+    let crm = rig.crm("alice").await;
+    assert_eq!(crm, rig.provider_view("alice").await);
+    assert!(crm.contains(&("Lunch with Fjord".into(), at(12))));
+    assert!(!crm.iter().any(|(s, _)| s == "Call"));
+    assert_eq!(crm.iter().filter(|(s, _)| s == "Stand-up").count(), 2);
+    assert_eq!(rig.meetings().await, before - 2, "deleted at the provider, deleted in the CRM");
+    rig.finish().await;
+}
+
+async fn a_crm_meeting_reaches_the_calendar_and_save_sends_nothing(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    rig.drain().await;
+    let alice = rig.user("alice").clone();
+    let bob = rig.email("bob");
+    let id = rig.engine.create_meeting(&rig.tenant, &alice, &input("Pricing with Fjord", at(10), std::slice::from_ref(&bob)), false).await.unwrap();
+    rig.drain().await;
+    let found = rig.phone("alice").find_by_crm_id(&id).await.unwrap().expect("the event carries the CRM id");
+    assert_eq!((found.subject.as_str(), found.location.as_str()), ("Pricing with Fjord", "Room 4"));
+    assert_eq!(rig.outbox(), vec![], "Save sends no invitation");
+    assert_eq!(rig.crm("alice").await, rig.provider_view("alice").await);
+
+    // Save and send: exactly one message to the attendee.
+    let m = rig.store.sync_meeting(&rig.tenant, &id).await.unwrap().unwrap();
+    rig.engine.update_meeting(&rig.tenant, &alice, &id, m.version, &input("Pricing with Fjord (moved)", at(11), std::slice::from_ref(&bob)), true).await.unwrap();
+    rig.drain().await;
+    let sent = rig.outbox();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].1, bob);
+    assert!(matches!(sent[0].0, MessageKind::Update | MessageKind::Invite), "{sent:?}");
+    assert_eq!(rig.provider_view("alice").await, vec![("Pricing with Fjord (moved)".to_string(), at(11))]);
+
+    // Delete and send cancellations: one cancellation, gone on both sides.
+    rig.clear_outbox();
+    let m = rig.store.sync_meeting(&rig.tenant, &id).await.unwrap().unwrap();
+    rig.engine.delete_meeting(&rig.tenant, &alice, &id, m.version, true).await.unwrap();
+    assert_eq!(rig.crm("alice").await, vec![], "hidden in the CRM at once");
+    rig.drain().await;
+    assert_eq!(rig.outbox(), vec![(MessageKind::Cancel, bob)]);
+    assert_eq!(rig.provider_view("alice").await, vec![]);
+    assert!(rig.store.sync_meeting(&rig.tenant, &id).await.unwrap().is_none());
+    rig.finish().await;
+}
+
+async fn save_and_send_invites_once_and_the_invitees_copy_is_the_same_meeting(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    rig.drain().await;
+    let alice = rig.user("alice").clone();
+    let bob = rig.email("bob");
+    let id = rig.engine.create_meeting(&rig.tenant, &alice, &input("Quarterly review", at(14), std::slice::from_ref(&bob)), true).await.unwrap();
+    rig.drain().await;
+    assert_eq!(rig.outbox(), vec![(MessageKind::Invite, bob.clone())]);
+    // Bob's calendar got the invitation from the provider: after his sync it is the same CRM
+    // meeting in both calendars, not two.
+    rig.sync("bob").await;
+    assert_eq!(rig.crm("bob").await, vec![("Quarterly review".to_string(), at(14))]);
+    assert_eq!(rig.meetings().await, 1);
+    let copies: i64 = sqlx::query("SELECT COUNT(*) AS n FROM meeting_copies WHERE meeting_id = $1").bind(&id).fetch_one(rig.store.pool()).await.unwrap().get("n");
+    assert_eq!(copies, 2);
+    // Syncing again changes nothing and sends nothing.
+    rig.sync("alice").await;
+    rig.sync("bob").await;
+    assert_eq!(rig.meetings().await, 1);
+    assert_eq!(rig.outbox().len(), 1);
+    rig.finish().await;
+}
+
+async fn an_expired_cursor_reconciles_without_losing_crm_data(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    let phone = rig.phone("alice");
+    let ev = phone.create(&phone_draft("Pipeline review", at(9), 60), SendInvitations::No).await.unwrap();
+    phone.create(&phone_draft("Gone soon", at(11), 60), SendInvitations::No).await.unwrap();
+    rig.drain().await;
+    let id: String = sqlx::query("SELECT id FROM meetings WHERE subject = 'Pipeline review'").fetch_one(rig.store.pool()).await.unwrap().get("id");
+    sqlx::query("UPDATE meetings SET custom_fields = '{\"deal\":\"42\"}' WHERE id = $1").bind(&id).execute(rig.store.pool()).await.unwrap();
+
+    rig.emu.with_state(|s| s.expire_cursors(common::provider(kind)));
+    phone.update(&ev.id, ev.etag.as_deref(), &phone_draft("Pipeline review (Q3)", at(9), 60), SendInvitations::No).await.unwrap();
+    let gone = phone.list_window(day(), day() + Duration::days(1)).await.unwrap().into_iter().find(|e| e.subject == "Gone soon").unwrap();
+    phone.delete(&gone.id, None, SendInvitations::No).await.unwrap();
+    rig.sync("alice").await;
+
+    assert_eq!(rig.crm("alice").await, vec![("Pipeline review (Q3)".to_string(), at(9))]);
+    let row = sqlx::query("SELECT id, custom_fields FROM meetings WHERE subject = 'Pipeline review (Q3)'").fetch_one(rig.store.pool()).await.unwrap();
+    assert_eq!(row.get::<String, _>("id"), id, "reconciled, not re-created");
+    assert_eq!(row.get::<String, _>("custom_fields"), "{\"deal\":\"42\"}");
+    rig.finish().await;
+}
+
+async fn edits_on_both_sides_merge_and_the_provider_wins_a_clash(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    rig.drain().await;
+    let alice = rig.user("alice").clone();
+    let id = rig.engine.create_meeting(&rig.tenant, &alice, &input("Plan", at(10), &[]), false).await.unwrap();
+    rig.drain().await;
+    let phone = rig.phone("alice");
+
+    // Different fields: both changes survive.
+    let ev = phone.find_by_crm_id(&id).await.unwrap().unwrap();
+    phone.update(&ev.id, ev.etag.as_deref(), &EventDraft { location: "Harbour office".into(), description: "Agenda".into(), crm_id: Some(id.clone()), ..phone_draft("Plan", at(10), 60) }, SendInvitations::No).await.unwrap();
+    let m = rig.store.sync_meeting(&rig.tenant, &id).await.unwrap().unwrap();
+    rig.engine.update_meeting(&rig.tenant, &alice, &id, m.version, &input("Plan Q3", at(10), &[]), false).await.unwrap();
+    rig.drain().await;
+    let ev = phone.find_by_crm_id(&id).await.unwrap().unwrap();
+    assert_eq!((ev.subject.as_str(), ev.location.as_str()), ("Plan Q3", "Harbour office"));
+    let m = rig.store.sync_meeting(&rig.tenant, &id).await.unwrap().unwrap();
+    assert_eq!((m.data.subject.as_str(), m.data.location.as_str()), ("Plan Q3", "Harbour office"));
+
+    // The same field: the provider's value stays, and the user is told.
+    phone.update(&ev.id, ev.etag.as_deref(), &EventDraft { location: "Harbour office".into(), description: "Agenda".into(), crm_id: Some(id.clone()), ..phone_draft("Plan (phone)", at(10), 60) }, SendInvitations::No).await.unwrap();
+    let crm_edit = MeetingInput { location: "Harbour office".into(), ..input("Plan (CRM)", at(10), &[]) };
+    rig.engine.update_meeting(&rig.tenant, &alice, &id, m.version, &crm_edit, false).await.unwrap();
+    rig.drain().await;
+    assert_eq!(phone.find_by_crm_id(&id).await.unwrap().unwrap().subject, "Plan (phone)");
+    assert_eq!(rig.crm("alice").await, vec![("Plan (phone)".to_string(), at(10))]);
+    let notice: String = sqlx::query("SELECT sync_notice FROM meetings WHERE id = $1").bind(&id).fetch_one(rig.store.pool()).await.unwrap().get("sync_notice");
+    assert!(notice.contains("subject"), "{notice:?}");
+    rig.finish().await;
+}
+
+async fn a_create_retried_after_a_lost_answer_is_not_made_twice(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    rig.drain().await;
+    let alice = rig.user("alice").clone();
+    let bob = rig.email("bob");
+    let id = rig.engine.create_meeting(&rig.tenant, &alice, &input("Board meeting", at(16), std::slice::from_ref(&bob)), true).await.unwrap();
+    // An earlier attempt made the event and mailed Bob, then its answer was lost (the worker
+    // crashed, the network broke): the provider has it, the CRM does not know.
+    let first = EventDraft { attendees: vec![Attendee::required(&bob)], crm_id: Some(id.clone()), location: "Room 4".into(), description: "Agenda".into(), ..phone_draft("Board meeting", at(16), 60) };
+    rig.phone("alice").create(&first, SendInvitations::Yes).await.unwrap();
+    rig.drain().await;
+    assert_eq!(rig.provider_view("alice").await, vec![("Board meeting".to_string(), at(16))], "found by its CRM id, not created again");
+    assert_eq!(rig.outbox(), vec![(MessageKind::Invite, bob)], "and not invited twice");
+    assert_eq!(rig.meetings().await, 1);
+    rig.finish().await;
+}
+
+async fn a_lost_answer_on_any_call_converges_without_duplicates(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    rig.drain().await;
+    let alice = rig.user("alice").clone();
+    for n in 0..3 {
+        rig.fault(FaultKind::LostAnswer, 1);
+        rig.engine.create_meeting(&rig.tenant, &alice, &input(&format!("Visit {n}"), at(9 + n), &[]), false).await.unwrap();
+        rig.drain().await;
+    }
+    let crm = rig.crm("alice").await;
+    assert_eq!(crm.len(), 3, "{crm:?}");
+    assert_eq!(crm, rig.provider_view("alice").await);
+    rig.finish().await;
+}
+
+async fn throttling_is_waited_out_and_shown(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    rig.drain().await;
+    rig.fault(FaultKind::Throttle { retry_after_ms: 5000 }, 1);
+    let conn = rig.store.connection_of_user(&rig.tenant, &rig.user("alice").id).await.unwrap().unwrap();
+    rig.engine.request_sync(&rig.tenant, &conn.id, false).await.unwrap();
+    let started = chrono::Utc::now();
+    let ran = rig.worker("w").run_once(|job| rig.engine.run(job)).await.unwrap();
+    assert_eq!(ran, 1);
+    let waiting = rig.store.jobs_of_connection(&rig.tenant, &conn.id).await.unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert!(waiting[0].run_at >= started + Duration::milliseconds(4900), "waits the provider's 5 s: {:?}", waiting[0].run_at - started);
+    let status = rig.engine.status(&rig.tenant, &rig.user("alice").id).await.unwrap().unwrap();
+    assert_eq!(status.state, "failing");
+    assert!(status.reason.contains("slow down"), "{}", status.reason);
+    // Bob's calendar is not held up meanwhile.
+    rig.sync("bob").await;
+    let status = rig.engine.status(&rig.tenant, &rig.user("alice").id).await.unwrap().unwrap();
+    assert_eq!(status.state, "active", "drained after the back-off: {status:?}");
+    rig.finish().await;
+}
+
+async fn refused_credentials_ask_for_a_reconnect_instead_of_stopping_silently(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    rig.drain().await;
+    let email = rig.email("alice");
+    rig.emu.with_state(|s| {
+        // The password changed on the server / the user revoked the CRM's access.
+        if let Some(mb) = s.mailboxes.values_mut().find(|m| m.email == email) {
+            mb.password = Some("a new password".into());
+        }
+        s.refresh_tokens.retain(|_, (e, _)| *e != email);
+        s.tokens.retain(|_, t| t.email != email);
+    });
+    rig.sync("alice").await;
+    let status = rig.engine.status(&rig.tenant, &rig.user("alice").id).await.unwrap().unwrap();
+    assert_eq!(status.state, "needs_reconnect", "{status:?}");
+    assert!(status.reason.contains("again"), "says what to do: {}", status.reason);
+    assert_eq!(rig.store.job_count().await.unwrap(), 0, "no endless retries");
+    // Bob's connection is unaffected.
+    let bob = rig.engine.status(&rig.tenant, &rig.user("bob").id).await.unwrap().unwrap();
+    assert_eq!(bob.state, "active");
+    rig.finish().await;
+}
+
+async fn occurrence_edits_go_both_ways(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    phone_series(&rig, "alice", "Stand-up").await;
+    rig.drain().await;
+    let alice = rig.user("alice").clone();
+    // The CRM renames the first occurrence only.
+    let first: String = sqlx::query("SELECT id FROM meetings WHERE subject = 'Stand-up' ORDER BY start_at LIMIT 1").fetch_one(rig.store.pool()).await.unwrap().get("id");
+    let m = rig.store.sync_meeting(&rig.tenant, &first).await.unwrap().unwrap();
+    let edit = MeetingInput { start: m.data.start, end: m.data.end, location: String::new(), description: String::new(), ..input("Stand-up (demo day)", m.data.start, &[]) };
+    rig.engine.update_meeting(&rig.tenant, &alice, &first, m.version, &edit, false).await.unwrap();
+    rig.drain().await;
+    let at_provider = rig.phone("alice").list_window(day() - Duration::days(1), day() + Duration::days(30)).await.unwrap();
+    let renamed: Vec<_> = at_provider.iter().filter(|e| e.subject == "Stand-up (demo day)").collect();
+    assert_eq!(renamed.len(), 1);
+    assert!(matches!(renamed[0].kind, EventKind::Exception | EventKind::Occurrence), "still part of the series: {:?}", renamed[0].kind);
+    assert_eq!(at_provider.iter().filter(|e| e.subject == "Stand-up").count(), 2);
+    assert_eq!(rig.crm("alice").await, rig.provider_view("alice").await);
+    rig.finish().await;
+}
+
+per_provider!(
+    a_first_sync_brings_the_calendar_in_and_sends_nothing,
+    phone_edits_and_deletions_arrive_incrementally,
+    a_crm_meeting_reaches_the_calendar_and_save_sends_nothing,
+    save_and_send_invites_once_and_the_invitees_copy_is_the_same_meeting,
+    an_expired_cursor_reconciles_without_losing_crm_data,
+    edits_on_both_sides_merge_and_the_provider_wins_a_clash,
+    a_create_retried_after_a_lost_answer_is_not_made_twice,
+    a_lost_answer_on_any_call_converges_without_duplicates,
+    throttling_is_waited_out_and_shown,
+    refused_credentials_ask_for_a_reconnect_instead_of_stopping_silently,
+    occurrence_edits_go_both_ways,
+);
