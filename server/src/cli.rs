@@ -1,13 +1,12 @@
-//! `crmcal connections add|list|remove|rekey`: calendar connections for operators and scripts,
-//! through the same `sync::connections` code the web UI uses (validated before storing,
-//! secrets sealed). Passwords are read from standard input, never from the command line (where
-//! `ps` and shell history would show them).
+//! `crmcal connections add|list|remove|sync|rekey`: calendar connections for operators and
+//! scripts, through the same sync engine the web UI uses (validated before storing, secrets
+//! sealed, first sync queued for the server's workers). Passwords are read from standard
+//! input, never from the command line (where `ps` and shell history would show them).
 
 use std::io::BufRead;
 
 use anyhow::{anyhow, bail, Context};
-use providers::http::HttpConfig;
-use sync::connections::{Connections, Credentials, Endpoints};
+use sync::connections::Credentials;
 use sync::secrets::Keyring;
 
 use crate::config::Config;
@@ -20,6 +19,8 @@ usage:
       --impersonation-email, as the service account --email acting for MAILBOX.
   crmcal connections list [--tenant NAME|ID]
   crmcal connections remove --user EMAIL
+  crmcal connections sync --user EMAIL [--full]
+      queue a sync now (--full: a full round that reconciles the whole window)
   crmcal connections rekey      re-seal every secret with the current key (after rotation)
 ";
 
@@ -29,8 +30,9 @@ pub async fn connections(args: &[String], config: &Config, stdin: &mut dyn BufRe
     let flags = Flags::parse(flags)?;
     let store = crate::open_store(&config.database_url).await?;
     let keyring = Keyring::load(&config.secret_key_file)?;
-    let http = HttpConfig { allow_http_loopback: config.provider_http_loopback, ..HttpConfig::default() };
-    let conns = Connections::new(store.clone(), keyring, http, Endpoints::default());
+    let public = config.public_url.clone().unwrap_or_else(|| "http://127.0.0.1".into());
+    let engine = crate::engine(config, &store, keyring, config.endpoints.for_sync(&public), config.public_url.clone(), std::sync::Arc::new(sync::Silent));
+    let conns = engine.connections();
     match command.as_str() {
         "add" => {
             let user_email = flags.required("user")?;
@@ -56,15 +58,11 @@ pub async fn connections(args: &[String], config: &Config, stdin: &mut dyn BufRe
                 Some(mailbox) => (mailbox.to_string(), Credentials::EwsImpersonation { url, service_account: account, password }),
                 None => (account.clone(), Credentials::EwsBasic { url, username: account, password }),
             };
-            let (conn, info) = conns.add(&user.tenant_id, &user.id, &mailbox, credentials).await?;
-            Ok(format!(
-                "connected {} to {} ({} via {}){}\n",
-                user.email,
-                conn.mailbox,
-                conn.provider,
-                conn.auth_kind,
-                info.display_name.map(|n| format!(", mailbox name {n:?}")).unwrap_or_default()
-            ))
+            if store.connection_of_user(&user.tenant_id, &user.id).await?.is_some() {
+                bail!("{} already has a calendar connection; remove it first", user.email);
+            }
+            let conn = engine.connect(&user.tenant_id, &user.id, &mailbox, credentials).await?;
+            Ok(format!("connected {} to {} ({} via {}); the first sync is queued\n", user.email, conn.mailbox, conn.provider, conn.auth_kind))
         }
         "list" => {
             let mut out = String::new();
@@ -89,8 +87,16 @@ pub async fn connections(args: &[String], config: &Config, stdin: &mut dyn BufRe
             let (user, _) = store.user_for_sign_in(user_email).await?.ok_or_else(|| anyhow!("no user {user_email}"))?;
             check_tenant(&store, &flags, &user.tenant_id).await?;
             let conn = store.connection_of_user(&user.tenant_id, &user.id).await?.ok_or_else(|| anyhow!("{} has no calendar connection", user.email))?;
-            conns.remove(&user.tenant_id, &conn.id).await?;
+            engine.disconnect(&user.tenant_id, &conn.id).await?;
             Ok(format!("removed the calendar connection of {}\n", user.email))
+        }
+        "sync" => {
+            let user_email = flags.required("user")?;
+            let (user, _) = store.user_for_sign_in(user_email).await?.ok_or_else(|| anyhow!("no user {user_email}"))?;
+            check_tenant(&store, &flags, &user.tenant_id).await?;
+            let conn = store.connection_of_user(&user.tenant_id, &user.id).await?.ok_or_else(|| anyhow!("{} has no calendar connection", user.email))?;
+            engine.request_sync(&user.tenant_id, &conn.id, flags.has("full")).await?;
+            Ok(format!("queued a {}sync of {}'s calendar\n", if flags.has("full") { "full " } else { "" }, user.email))
         }
         "rekey" => Ok(format!("re-sealed {} secret(s) with the current key\n", conns.rekey().await?)),
         other => bail!("unknown command {other:?}\n{USAGE}"),

@@ -32,18 +32,15 @@ pub async fn start(addr: SocketAddr, now: DateTime<Utc>) -> std::io::Result<(Emu
 
 /// Connects the demo users to their emulator mailboxes — Anna through Google OAuth, Ben
 /// through Microsoft OAuth (tokens as if they had consented), Carla with her Exchange
-/// password — through the same `sync::connections` path as the UI and the CLI. The emulator
-/// keeps nothing across restarts, so earlier demo connections are replaced.
-pub async fn connect_demo_users(store: &store::Store, keyring: sync::secrets::Keyring, emu: &Emulator, addr: SocketAddr) -> anyhow::Result<usize> {
-    use sync::connections::{Connections, Credentials, Endpoints, OAuthProvider};
-    let endpoints = Endpoints { google_api: format!("http://{addr}/google/calendar/v3"), graph_api: format!("http://{addr}/graph/v1.0") };
-    let conns = Connections::new(store.clone(), keyring, providers::http::HttpConfig::loopback(), endpoints);
+/// password — through the engine, as the UI and the CLI do: the first sync and the push
+/// subscription are queued. The emulator keeps nothing across restarts, so earlier demo
+/// connections are replaced (the meetings they brought are matched again by iCalUID).
+pub async fn connect_demo_users(engine: &sync::Engine, emu: &Emulator, addr: SocketAddr) -> anyhow::Result<usize> {
+    use sync::connections::{Credentials, OAuthProvider};
+    let store = engine.store();
     let mut connected = 0;
     for (email, provider, _) in MAILBOXES {
         let Some((user, _)) = store.user_for_sign_in(email).await? else { continue };
-        if let Some(old) = store.connection_of_user(&user.tenant_id, &user.id).await? {
-            conns.remove(&user.tenant_id, &old.id).await?;
-        }
         let oauth = |p: OAuthProvider| -> anyhow::Result<Credentials> {
             let t = emu.with_state(|s| s.issue_tokens(email, provider, chrono::Duration::hours(12)))?;
             let expires_at = Some(Utc::now() + Duration::seconds(t.expires_in));
@@ -58,7 +55,7 @@ pub async fn connect_demo_users(store: &store::Store, keyring: sync::secrets::Ke
                 password: DEMO_PASSWORD.into(),
             },
         };
-        conns.add(&user.tenant_id, &user.id, email, credentials).await?;
+        engine.connect(&user.tenant_id, &user.id, email, credentials).await?;
         connected += 1;
     }
     Ok(connected)
@@ -91,9 +88,11 @@ fn seed(s: &mut State, now: DateTime<Utc>) {
             show_as: ShowAs::Busy,
             attendees: vec![],
         };
+        // Stable iCalUIDs: after a restart (a fresh emulator), the first sync finds the same
+        // CRM meetings again instead of making new ones.
         let new = |fields: Fields, rule: Option<&str>| NewEvent {
             id: None,
-            ical_uid: None,
+            ical_uid: Some(format!("demo-{}-{}@nordlys.example", email.split('@').next().unwrap_or(email), fields.subject.to_ascii_lowercase().replace(' ', "-"))),
             fields,
             recurrence: rule.map(|r| vec![format!("RRULE:{r}")]).into_iter().flatten().collect(),
             private_props: BTreeMap::new(),
@@ -154,20 +153,23 @@ mod tests {
         crate::demo::seed(&store, Utc::now()).await.unwrap();
         let (emu, addr) = start("127.0.0.1:0".parse().unwrap(), Utc::now()).await.unwrap();
         let keyring = sync::secrets::Keyring::from_base64(&sync::secrets::generate_key(), &[]).unwrap();
-        assert_eq!(connect_demo_users(&store, keyring.clone(), &emu, addr).await.unwrap(), 3);
+        let endpoints = crate::config::ProviderEndpoints::default().or_emulator(addr).for_sync("http://127.0.0.1:1");
+        let http = providers::http::HttpConfig::loopback();
+        let engine = sync::Engine::new(store.clone(), sync::connections::Connections::new(store.clone(), keyring, http, endpoints), sync::SyncConfig::default(), std::sync::Arc::new(sync::Silent));
+        assert_eq!(connect_demo_users(&engine, &emu, addr).await.unwrap(), 3);
         // Every start connects them again (the emulator forgets its tokens): replaced, not refused.
-        assert_eq!(connect_demo_users(&store, keyring.clone(), &emu, addr).await.unwrap(), 3);
+        assert_eq!(connect_demo_users(&engine, &emu, addr).await.unwrap(), 3);
         let tenant = store.user_for_sign_in("anna@nordlys.example").await.unwrap().unwrap().0.tenant_id;
         let conns = store.connections(&tenant).await.unwrap();
         let mut kinds: Vec<_> = conns.iter().map(|c| (c.provider.as_str(), c.auth_kind.as_str())).collect();
         kinds.sort();
         assert_eq!(kinds, [("ews", "basic"), ("google", "oauth"), ("graph", "oauth")]);
-        let endpoints = sync::connections::Endpoints { google_api: format!("http://{addr}/google/calendar/v3"), graph_api: format!("http://{addr}/graph/v1.0") };
-        let api = sync::connections::Connections::new(store.clone(), keyring, providers::http::HttpConfig::loopback(), endpoints);
         for c in &conns {
-            let client = api.client(c).unwrap();
+            let client = engine.connections().open(c, None).await.unwrap();
             let week = client.list_window(Utc::now() - Duration::days(7), Utc::now() + Duration::days(21)).await.unwrap();
             assert!(week.iter().any(|e| e.subject.starts_with("Weekly team call")), "{}: {week:?}", c.provider);
+            // The first sync is queued for each.
+            assert_eq!(store.jobs_of_connection(&tenant, &c.id).await.unwrap().len(), 1, "{}", c.provider);
         }
     }
 

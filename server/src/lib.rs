@@ -3,24 +3,40 @@
 
 pub mod cli;
 pub mod config;
+pub mod connect;
 pub mod demo;
 pub mod demo_emulator;
 mod guard;
 pub mod health;
+pub mod hooks;
+pub mod live;
+pub mod workers;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use app::state::AppState;
 use app::{shell, App};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::net::SocketAddr;
 use store::Store;
+use sync::connections::{Connections, Endpoints};
+use sync::secrets::Keyring;
+use sync::{Engine, SyncConfig};
 
-/// The HTTP application: pages, server functions, static files, guards.
-pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
+use crate::config::Config;
+use crate::live::Hub;
+
+/// The HTTP application: pages, server functions, static files, guards; push webhooks, live
+/// updates, calendar connection (OAuth) and operations endpoints.
+pub fn router(state: AppState, leptos_options: LeptosOptions, hub: Arc<Hub>) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
-    let probes = health::router(state.store.clone());
+    let probes = health::router(state.store.clone(), state.sync.clone());
+    let hooks = hooks::router(state.sync.clone());
+    let live = live::router(state.clone(), hub);
+    let connect = connect::router(state.clone());
     Router::new()
         .leptos_routes_with_context(
             &leptos_options,
@@ -35,6 +51,23 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         .layer(axum::middleware::from_fn_with_state(state, guard::guard))
         .with_state(leptos_options)
         .merge(probes)
+        .merge(hooks)
+        .merge(live)
+        .merge(connect)
+}
+
+/// The sync engine for this process: connections with the provider endpoints and the secret
+/// key, the window and push settings, announcing through `hub`.
+pub fn engine(config: &Config, store: &Store, keyring: Keyring, endpoints: Endpoints, public_url: Option<String>, live: Arc<dyn sync::Live>) -> Engine {
+    let http = providers::http::HttpConfig { allow_http_loopback: config.provider_http_loopback, ..Default::default() };
+    let conns = Connections::new(store.clone(), keyring, http, endpoints);
+    let sync_config = SyncConfig {
+        window_back: chrono::Duration::days(config.sync_days_back),
+        window_ahead: chrono::Duration::days(config.sync_days_ahead),
+        public_url,
+        ..SyncConfig::default()
+    };
+    Engine::new(store.clone(), conns, sync_config, live)
 }
 
 /// Creates the SQLite file's folder when needed, connects, migrates.
@@ -48,7 +81,8 @@ pub async fn open_store(url: &str) -> anyhow::Result<Store> {
     Ok(Store::connect(url).await?)
 }
 
-/// Hourly clean-up of expired sessions and old login failures.
+/// Hourly clean-up of expired sessions, old login failures, the sync run log beyond a week
+/// and OAuth authorisations never finished.
 pub fn spawn_housekeeping(store: Store) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
@@ -61,14 +95,19 @@ pub fn spawn_housekeeping(store: Store) {
             if let Err(e) = store.purge_login_failures(now - chrono::TimeDelta::days(1)).await {
                 tracing::warn!(error = %e, "purging login failures failed");
             }
+            if let Err(e) = store.purge_runs(now - chrono::TimeDelta::days(7)).await {
+                tracing::warn!(error = %e, "purging the sync run log failed");
+            }
+            if let Err(e) = store.purge_oauth_flows(now - chrono::TimeDelta::minutes(10)).await {
+                tracing::warn!(error = %e, "purging OAuth authorisations failed");
+            }
         }
     });
 }
 
 /// Serves until Ctrl-C / SIGTERM. Prints the bound address first (tests read it).
-pub async fn serve(app: Router, addr: SocketAddr) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
+pub async fn serve(app: Router, listener: tokio::net::TcpListener) -> anyhow::Result<()> {
+    let local: SocketAddr = listener.local_addr()?;
     println!("crmcal listening on http://{local}");
     tracing::info!("listening on http://{local}");
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())

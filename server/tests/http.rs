@@ -19,7 +19,11 @@ async fn start() -> TestServer {
     let store = crmcal::open_store(&format!("sqlite:{}", dir.path().join("t.db").display())).await.unwrap();
     crmcal::demo::seed(&store, Utc::now()).await.unwrap();
     let options = LeptosOptions::builder().output_name("crmcal").build();
-    let app = crmcal::router(AppState { store: store.clone(), secure_cookies: false }, options);
+    let hub = crmcal::live::Hub::start(&store).await.unwrap();
+    let keyring = sync::secrets::Keyring::from_base64(&sync::secrets::generate_key(), &[]).unwrap();
+    let conns = sync::connections::Connections::new(store.clone(), keyring, providers::http::HttpConfig::loopback(), Default::default());
+    let engine = sync::Engine::new(store.clone(), conns, sync::SyncConfig::default(), hub.clone());
+    let app = crmcal::router(AppState { store: store.clone(), secure_cookies: false, sync: engine }, options, hub);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

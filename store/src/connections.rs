@@ -277,6 +277,25 @@ impl Store {
         rows.iter().map(connection).collect()
     }
 
+    /// Per provider: the oldest last sync among connections that should be syncing (None: one
+    /// has never finished a sync), and how many there are. For the sync-lag metric.
+    pub async fn sync_lag(&self) -> Result<Vec<(String, Option<DateTime<Utc>>, i64)>> {
+        let rows = sqlx::query(
+            "SELECT provider, MIN(last_synced_at) AS oldest, COUNT(*) AS n, COUNT(last_synced_at) AS synced FROM calendar_connections \
+             WHERE status <> 'needs_reconnect' GROUP BY provider ORDER BY provider",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let n: i64 = r.try_get("n")?;
+                let synced: i64 = r.try_get("synced")?;
+                let oldest = if synced < n { None } else { r.try_get::<Option<i64>, _>("oldest")?.map(time_ms) };
+                Ok((r.try_get("provider")?, oldest, n))
+            })
+            .collect()
+    }
+
     pub async fn delete_connection(&self, tenant_id: &str, id: &str) -> Result<()> {
         let done = sqlx::query("DELETE FROM calendar_connections WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
@@ -284,5 +303,60 @@ impl Store {
             .execute(&self.pool)
             .await?;
         found(done)
+    }
+}
+
+/// An OAuth authorisation in flight (see `oauth_flows`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuthFlow {
+    pub state: String,
+    pub tenant_id: String,
+    pub user_id: String,
+    pub session_hash: String,
+    /// `google` or `graph`.
+    pub provider: String,
+    pub verifier_sealed: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Store {
+    pub async fn create_oauth_flow(&self, f: &OAuthFlow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO oauth_flows (state, tenant_id, user_id, session_hash, provider, verifier_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&f.state)
+        .bind(&f.tenant_id)
+        .bind(&f.user_id)
+        .bind(&f.session_hash)
+        .bind(&f.provider)
+        .bind(&f.verifier_sealed)
+        .bind(f.created_at.timestamp())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the authorisation with this state (it can be used once).
+    pub async fn take_oauth_flow(&self, state: &str) -> Result<Option<OAuthFlow>> {
+        let row = sqlx::query("DELETE FROM oauth_flows WHERE state = $1 RETURNING state, tenant_id, user_id, session_hash, provider, verifier_sealed, created_at")
+            .bind(state)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(OAuthFlow {
+                state: r.try_get("state")?,
+                tenant_id: r.try_get("tenant_id")?,
+                user_id: r.try_get("user_id")?,
+                session_hash: r.try_get("session_hash")?,
+                provider: r.try_get("provider")?,
+                verifier_sealed: r.try_get("verifier_sealed")?,
+                created_at: time(r.try_get("created_at")?),
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn purge_oauth_flows(&self, before: DateTime<Utc>) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM oauth_flows WHERE created_at < $1").bind(before.timestamp()).execute(&self.pool).await?.rows_affected())
     }
 }

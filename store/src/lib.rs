@@ -17,7 +17,7 @@ mod tenants;
 pub mod testing;
 
 pub use auth::{SessionLookup, SESSION_LIFETIME_SECS};
-pub use connections::{Connection, NewConnection};
+pub use connections::{Connection, NewConnection, OAuthFlow};
 pub use jobs::{Job, JobRun, NewJob};
 pub use notify::{Listener, MAX_NOTICE_BYTES};
 pub use crm::{NewPerson, Organisation, Person};

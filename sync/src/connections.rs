@@ -252,6 +252,14 @@ impl Connections {
         Ok(serde_json::from_str(&self.keyring.open(&conn.sealed_secret)?).map_err(|_| SecretError::Corrupt)?)
     }
 
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    pub fn http(&self) -> &HttpConfig {
+        &self.http
+    }
+
     /// The keyring (push subscriptions are sealed with it too).
     pub fn keyring(&self) -> &Keyring {
         &self.keyring

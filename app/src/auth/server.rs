@@ -68,6 +68,12 @@ fn session_cookie(value: String, max_age: TimeDelta, secure: bool) -> String {
         .to_string()
 }
 
+/// The stored hash of the request's session cookie (binds things to this sign-in, e.g. an
+/// OAuth authorisation in flight).
+pub fn session_hash(headers: &HeaderMap) -> Option<String> {
+    session_token(headers).map(|t| hash_token(&t))
+}
+
 /// Who a request belongs to.
 pub enum Auth {
     User(User),
@@ -122,7 +128,7 @@ pub async fn sign_in(email: &str, password: &str) -> Result<(), AppError> {
     if email.len() > 254 || password.len() > 1024 {
         return Err(AppError::InvalidCredentials);
     }
-    let AppState { store, secure_cookies } = app_state()?;
+    let AppState { store, secure_cookies, .. } = app_state()?;
     let now = Utc::now();
     let since = now - TimeDelta::minutes(FAILURE_WINDOW_MINUTES);
     let (email_key, ip_key) = (format!("email:{email}"), format!("ip:{}", client_ip().await));
@@ -157,7 +163,7 @@ pub async fn sign_in(email: &str, password: &str) -> Result<(), AppError> {
 }
 
 pub async fn sign_out() -> Result<(), AppError> {
-    let AppState { store, secure_cookies } = app_state()?;
+    let AppState { store, secure_cookies, .. } = app_state()?;
     if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>() {
         if let Some(token) = session_token(&parts.headers) {
             store.delete_session(&hash_token(&token)).await?;
