@@ -71,6 +71,17 @@ mod server {
         }
     }
 
+    impl From<sync::EditError> for AppError {
+        fn from(e: sync::EditError) -> Self {
+            match e {
+                sync::EditError::Invalid(m) => AppError::Invalid(m),
+                sync::EditError::NotFound => AppError::NotFound,
+                e @ sync::EditError::Stale => AppError::Invalid(format!("{}{}", e.to_string()[..1].to_uppercase(), &e.to_string()[1..])),
+                sync::EditError::Store(s) => s.into(),
+            }
+        }
+    }
+
     /// Sets the HTTP status of a failed server function from its error.
     pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(e) = &result {

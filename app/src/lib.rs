@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod calendar;
 pub mod error;
+pub mod meetings;
 #[cfg(feature = "ssr")]
 pub mod state;
 

@@ -10,7 +10,7 @@ const binary = process.env.CRMCAL_BIN || path.join(repo, 'target', 'debug', 'crm
 export const DEMO_PASSWORD = 'demo-calendar';
 export const ANNA = 'anna@nordlys.example';
 
-type Server = { url: string; dataDir: string };
+type Server = { url: string; dataDir: string; emulator: string };
 
 /** Starts crmcal on a free port with a fresh SQLite database; resolves once it listens. */
 async function startServer(): Promise<{ server: Server; proc: ChildProcess }> {
@@ -40,7 +40,8 @@ async function startServer(): Promise<{ server: Server; proc: ChildProcess }> {
     proc.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     proc.on('exit', (code) => reject(new Error(`crmcal exited (${code}) before listening:\n${output}`)));
   });
-  return { server: { url, dataDir }, proc };
+  const emulator = output.match(/Provider emulator \(Google, Graph, EWS\) on (http:\/\/[\d.:]+)/)?.[1] ?? '';
+  return { server: { url, dataDir, emulator }, proc };
 }
 
 export const test = base.extend<{ server: Server }>({

@@ -11,6 +11,18 @@ ALTER TABLE meetings ADD COLUMN sync_notice TEXT NOT NULL DEFAULT '';
 -- yet (a CRM meeting whose create is pending, or a CRM-only copy).
 ALTER TABLE meeting_copies ADD COLUMN provider_series_id TEXT;
 ALTER TABLE meeting_copies ADD COLUMN synced TEXT;
+-- The fields of a write to the provider in flight (set before the call, cleared when its
+-- answer is recorded): when the answer is lost, this tells our own write apart from a change
+-- made at the provider.
+ALTER TABLE meeting_copies ADD COLUMN writing TEXT;
+-- False for a copy the CRM created at the provider and no sync has reported yet: if it is
+-- deleted there before the next sync, some providers' cursors never mention it (EWS, Graph:
+-- "created and deleted between two syncs"), so the engine asks for it by id.
+ALTER TABLE meeting_copies ADD COLUMN confirmed BIGINT NOT NULL DEFAULT TRUE;
+-- The meeting version last written to this calendar with invitations: a job that runs again
+-- after its write (a crash before the job was marked done) does not mail the attendees twice.
+ALTER TABLE meeting_copies ADD COLUMN sent_version BIGINT;
+CREATE INDEX meeting_copies_unconfirmed ON meeting_copies (user_id) WHERE NOT confirmed;
 CREATE INDEX meeting_copies_series ON meeting_copies (user_id, provider_series_id) WHERE provider_series_id IS NOT NULL;
 
 -- The window the current sync cursor covers, a running sync, and the push subscription

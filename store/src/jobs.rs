@@ -148,9 +148,23 @@ impl Store {
 
     /// The job failed (or yields): back to pending, to run at `retry_at`, with the error kept
     /// (returns true). If a pending job with the same coalescing key appeared meanwhile, that
-    /// one does the work and this one is dropped (returns false).
+    /// one does the work and this one is dropped (returns false) — handing over its flags (a
+    /// "send invitations" must not be lost) and its back-off (a throttled provider stays
+    /// spared).
     pub async fn release_job(&self, id: &str, worker: &str, retry_at: DateTime<Utc>, error: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "UPDATE sync_jobs SET flags = flags | (SELECT d.flags FROM sync_jobs d WHERE d.id = $1 AND d.lease_owner = $2), \
+             run_at = CASE WHEN run_at < $3 THEN $3 ELSE run_at END, last_error = $4 \
+             WHERE lease_owner IS NULL AND id <> $1 \
+             AND coalesce_key = (SELECT d.coalesce_key FROM sync_jobs d WHERE d.id = $1 AND d.lease_owner = $2)",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(ms(retry_at))
+        .bind(error)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "DELETE FROM sync_jobs WHERE id = $1 AND lease_owner = $2 AND coalesce_key IS NOT NULL \
              AND EXISTS (SELECT 1 FROM sync_jobs o WHERE o.coalesce_key = sync_jobs.coalesce_key AND o.lease_owner IS NULL AND o.id <> $1)",

@@ -160,7 +160,7 @@ impl Store {
     /// Inserts meetings with their copies, attendees and organisation links in one
     /// transaction; nothing is written if any of them refers to a record of another tenant.
     pub async fn insert_meetings(&self, tenant_id: &str, meetings: &[NewMeeting]) -> Result<Vec<String>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let mut ids = Vec::with_capacity(meetings.len());
         for m in meetings {
             ids.push(insert_meeting(&mut tx, tenant_id, &new_id(), m).await?);
@@ -172,7 +172,7 @@ impl Store {
     /// Creates a meeting with the given id together with the jobs that push it to the
     /// providers, in one transaction (sync rule 2: a CRM change is the meeting plus its job).
     pub async fn create_meeting_with_jobs(&self, tenant_id: &str, id: &str, m: &NewMeeting, jobs: Vec<crate::NewJob<'_>>) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         insert_meeting(&mut tx, tenant_id, id, m).await?;
         for job in jobs {
             crate::jobs::insert_job(&mut *tx, tenant_id, job).await?;
@@ -248,7 +248,7 @@ impl Store {
 
     /// Moves a meeting (and every calendar copy of it) to new times.
     pub async fn reschedule_meeting(&self, tenant_id: &str, meeting_id: &str, start: DateTime<Utc>, end: DateTime<Utc>, all_day: bool) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE meetings SET start_at = $1, end_at = $2, all_day = $3, version = version + 1, updated_at = $4 \
              WHERE tenant_id = $5 AND id = $6",
@@ -274,6 +274,12 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// What the last sync of the meeting left to tell its users (empty: nothing).
+    pub async fn meeting_notice(&self, tenant_id: &str, meeting_id: &str) -> Result<String> {
+        let row = sqlx::query("SELECT sync_notice FROM meetings WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(meeting_id).fetch_one(&self.pool).await?;
+        Ok(row.try_get("sync_notice")?)
     }
 
     pub async fn delete_meeting(&self, tenant_id: &str, meeting_id: &str) -> Result<()> {

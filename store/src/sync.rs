@@ -67,6 +67,12 @@ pub struct Copy {
     /// The engine's snapshot of the fields last agreed with the provider (None: not on the
     /// provider yet).
     pub synced: Option<String>,
+    /// The fields of a write in flight or whose answer was lost (see `set_writing`).
+    pub writing: Option<String>,
+    /// A sync has reported this copy (false: only our own write knows it).
+    pub confirmed: bool,
+    /// The meeting version last written here with invitations.
+    pub sent_version: Option<i64>,
 }
 
 /// What to record about a copy after talking to the provider.
@@ -75,10 +81,15 @@ pub struct CopyUpdate<'a> {
     pub etag: Option<&'a str>,
     pub provider_series_id: Option<&'a str>,
     pub synced: &'a str,
+    /// Reported by a sync (`Some(true)`), made by our own write (`Some(false)`), or unchanged.
+    pub confirmed: Option<bool>,
+    /// Written with invitations at this meeting version (None: unchanged).
+    pub sent_version: Option<i64>,
 }
 
 const COPY_COLUMNS: &str = "c.id AS id, c.meeting_id AS meeting_id, c.user_id AS user_id, c.provider_event_id AS provider_event_id, \
-     c.etag AS etag, c.provider_series_id AS provider_series_id, c.synced AS synced";
+     c.etag AS etag, c.provider_series_id AS provider_series_id, c.synced AS synced, c.writing AS writing, c.confirmed AS confirmed, \
+     c.sent_version AS sent_version";
 
 fn copy_row(r: &AnyRow) -> Result<Copy> {
     Ok(Copy {
@@ -89,6 +100,9 @@ fn copy_row(r: &AnyRow) -> Result<Copy> {
         etag: r.try_get("etag")?,
         provider_series_id: r.try_get("provider_series_id")?,
         synced: r.try_get("synced")?,
+        writing: r.try_get("writing")?,
+        confirmed: flag(r, "confirmed")?,
+        sent_version: r.try_get("sent_version")?,
     })
 }
 
@@ -100,7 +114,7 @@ pub struct SyncTx {
 
 impl Store {
     pub async fn begin_sync(&self, tenant_id: &str) -> Result<SyncTx> {
-        Ok(SyncTx { tx: self.pool.begin().await?, tenant_id: tenant_id.to_string() })
+        Ok(SyncTx { tx: self.begin().await?, tenant_id: tenant_id.to_string() })
     }
 
     /// The meeting as the engine sees it (deleted ones included).
@@ -385,8 +399,8 @@ impl SyncTx {
     /// copy when the user did not have one).
     pub async fn put_copy(&mut self, meeting_id: &str, user_id: &str, c: CopyUpdate<'_>) -> Result<()> {
         let done = sqlx::query(
-            "UPDATE meeting_copies SET provider_event_id = $1, etag = $2, provider_series_id = $3, synced = $4 \
-             WHERE tenant_id = $5 AND meeting_id = $6 AND user_id = $7",
+            "UPDATE meeting_copies SET provider_event_id = $1, etag = $2, provider_series_id = $3, synced = $4, writing = NULL, \
+             confirmed = COALESCE($8, confirmed), sent_version = COALESCE($9, sent_version) WHERE tenant_id = $5 AND meeting_id = $6 AND user_id = $7",
         )
         .bind(c.provider_event_id)
         .bind(c.etag)
@@ -395,14 +409,16 @@ impl SyncTx {
         .bind(&self.tenant_id)
         .bind(meeting_id)
         .bind(user_id)
+        .bind(c.confirmed)
+        .bind(c.sent_version)
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() == 1 {
             return Ok(());
         }
         let done = sqlx::query(
-            "INSERT INTO meeting_copies (id, tenant_id, meeting_id, user_id, provider_event_id, etag, provider_series_id, synced, start_at, end_at, long_span) \
-             SELECT $1, m.tenant_id, m.id, u.id, $2, $3, $4, $5, m.start_at, m.end_at, m.end_at - m.start_at > $6 \
+            "INSERT INTO meeting_copies (id, tenant_id, meeting_id, user_id, provider_event_id, etag, provider_series_id, synced, start_at, end_at, long_span, confirmed, sent_version) \
+             SELECT $1, m.tenant_id, m.id, u.id, $2, $3, $4, $5, m.start_at, m.end_at, m.end_at - m.start_at > $6, COALESCE($10, TRUE), $11 \
              FROM meetings m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = $7 WHERE m.tenant_id = $8 AND m.id = $9",
         )
         .bind(new_id())
@@ -414,12 +430,28 @@ impl SyncTx {
         .bind(user_id)
         .bind(&self.tenant_id)
         .bind(meeting_id)
+        .bind(c.confirmed)
+        .bind(c.sent_version)
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    /// The user's copies made by the CRM at the provider that no sync has reported yet.
+    pub async fn unconfirmed_copies(&mut self, user_id: &str, limit: i64) -> Result<Vec<Copy>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COPY_COLUMNS} FROM meeting_copies c WHERE c.user_id = $1 AND c.tenant_id = $2 AND NOT c.confirmed \
+             AND c.provider_event_id IS NOT NULL ORDER BY c.id LIMIT $3"
+        ))
+        .bind(user_id)
+        .bind(&self.tenant_id)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(copy_row).collect()
     }
 
     /// Puts the meeting in the user's calendar in the CRM before it is on the provider (a new
@@ -440,6 +472,20 @@ impl SyncTx {
         if done.rows_affected() != 1 {
             return Err(StoreError::NotFound);
         }
+        Ok(())
+    }
+
+    /// Notes the fields about to be written to the provider for the user's copy (before the
+    /// call, in a transaction of its own), so a lost answer cannot make our own write look
+    /// like someone else's change.
+    pub async fn set_writing(&mut self, meeting_id: &str, user_id: &str, fields: &str) -> Result<()> {
+        sqlx::query("UPDATE meeting_copies SET writing = $1 WHERE tenant_id = $2 AND meeting_id = $3 AND user_id = $4")
+            .bind(fields)
+            .bind(&self.tenant_id)
+            .bind(meeting_id)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
@@ -518,7 +564,7 @@ impl SyncTx {
                     sqlx::query("DELETE FROM meeting_copies WHERE id = $1").bind(&c.id).execute(&mut *self.tx).await?;
                     if mine.provider_event_id.is_none() {
                         if let (Some(pid), Some(synced)) = (c.provider_event_id.as_deref(), c.synced.as_deref()) {
-                            let update = CopyUpdate { provider_event_id: pid, etag: c.etag.as_deref(), provider_series_id: c.provider_series_id.as_deref(), synced };
+                            let update = CopyUpdate { provider_event_id: pid, etag: c.etag.as_deref(), provider_series_id: c.provider_series_id.as_deref(), synced, confirmed: Some(c.confirmed), sent_version: c.sent_version };
                             self.put_copy(keep, &c.user_id, update).await?;
                         }
                     }

@@ -10,6 +10,8 @@ use crate::Store;
 pub struct TestDb {
     pub store: Store,
     pub name: &'static str,
+    /// Where it is (to connect again, e.g. as a restarted process would).
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg_drop: Option<(String, String)>, // (admin url, database name)
 }
@@ -18,12 +20,14 @@ impl TestDb {
     pub async fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("test.db").display());
-        TestDb { store: Store::connect(&url).await.unwrap(), name: "sqlite", _dir: Some(dir), pg_drop: None }
+        TestDb { store: Store::connect(&url).await.unwrap(), name: "sqlite", url, _dir: Some(dir), pg_drop: None }
     }
 
     pub async fn postgres(admin_url: &str) -> TestDb {
-        let (store, drop) = fresh_postgres(admin_url).await;
-        TestDb { store, name: "postgres", _dir: None, pg_drop: Some(drop) }
+        let url = create_postgres_database(admin_url).await;
+        let db = url.rsplit('/').next().unwrap_or_default().split('?').next().unwrap_or_default().to_string();
+        let store = Store::connect(&url).await.unwrap();
+        TestDb { store, name: "postgres", url, _dir: None, pg_drop: Some((admin_url.to_string(), db)) }
     }
 
     /// Both when TEST_POSTGRES_URL is set, else SQLite only.

@@ -352,7 +352,7 @@ impl Engine {
     /// sync is already waiting.
     pub async fn sync_if_stale(&self, tenant_id: &str, user_id: &str) -> Result<(), StoreError> {
         let Some(conn) = self.inner.store.connection_of_user(tenant_id, user_id).await? else { return Ok(()) };
-        if conn.status == "needs_reconnect" || conn.syncing_since.is_some() {
+        if conn.status == "needs_reconnect" {
             return Ok(());
         }
         let fresh = conn.last_synced_at.is_some_and(|t| Utc::now() - t < self.inner.config.fresh_for);
@@ -386,7 +386,8 @@ impl Engine {
             if pushed && conn.last_synced_at.is_some_and(|t| now - t < cfg.poll_with_push) {
                 continue;
             }
-            if conn.syncing_since.is_none() && !store.job_pending(&format!("sync:{}", conn.id)).await? {
+            // (A running sync does not count: its process may have died; its lease tells.)
+            if !store.job_pending(&format!("sync:{}", conn.id)).await? {
                 self.request_sync(&conn.tenant_id, &conn.id, false).await?;
                 queued += 1;
             }

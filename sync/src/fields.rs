@@ -71,6 +71,20 @@ impl Fields {
     }
 }
 
+/// The base of a three-way merge for a copy: what was last agreed with the provider — unless
+/// the provider now holds exactly what a write whose answer was lost had sent (that write is
+/// ours, not a change made at the provider), or nothing was agreed yet but a create went out
+/// (what it wrote is the base). None: nothing known (a copy joining the meeting).
+pub fn merge_base(synced: Option<&str>, writing: Option<&str>, remote: &Fields) -> Option<Fields> {
+    let wrote = Fields::from_json(writing);
+    if let Some(w) = &wrote {
+        if w.same_for_write(remote, false) {
+            return wrote;
+        }
+    }
+    Fields::from_json(synced).or(wrote)
+}
+
 /// Whether a write with this invitation choice carries the attendee list. Graph mails the
 /// attendees of any meeting it saves, so its client writes attendees only when sending; the
 /// others store them silently.

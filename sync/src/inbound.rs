@@ -18,7 +18,7 @@ use providers::{Change, ProviderError, ProviderEvent, Window};
 use store::{Copy, CopyUpdate, StoreError, SyncTx};
 
 use crate::engine::{Engine, Fail, LiveEvent, Run};
-use crate::fields::{apply, meeting_data, merge3, Fields};
+use crate::fields::{apply, meeting_data, merge3, merge_base, Fields};
 
 /// Full rounds at most this many times per job (a cursor that expires during the round that
 /// replaces it means the provider is in trouble; retry later).
@@ -103,8 +103,35 @@ impl Engine {
                 cursor = Some(page.cursor);
             }
         }
+        self.confirm_own_writes(run, client.as_ref(), &zone).await?;
         store.finish_sync(&conn.tenant_id, &conn.id, Utc::now(), Ok(())).await?;
         self.publish(LiveEvent::Status { tenant_id: conn.tenant_id.clone(), user_id: conn.user_id.clone() });
+        Ok(())
+    }
+
+    /// Copies the CRM created at the provider that no round has reported yet are asked for by
+    /// id: a cursor issued before they existed may never mention them, not even when they are
+    /// deleted at the provider before the next sync (EWS and Graph report nothing for an item
+    /// created and deleted between two syncs).
+    async fn confirm_own_writes(&self, run: &mut Run, client: &dyn providers::CalendarProvider, zone: &str) -> Result<(), Fail> {
+        let store = self.store();
+        let conn = &run.conn;
+        let mut tx = store.begin_sync(&conn.tenant_id).await?;
+        let pending = tx.unconfirmed_copies(&conn.user_id, 50).await?;
+        tx.commit().await?;
+        for copy in pending {
+            let Some(pid) = copy.provider_event_id.clone() else { continue };
+            let change = match client.get(&pid).await {
+                Ok(ev) if !ev.cancelled => Change::Upserted(ev),
+                Ok(_) | Err(ProviderError::NotFound) => Change::Deleted { id: pid.clone(), series_id: None, original_start: None },
+                Err(e) => return Err(e.into()),
+            };
+            let mut tx = store.begin_sync(&conn.tenant_id).await?;
+            let mut touched = Vec::new();
+            run.changes += apply_change(&mut tx, &conn.user_id, zone, &change, &mut HashSet::new(), &mut touched).await?;
+            tx.commit().await?;
+            run.touched.extend(touched);
+        }
         Ok(())
     }
 
@@ -180,7 +207,7 @@ async fn upsert(
     let remote_fields = Fields::of(&remote);
     let synced = remote_fields.to_json();
     let series_id = ev.series_id.as_deref().or(series.map(String::as_str));
-    let record = CopyUpdate { provider_event_id: &ev.id, etag: ev.etag.as_deref(), provider_series_id: series_id, synced: &synced };
+    let record = CopyUpdate { provider_event_id: &ev.id, etag: ev.etag.as_deref(), provider_series_id: series_id, synced: &synced, confirmed: Some(true), sent_version: None };
 
     // Which CRM meeting is this? By provider id, then CRM id, then iCalUID (+ slot).
     let mut copy = tx.copy_by_provider_id(user_id, &ev.id).await?;
@@ -224,7 +251,7 @@ async fn upsert(
     }
     // A copy joining the meeting (or one not yet agreed) takes the provider's state as base:
     // it brings nothing the CRM has not decided on, and loses no CRM edit.
-    let base = copy.as_ref().and_then(|c| Fields::from_json(c.synced.as_deref())).unwrap_or_else(|| remote_fields.clone());
+    let base = copy.as_ref().and_then(|c| merge_base(c.synced.as_deref(), c.writing.as_deref(), &remote_fields)).unwrap_or_else(|| remote_fields.clone());
     let local = Fields::of(&m.data);
     let merged = merge3(&base, &local, &remote_fields);
     let mut data = apply(&remote, &merged.fields, &[&m.data]);

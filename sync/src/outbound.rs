@@ -42,20 +42,30 @@ impl Engine {
 
         let mut pid = copy.provider_event_id.clone();
         let mut etag = copy.etag.clone();
-        let mut base = Fields::from_json(copy.synced.as_deref());
+        // What was last agreed with the provider, and what a write whose answer never came
+        // back had sent (so our own write is not taken for someone else's change).
+        let mut agreed = Fields::from_json(copy.synced.as_deref());
+        let writing = Fields::from_json(copy.writing.as_deref());
         if pid.is_none() && findable {
             if let Some(found) = client.find_by_crm_id(meeting_id).await? {
-                // Made by an earlier attempt of this job whose answer never came back. If it
-                // holds what the CRM has, that attempt did the whole job — invitations
-                // included, when the job sends: they are not sent twice.
-                self.record(run, &m, user_id, &found, &zone).await?;
-                let found_fields = Fields::of(&meeting_data(&found, &zone));
-                if !m.deleted && Fields::of(&m.data).same_for_write(&found_fields, with_attendees) {
-                    return Ok(());
-                }
+                // Made by an earlier attempt of this job whose answer was lost. What that
+                // attempt wrote is the base: the provider's differences from it are changes
+                // made there since (the phone), the CRM's are edits made here since.
                 pid = Some(found.id.clone());
                 etag = found.etag.clone();
-                base = Some(found_fields);
+                let wrote = writing.clone().unwrap_or_else(|| Fields::of(&m.data));
+                if m.deleted {
+                    self.record(run, &m, user_id, &found, &zone, Some(false), false).await?;
+                    agreed = Some(wrote);
+                } else {
+                    let (now, needs_write) = self.absorb(run, m, user_id, &wrote, &found, &zone, with_attendees, Some(false)).await?;
+                    m = now;
+                    agreed = Some(Fields::of(&meeting_data(&found, &zone)));
+                    if !needs_write {
+                        // The attempt did the whole job — invitations included: not sent twice.
+                        return Ok(());
+                    }
+                }
             }
         }
 
@@ -66,7 +76,10 @@ impl Engine {
                     Err(ProviderError::Conflict) => {
                         let remote = client.get(id).await?;
                         let remote_fields = Fields::of(&meeting_data(&remote, &zone));
-                        if base.as_ref().is_some_and(|b| b.same_for_write(&remote_fields, true)) {
+                        // Changed at the provider since we last agreed — by someone else, not
+                        // by a write of ours whose answer was lost?
+                        let ours = writing.as_ref().is_some_and(|w| w.same_for_write(&remote_fields, false));
+                        if ours || agreed.as_ref().is_some_and(|b| b.same_for_write(&remote_fields, true)) {
                             // Only the version moved (e.g. an attendee answered): delete it.
                             match client.delete(id, None, sending).await {
                                 Ok(()) | Err(ProviderError::NotFound) => {}
@@ -83,55 +96,58 @@ impl Engine {
             for c in tx.copies_of_meeting(meeting_id).await? {
                 run.touched.insert(c.user_id);
             }
-            tx.delete_meeting(meeting_id).await?;
+            match tx.copy_of(meeting_id, user_id).await? {
+                // Attendees who were not told (or whose provider keeps cancelled meetings)
+                // still have it in their calendars: it stays there, and so in the CRM.
+                Some(c) => {
+                    if !tx.delete_copy(&c).await? {
+                        tx.restore_meeting(meeting_id).await?;
+                    }
+                }
+                None => tx.delete_meeting(meeting_id).await?,
+            }
             tx.commit().await?;
             run.changes += 1;
             return Ok(());
         }
 
         let Some(id) = pid else {
+            self.note_writing(&tenant, meeting_id, user_id, &Fields::of(&m.data)).await?;
             let created = client.create(&draft(meeting_id, &m.data), sending).await?;
-            self.record(run, &m, user_id, &created, &zone).await?;
+            self.record(run, &m, user_id, &created, &zone, Some(false), send).await?;
             run.changes += 1;
             return Ok(());
         };
 
         for _ in 0..MAX_CONFLICTS {
             let local = Fields::of(&m.data);
-            if !send && base.as_ref().is_some_and(|b| local.same_for_write(b, with_attendees)) {
+            // Already written — and mailed, if this version was to be: an earlier run of this
+            // job did it and died before it was marked done.
+            let mailed = copy.sent_version.is_some_and(|v| v >= m.version);
+            if (!send || mailed) && agreed.as_ref().is_some_and(|b| local.same_for_write(b, with_attendees)) {
                 return Ok(()); // the calendar already holds it
             }
+            self.note_writing(&tenant, meeting_id, user_id, &local).await?;
             match client.update(&id, etag.as_deref(), &draft(meeting_id, &m.data), sending).await {
                 Ok(updated) => {
-                    self.record(run, &m, user_id, &updated, &zone).await?;
+                    self.record(run, &m, user_id, &updated, &zone, None, send).await?;
                     run.changes += 1;
                     return Ok(());
                 }
                 Err(ProviderError::Conflict) => {
                     let remote = client.get(&id).await?;
-                    let remote_data = meeting_data(&remote, &zone);
-                    let remote_fields = Fields::of(&remote_data);
-                    let merged = merge3(base.as_ref().unwrap_or(&remote_fields), &local, &remote_fields);
-                    let data = apply(&m.data, &merged.fields, &[&remote_data]);
-                    let mut tx = store.begin_sync(&tenant).await?;
-                    if data != m.data && !tx.update_meeting(meeting_id, m.version, &data).await? {
-                        // The user saved again meanwhile: their newer state is merged next round.
-                        tx.commit().await?;
-                    } else {
-                        if !merged.conflicts.is_empty() {
-                            tx.set_sync_notice(meeting_id, &conflict_notice(&merged.conflicts)).await?;
-                        }
-                        let synced = remote_fields.to_json();
-                        let update = CopyUpdate { provider_event_id: &remote.id, etag: remote.etag.as_deref(), provider_series_id: remote.series_id.as_deref(), synced: &synced };
-                        tx.put_copy(meeting_id, user_id, update).await?;
-                        tx.commit().await?;
-                        run.touched.insert(user_id.to_string());
-                    }
-                    m = store.sync_meeting(&tenant, meeting_id).await?.ok_or(StoreError::NotFound)?;
-                    base = Some(remote_fields);
+                    let remote_fields = Fields::of(&meeting_data(&remote, &zone));
+                    // Holding exactly what we just tried to write: an earlier attempt landed.
+                    let base = if local.same_for_write(&remote_fields, false) { local.clone() } else { agreed.clone().unwrap_or_else(|| remote_fields.clone()) };
+                    let (now, needs_write) = self.absorb(run, m, user_id, &base, &remote, &zone, with_attendees, None).await?;
+                    m = now;
+                    agreed = Some(remote_fields);
                     etag = remote.etag.clone();
                     if m.deleted {
                         return Err(Fail::Store(StoreError::Stale)); // deleted meanwhile: the job runs again as a delete
+                    }
+                    if !needs_write {
+                        return Ok(());
                     }
                 }
                 Err(ProviderError::NotFound) => {
@@ -152,16 +168,61 @@ impl Engine {
         Err(Fail::Provider(ProviderError::Conflict))
     }
 
+    /// Records, before a provider call, what it is about to write (see `SyncTx::set_writing`).
+    async fn note_writing(&self, tenant: &str, meeting_id: &str, user_id: &str, fields: &Fields) -> Result<(), Fail> {
+        let mut tx = self.store().begin_sync(tenant).await?;
+        tx.set_writing(meeting_id, user_id, &fields.to_json()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Takes in the provider's version of the meeting: merged with the CRM's against `base`,
+    /// the meeting updated (the user told of clashes), the copy recorded as the provider has
+    /// it. Returns the meeting as it is now and whether the provider still needs a write.
+    #[allow(clippy::too_many_arguments)]
+    async fn absorb(&self, run: &mut Run, m: SyncMeeting, user_id: &str, base: &Fields, remote: &ProviderEvent, zone: &str, with_attendees: bool, confirmed: Option<bool>) -> Result<(SyncMeeting, bool), Fail> {
+        let store = self.store();
+        let tenant = run.conn.tenant_id.clone();
+        let remote_data = meeting_data(remote, zone);
+        let remote_fields = Fields::of(&remote_data);
+        let merged = merge3(base, &Fields::of(&m.data), &remote_fields);
+        let data = apply(&m.data, &merged.fields, &[&remote_data]);
+        let mut tx = store.begin_sync(&tenant).await?;
+        let mut stale = false;
+        if data != m.data {
+            stale = !tx.update_meeting(&m.id, m.version, &data).await?;
+            if !stale {
+                run.touched.insert(user_id.to_string());
+                run.changes += 1;
+            }
+        }
+        if !merged.conflicts.is_empty() && !stale {
+            tx.set_sync_notice(&m.id, &conflict_notice(&merged.conflicts)).await?;
+        }
+        let synced = remote_fields.to_json();
+        let update = CopyUpdate { provider_event_id: &remote.id, etag: remote.etag.as_deref(), provider_series_id: remote.series_id.as_deref(), synced: &synced, confirmed, sent_version: None };
+        tx.put_copy(&m.id, user_id, update).await?;
+        if let Some(uid) = &remote_data.ical_uid {
+            tx.claim_uid(&m.id, uid, m.data.original_start.or(remote_data.original_start)).await?;
+        }
+        tx.commit().await?;
+        let now = store.sync_meeting(&tenant, &m.id).await?.ok_or(StoreError::NotFound)?;
+        // Saved again meanwhile: that newer state still has to go out.
+        let needs_write = stale || !Fields::of(&now.data).same_for_write(&remote_fields, with_attendees);
+        Ok((now, needs_write))
+    }
+
     /// Records what the provider now holds for the user's copy, and the meeting's iCalUID
-    /// (joining a duplicate first seen in an attendee's calendar).
-    async fn record(&self, run: &mut Run, m: &SyncMeeting, user_id: &str, ev: &ProviderEvent, zone: &str) -> Result<(), Fail> {
+    /// (joining a duplicate first seen in an attendee's calendar). `confirmed`: Some(false) for
+    /// an event our own write made (no sync has reported it yet).
+    async fn record(&self, run: &mut Run, m: &SyncMeeting, user_id: &str, ev: &ProviderEvent, zone: &str, confirmed: Option<bool>, sent: bool) -> Result<(), Fail> {
         let data = meeting_data(ev, zone);
         let synced = Fields::of(&data).to_json();
         let mut tx = self.store().begin_sync(&run.conn.tenant_id).await?;
         if let Some(uid) = &data.ical_uid {
             tx.claim_uid(&m.id, uid, m.data.original_start.or(data.original_start)).await?;
         }
-        let update = CopyUpdate { provider_event_id: &ev.id, etag: ev.etag.as_deref(), provider_series_id: ev.series_id.as_deref(), synced: &synced };
+        let update = CopyUpdate { provider_event_id: &ev.id, etag: ev.etag.as_deref(), provider_series_id: ev.series_id.as_deref(), synced: &synced, confirmed, sent_version: sent.then_some(m.version) };
         tx.put_copy(&m.id, user_id, update).await?;
         for c in tx.copies_of_meeting(&m.id).await? {
             run.touched.insert(c.user_id);
@@ -182,7 +243,7 @@ impl Engine {
         data.cancelled = restored.data.cancelled;
         tx.update_meeting(&m.id, restored.version, &data).await?;
         tx.set_sync_notice(&m.id, "Not deleted: it was changed in the calendar meanwhile. Delete it again if it should go.").await?;
-        let update = CopyUpdate { provider_event_id: &remote.id, etag: remote.etag.as_deref(), provider_series_id: remote.series_id.as_deref(), synced: &synced };
+        let update = CopyUpdate { provider_event_id: &remote.id, etag: remote.etag.as_deref(), provider_series_id: remote.series_id.as_deref(), synced: &synced, confirmed: None, sent_version: None };
         tx.put_copy(&m.id, user_id, update).await?;
         for c in tx.copies_of_meeting(&m.id).await? {
             run.touched.insert(c.user_id);

@@ -326,3 +326,4 @@ per_provider!(
     refused_credentials_ask_for_a_reconnect_instead_of_stopping_silently,
     occurrence_edits_go_both_ways,
 );
+

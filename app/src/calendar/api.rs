@@ -41,6 +41,43 @@ pub async fn get_calendar(view: Option<String>, date: Option<String>, users: Opt
     crate::error::respond(server::load(view, date, users).await)
 }
 
+/// The "up to date" indicator (F-CAL-2): the viewer's calendar connection and its last sync.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncIndicator {
+    /// `google`, `graph` or `ews`; None: no calendar connected.
+    pub provider: Option<String>,
+    /// `active`, `failing` or `needs_reconnect`.
+    pub state: String,
+    pub reason: String,
+    /// Last finished sync, as the viewer's wall clock (`14:05`, or `3 Dec 14:05` on another day).
+    pub last_synced: Option<String>,
+    pub syncing: bool,
+}
+
+#[server(endpoint = "sync-status")]
+pub async fn get_sync_status() -> Result<SyncIndicator, AppError> {
+    crate::error::respond(server::sync_status().await)
+}
+
+/// The Refresh button (F-CAL-3): sync the viewer's calendar now.
+#[server(endpoint = "refresh")]
+pub async fn refresh_calendar() -> Result<(), AppError> {
+    crate::error::respond(
+        async {
+            let user = crate::auth::server::current_user().await?;
+            let engine = crate::state::app_state()?.sync;
+            match engine.store().connection_of_user(&user.tenant_id, &user.id).await? {
+                Some(conn) => {
+                    engine.request_sync(&user.tenant_id, &conn.id, false).await?;
+                    Ok(())
+                }
+                None => Err(AppError::Invalid("Your calendar is not connected yet.".into())),
+            }
+        }
+        .await,
+    )
+}
+
 /// Show or hide weekends, remembered for the user (F-CAL-6).
 #[server(endpoint = "weekends")]
 pub async fn set_show_weekends(show: bool) -> Result<(), AppError> {
@@ -68,9 +105,38 @@ mod server {
     /// At most this many colleagues' calendars at once (bounds the query and the page).
     const MAX_SHOWN: usize = 20;
 
+    pub async fn sync_status() -> Result<SyncIndicator, AppError> {
+        let me = current_user().await?;
+        let status = app_state()?.sync.status(&me.tenant_id, &me.id).await?;
+        let tz: Tz = parse_tz(&me.time_zone).unwrap_or(Tz::UTC);
+        Ok(match status {
+            None => SyncIndicator { provider: None, state: "none".into(), reason: String::new(), last_synced: None, syncing: false },
+            Some(s) => SyncIndicator {
+                provider: Some(s.provider),
+                state: s.state,
+                reason: s.reason,
+                last_synced: s.last_synced_at.map(|t| {
+                    let local = to_local(t, tz);
+                    if local.date() == to_local(Utc::now(), tz).date() {
+                        local.format("%H:%M").to_string()
+                    } else {
+                        local.format("%-d %b %H:%M").to_string()
+                    }
+                }),
+                syncing: s.syncing,
+            },
+        })
+    }
+
     pub async fn load(view: Option<String>, date: Option<String>, users: Option<String>) -> Result<CalendarData, AppError> {
         let me = current_user().await?;
-        let store = app_state()?.store;
+        let state = app_state()?;
+        let store = state.store;
+        // F-CAL-1: opening the calendar refreshes it from the provider (unless it just did);
+        // the page hears about the result live.
+        if let Err(e) = state.sync.sync_if_stale(&me.tenant_id, &me.id).await {
+            tracing::warn!(error = %e, "could not queue a sync on page load");
+        }
         let tz: Tz = parse_tz(&me.time_zone).unwrap_or(Tz::UTC);
         let today = to_local(Utc::now(), tz).date();
         let nav = Nav {

@@ -6,7 +6,9 @@ pub mod api;
 
 use crate::auth::SignOut;
 use crate::error::AppError;
-use api::{get_calendar, CalendarData, SetShowWeekends};
+use crate::meetings::api::MeetingForm;
+use crate::meetings::{Editor, MeetingEditor};
+use api::{get_calendar, get_sync_status, CalendarData, RefreshCalendar, SetShowWeekends, SyncIndicator};
 use chrono::{Datelike, NaiveDate};
 use domain::calendar::start_of_week;
 use domain::layout::{all_day_bars, day_column, month_cell};
@@ -30,23 +32,123 @@ fn calendar_href(view: CalendarView, date: NaiveDate, users: &[String]) -> Strin
     href
 }
 
+/// What the page hears over `/api/live` (browser only): changes to the shown calendars and to
+/// the viewer's sync status. The page then reads again through the usual (redacting) API.
+#[derive(Clone, Copy)]
+struct LiveSignals {
+    calendar: RwSignal<u64>,
+    status: RwSignal<u64>,
+    /// Users whose calendars are on screen (the viewer first).
+    shown: RwSignal<Vec<String>>,
+}
+
 #[component]
 pub fn CalendarPage() -> impl IntoView {
     let query = use_query_map();
     let weekends = ServerAction::<SetShowWeekends>::new();
+    let refresh = ServerAction::<RefreshCalendar>::new();
+    let editor = Editor::new();
+    let live = LiveSignals { calendar: RwSignal::new(0), status: RwSignal::new(0), shown: RwSignal::new(Vec::new()) };
     let data = Resource::new(
-        move || (query.with(|q| (q.get("view"), q.get("date"), q.get("users"))), weekends.version().get()),
-        |((view, date, users), _)| get_calendar(view, date, users),
+        move || (query.with(|q| (q.get("view"), q.get("date"), q.get("users"))), weekends.version().get(), editor.changed.get(), live.calendar.get()),
+        |((view, date, users), ..)| get_calendar(view, date, users),
     );
+    let status = Resource::new(move || (live.status.get(), refresh.version().get()), |_| get_sync_status());
+    listen(live);
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading calendar…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! { <Calendar data=d weekends/> }.into_any(),
+                    Ok(d) => {
+                        live.shown.set(d.shown.iter().map(|o| o.user_id.clone()).collect());
+                        view! { <Calendar data=d weekends refresh status editor/> }.into_any()
+                    }
                     Err(e) => view! { <CalendarError error=e/> }.into_any(),
                 }
             })}
         </Transition>
+        <MeetingEditor editor/>
+    }
+}
+
+/// Subscribes to `/api/live` once the page runs in the browser (effects never run on the
+/// server); the browser's EventSource reconnects by itself after a network hiccup.
+fn listen(live: LiveSignals) {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let Ok(source) = web_sys::EventSource::new("/api/live") else { return };
+        let ids = |e: &web_sys::MessageEvent| -> Vec<String> { e.data().as_string().and_then(|d| serde_json_lite(&d)).unwrap_or_default() };
+        let on_calendar = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let changed = ids(&e);
+            let shown = live.shown.get_untracked();
+            if changed.is_empty() || changed.iter().any(|u| shown.contains(u)) {
+                live.calendar.update(|n| *n += 1);
+            }
+        });
+        let on_status = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+            let who: Option<String> = e.data().as_string().map(|d| d.trim_matches('"').to_string());
+            if who.is_some_and(|w| live.shown.with_untracked(|s| s.first() == Some(&w))) {
+                live.status.update(|n| *n += 1);
+            }
+        });
+        // Marks the page once live updates flow (tests wait for this instead of sleeping).
+        let on_open = Closure::<dyn FnMut()>::new(move || {
+            if let Some(body) = document().body() {
+                let _ = body.set_attribute("data-live", "open");
+            }
+        });
+        source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        on_open.forget();
+        let _ = source.add_event_listener_with_callback("calendar", on_calendar.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("status", on_status.as_ref().unchecked_ref());
+        // The listeners live as long as the source; the source as long as the page.
+        on_calendar.forget();
+        on_status.forget();
+        let source = send_wrapper::SendWrapper::new(source);
+        on_cleanup(move || source.close());
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = live;
+}
+
+/// `["a","b"]` → the strings (user ids are plain: no escapes to undo).
+#[cfg(feature = "hydrate")]
+fn serde_json_lite(s: &str) -> Option<Vec<String>> {
+    let inner = s.trim().strip_prefix('[')?.strip_suffix(']')?;
+    Some(inner.split(',').map(|p| p.trim().trim_matches('"').to_string()).filter(|p| !p.is_empty()).collect())
+}
+
+/// The "up to date" indicator (F-CAL-2) and the Refresh button (F-CAL-3).
+#[component]
+fn SyncState(status: Resource<Result<SyncIndicator, AppError>>, refresh: ServerAction<RefreshCalendar>) -> impl IntoView {
+    let shown = move || {
+        status.get().map(|r| match r {
+            Ok(s) => {
+                let (state, text) = match (s.provider.is_some(), s.syncing, s.state.as_str()) {
+                    (false, _, _) => ("none", "Calendar not connected".to_string()),
+                    (_, true, _) => ("syncing", "Syncing…".to_string()),
+                    (_, _, "needs_reconnect") => ("reconnect", format!("Connect your calendar again: {}", s.reason)),
+                    (_, _, "failing") => ("failed", format!("Sync failed: {}", s.reason)),
+                    _ => match &s.last_synced {
+                        Some(t) => ("ok", format!("Up to date · synced {t}")),
+                        None => ("syncing", "Syncing…".to_string()),
+                    },
+                };
+                view! { <span class="sync-state" data-sync-state=state title=text.clone()>{text.clone()}</span> }.into_any()
+            }
+            Err(e) => view! { <span class="sync-state" data-sync-state="failed">{e.to_string()}</span> }.into_any(),
+        })
+    };
+    let on_refresh = move |_| {
+        refresh.dispatch(RefreshCalendar {});
+    };
+    view! {
+        <div class="sync" aria-live="polite">
+            <Transition fallback=|| ()>{shown}</Transition>
+            <button type="button" class="btn" on:click=on_refresh disabled=move || refresh.pending().get()>"Refresh"</button>
+        </div>
     }
 }
 
@@ -63,8 +165,26 @@ fn CalendarError(error: AppError) -> impl IntoView {
 }
 
 #[component]
-fn Calendar(data: CalendarData, weekends: ServerAction<SetShowWeekends>) -> impl IntoView {
+fn Calendar(
+    data: CalendarData,
+    weekends: ServerAction<SetShowWeekends>,
+    refresh: ServerAction<RefreshCalendar>,
+    status: Resource<Result<SyncIndicator, AppError>>,
+    editor: Editor,
+) -> impl IntoView {
     let nav = data.nav;
+    provide_context(editor);
+    let new_day = if data.nav.visible_days().contains(&data.today) { data.today } else { nav.date };
+    let new_meeting = move |_| {
+        let day = new_day.format("%Y-%m-%d").to_string();
+        editor.open.set(Some(MeetingForm {
+            start_date: day.clone(),
+            start_time: "09:00".into(),
+            end_date: day,
+            end_time: "10:00".into(),
+            ..MeetingForm::default()
+        }));
+    };
     let users = data.shown_colleague_ids();
     let navigate = use_navigate();
     let picker_users = users.clone();
@@ -111,11 +231,14 @@ fn Calendar(data: CalendarData, weekends: ServerAction<SetShowWeekends>) -> impl
                 <input type="checkbox" name="weekends" prop:checked=nav.show_weekends on:change=on_weekends/>
                 " Weekends"
             </label>
+            <button type="button" class="btn primary new" on:click=new_meeting aria-label="New meeting">"+ New meeting"</button>
+            <SyncState status refresh/>
             <div class="me">
                 <span class="who">{data.shown[0].name.clone()}</span>
                 <SignOut/>
             </div>
         </header>
+        {move || editor.message.get().map(|m| view! { <p class="error banner" role="alert">{m}</p> })}
         <div class="workspace">
             <UserPicker data=data.clone()/>
             <main class="calendar" data-view=nav.view.as_str() data-date=nav.date.format("%Y-%m-%d").to_string()
@@ -177,6 +300,26 @@ fn event_class(e: &CalEvent) -> String {
     class
 }
 
+/// Opens the meeting in the editor on click or Enter (busy blocks of others are not meetings
+/// the viewer can open).
+fn open_handlers(e: &CalEvent) -> (Option<&'static str>, Option<&'static str>, impl Fn(leptos::ev::MouseEvent) + Clone + 'static, impl Fn(leptos::ev::KeyboardEvent) + Clone + 'static) {
+    let id = (!e.is_busy_block()).then(|| e.meeting_id.clone());
+    let (click_id, key_id) = (id.clone(), id.clone());
+    let click = move |_: leptos::ev::MouseEvent| {
+        if let (Some(id), Some(editor)) = (click_id.clone(), use_context::<Editor>()) {
+            editor.open_meeting(id);
+        }
+    };
+    let key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" {
+            if let (Some(id), Some(editor)) = (key_id.clone(), use_context::<Editor>()) {
+                editor.open_meeting(id);
+            }
+        }
+    };
+    (id.is_some().then_some("button"), id.is_some().then_some("0"), click, key)
+}
+
 /// Subject (or "Busy"), with a lock for the viewer's own private meetings.
 fn event_text(e: &CalEvent) -> impl IntoView {
     let lock = e.private.then(|| {
@@ -225,8 +368,10 @@ fn TimeGrid(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
             if b.continues_after {
                 class.push_str(" goes-on");
             }
+            let (role, tab, click, key) = open_handlers(e);
             view! {
-                <div class=class style=style title=e.label() aria-label=e.label() data-meeting=e.meeting_id.clone()>
+                <div class=class style=style title=e.label() aria-label=e.label() data-meeting=e.meeting_id.clone()
+                    role=role tabindex=tab on:click=click on:keydown=key>
                     {event_text(e)}
                 </div>
             }
@@ -248,8 +393,10 @@ fn TimeGrid(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
                         b.columns.column as f64 * 100.0 / b.columns.columns as f64,
                         100.0 / b.columns.columns as f64,
                     );
+                    let (role, tab, click, key) = open_handlers(e);
                     view! {
-                        <div class=event_class(e) style=style title=e.label() aria-label=e.label() data-meeting=e.meeting_id.clone()>
+                        <div class=event_class(e) style=style title=e.label() aria-label=e.label() data-meeting=e.meeting_id.clone()
+                            role=role tabindex=tab on:click=click on:keydown=key>
                             <span class="time">{e.start.format("%H:%M").to_string()}</span>
                             " "
                             <span class="subject">{event_text(e)}</span>
@@ -313,8 +460,10 @@ fn MonthView(data: CalendarData, days: Vec<NaiveDate>) -> impl IntoView {
                 .map(|i| {
                     let e = &events[i];
                     let time = (!e.in_all_day_row()).then(|| e.start.format("%H:%M ").to_string());
+                    let (role, tab, click, key) = open_handlers(e);
                     view! {
-                        <li class=event_class(e) title=e.label() aria-label=e.label() data-meeting=e.meeting_id.clone()>
+                        <li class=event_class(e) title=e.label() aria-label=e.label() data-meeting=e.meeting_id.clone()
+                            role=role tabindex=tab on:click=click on:keydown=key>
                             {time}{event_text(e)}
                         </li>
                     }

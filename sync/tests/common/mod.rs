@@ -45,6 +45,9 @@ pub struct Rig {
     pub tenant: String,
     pub users: BTreeMap<&'static str, User>,
     pub live: Arc<Recorder>,
+    keyring: Keyring,
+    http: HttpConfig,
+    endpoints: Endpoints,
 }
 
 pub fn provider(kind: ProviderKind) -> Provider {
@@ -68,6 +71,11 @@ pub fn at(hours: i64) -> DateTime<Utc> {
 impl Rig {
     /// Users `alice` and `bob` on `kind`, both connected; on SQLite, or PostgreSQL via `db`.
     pub async fn with_db(kind: ProviderKind, db: TestDb) -> Rig {
+        Rig::build(kind, db, HttpConfig::loopback()).await
+    }
+
+    /// With the engine's HTTP limits set (e.g. a short timeout).
+    pub async fn build(kind: ProviderKind, db: TestDb, http: HttpConfig) -> Rig {
         let emu = Emulator::new(Config::default());
         let addr = emu.clone().spawn("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let base = format!("http://{addr}");
@@ -101,10 +109,10 @@ impl Rig {
             microsoft_oauth: Some(OAuthConfig::microsoft(&format!("{base}/microsoft"), "common", "crm", None, "http://127.0.0.1/cb")),
         };
         let keyring = Keyring::from_base64(&generate_key(), &[]).unwrap();
-        let conns = Connections::new(store.clone(), keyring, HttpConfig::loopback(), endpoints);
+        let conns = Connections::new(store.clone(), keyring.clone(), http.clone(), endpoints.clone());
         let live = Arc::new(Recorder::default());
         let engine = Engine::new(store.clone(), conns, SyncConfig::default(), live.clone());
-        let rig = Rig { kind, emu, base, db, store, engine, tenant, users, live };
+        let rig = Rig { kind, emu, base, db, store, engine, tenant, users, live, keyring, http, endpoints };
         for name in ["alice", "bob"] {
             rig.connect(name).await;
         }
@@ -119,6 +127,16 @@ impl Rig {
             _ => TestDb::sqlite().await,
         };
         Rig::with_db(kind, db).await
+    }
+
+    /// The CRM process dies and starts again: its database connections are gone (and with
+    /// them any transaction or lock they held); a new engine works from what was committed.
+    pub async fn restart(&mut self) {
+        self.store.close().await;
+        self.store = Store::connect(&self.db.url).await.unwrap();
+        self.db.store = self.store.clone();
+        let conns = Connections::new(self.store.clone(), self.keyring.clone(), self.http.clone(), self.endpoints.clone());
+        self.engine = Engine::new(self.store.clone(), conns, SyncConfig::default(), self.live.clone());
     }
 
     pub async fn finish(self) {

@@ -1,0 +1,143 @@
+import { test, expect, signIn, Page } from './fixtures';
+import { USERS, phoneCreate, phoneDelete, phoneRenameOccurrence, stored, outbox } from './phone';
+
+// Two-way sync in the browser, for each provider of the demo: Anna on Google, Ben on
+// Microsoft 365 (Graph), Carla on Exchange (EWS). The provider side is the embedded emulator,
+// driven through each provider's own API as the user's phone would.
+// F-CAL-1, F-CAL-2, F-CAL-9, F-EDIT-9, F-EDIT-11, F-X-2, F-X-3.
+
+/** Signs in and waits until the first sync is done and live updates are connected. */
+async function open(page: Page, email: string) {
+  await signIn(page, email);
+  await expect(page.locator('.sync-state')).toHaveAttribute('data-sync-state', 'ok', { timeout: 20_000 });
+  await expect(page.locator('body[data-live="open"]')).toHaveCount(1);
+  await page.evaluate(() => ((window as any).__noReload = 'still here'));
+}
+
+async function stillSamePage(page: Page) {
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe('still here');
+}
+
+function todayAt(hourUtc: number): Date {
+  const d = new Date();
+  d.setUTCHours(hourUtc, 0, 0, 0);
+  return d;
+}
+
+async function newMeeting(page: Page, subject: string, attendees: string) {
+  await page.getByRole('button', { name: 'New meeting' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Subject').fill(subject);
+  await dialog.getByLabel('Attendees (e-mail addresses)').fill(attendees);
+  return dialog;
+}
+
+const CUSTOMERS = ['lars@fjord.example', 'mette@fjord.example'];
+
+for (const user of USERS) {
+  test.describe(`${user.provider} (${user.name})`, () => {
+    test('an event made on the phone appears in the open calendar without a reload, and its deletion too', async ({ page, server }) => {
+      await open(page, user.email);
+      const subject = `Call from the car ${user.provider}`;
+      const id = await phoneCreate(server.emulator, user, subject, todayAt(12));
+      const event = page.locator('main.calendar .event', { hasText: subject });
+      await expect(event).toBeVisible();
+      await phoneDelete(server.emulator, user, id);
+      await expect(event).toHaveCount(0);
+      await stillSamePage(page);
+      await expect(page.locator('.sync-state')).toHaveAttribute('data-sync-state', 'ok');
+    });
+
+    test('a CRM meeting reaches the calendar with its CRM id; Save mails no one, Save and send mails each attendee once', async ({ page, server }) => {
+      await open(page, user.email);
+      const subject = `Pricing with Fjord (${user.provider})`;
+      const dialog = await newMeeting(page, subject, CUSTOMERS.join(', '));
+      await expect(dialog.getByText('the attendees hear nothing')).toBeVisible();
+      await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+      await expect(dialog).toHaveCount(0);
+      await expect(page.locator('main.calendar .event', { hasText: subject })).toBeVisible();
+      await expect.poll(async () => (await stored(server.emulator, user.email)).crmIds[subject] ?? '').not.toBe('');
+      expect(await outbox(server.emulator)).toEqual([]);
+
+      const renamed = `${subject} – final offer`;
+      await page.locator('main.calendar .event', { hasText: subject }).click();
+      const edit = page.getByRole('dialog');
+      await expect(edit.getByLabel('Subject')).toHaveValue(subject);
+      await edit.getByLabel('Subject').fill(renamed);
+      await edit.getByRole('button', { name: 'Save and send invitations' }).click();
+      await expect(edit).toHaveCount(0);
+      await expect.poll(async () => (await stored(server.emulator, user.email)).subjects).toContain(renamed);
+      await expect.poll(async () => (await outbox(server.emulator)).length).toBe(CUSTOMERS.length);
+      const sent = await outbox(server.emulator);
+      expect(sent.map((m) => m.to).sort()).toEqual(CUSTOMERS);
+      expect(sent.every((m) => m.kind === 'invite' || m.kind === 'update')).toBe(true);
+      await stillSamePage(page);
+    });
+
+    test('deleting in the CRM with cancellations removes it from the calendar and tells the attendee', async ({ page, server }) => {
+      await open(page, user.email);
+      const subject = `Site visit (${user.provider})`;
+      const dialog = await newMeeting(page, subject, CUSTOMERS[0]);
+      await dialog.getByRole('button', { name: 'Save and send invitations' }).click();
+      await expect.poll(async () => (await stored(server.emulator, user.email)).subjects).toContain(subject);
+      await expect.poll(async () => (await outbox(server.emulator)).map((m) => m.kind)).toEqual(['invite']);
+
+      await page.locator('main.calendar .event', { hasText: subject }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Delete and send cancellations' }).click();
+      await expect(page.locator('main.calendar .event', { hasText: subject })).toHaveCount(0);
+      await expect.poll(async () => (await stored(server.emulator, user.email)).subjects).not.toContain(subject);
+      await expect.poll(async () => (await outbox(server.emulator)).map((m) => `${m.kind} ${m.to}`)).toEqual(['invite ' + CUSTOMERS[0], 'cancel ' + CUSTOMERS[0]]);
+    });
+
+    test('an occurrence of a recurring meeting changed in the CRM changes at the provider, and back', async ({ page, server }) => {
+      // The demo series: "Weekly team call", Mondays, from last week; this week's is unchanged.
+      const now = new Date();
+      const monday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - ((now.getUTCDay() + 6) % 7)));
+      const mondayText = monday.toISOString().slice(0, 10);
+      await open(page, user.email);
+      await page.getByLabel('Go to date').fill(mondayText);
+      await expect(page.locator('main.calendar')).toHaveAttribute('data-date', mondayText);
+      const occurrence = page.locator('main.calendar .event', { hasText: 'Weekly team call' }).first();
+      await occurrence.click();
+      const edit = page.getByRole('dialog');
+      await expect(edit.getByText('one occurrence of a recurring meeting')).toBeVisible();
+      const crmName = `Weekly team call – pricing (${user.provider})`;
+      await edit.getByLabel('Subject').fill(crmName);
+      await edit.getByRole('button', { name: 'Save', exact: true }).click();
+      await expect.poll(async () => (await stored(server.emulator, user.email)).subjects).toContain(crmName);
+      const subjects = (await stored(server.emulator, user.email)).subjects;
+      expect(subjects.filter((s) => s === 'Weekly team call').length, 'the series itself is unchanged').toBe(1);
+
+      const phoneName = `Weekly team call – cancelled agenda (${user.provider})`;
+      const from = new Date(monday.getTime() - 86400_000);
+      const to = new Date(monday.getTime() + 8 * 86400_000);
+      await phoneRenameOccurrence(server.emulator, user, crmName, from, to, phoneName);
+      await expect(page.locator('main.calendar .event', { hasText: phoneName })).toBeVisible();
+      await stillSamePage(page);
+      expect(await outbox(server.emulator)).toEqual([]);
+    });
+  });
+}
+
+test('another user\'s private meeting stays "Busy" when it arrives live', async ({ page, server }) => {
+  // F-CAL-10: Ben's private appointment made on his phone reaches Anna's view of his calendar
+  // as a busy block, with no subject in the page.
+  const ben = USERS[1];
+  await signIn(page);
+  await page.getByRole('link', { name: "Show Ben Carter's calendar" }).click();
+  await expect(page).toHaveURL(/users=/);
+  await expect(page.locator('.sync-state')).toHaveAttribute('data-sync-state', 'ok', { timeout: 20_000 });
+  await expect(page.locator('body[data-live="open"]')).toHaveCount(1);
+  const before = await page.locator('main.calendar .event.busy').count();
+  const token = await (await fetch(`${server.emulator}/_emulator/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ben.email, provider: 'graph' }) })).json();
+  const start = todayAt(15).toISOString().replace(/\.\d{3}Z$/, '');
+  const end = todayAt(16).toISOString().replace(/\.\d{3}Z$/, '');
+  const res = await fetch(`${server.emulator}/graph/v1.0/me/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token.access_token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ subject: 'Therapy session', sensitivity: 'private', start: { dateTime: start, timeZone: 'UTC' }, end: { dateTime: end, timeZone: 'UTC' } }),
+  });
+  expect(res.ok).toBe(true);
+  await expect(page.locator('main.calendar .event.busy')).toHaveCount(before + 1);
+  expect(await page.content()).not.toContain('Therapy session');
+});
