@@ -92,10 +92,10 @@ export async function phoneDelete(emu: string, user: { provider: Provider; email
   }
 }
 
-/** Renames one occurrence of a series "from the phone": the instance starting at `slot`. */
-export async function phoneRenameOccurrence(emu: string, user: { provider: Provider; email: string }, seriesSubject: string, slot: Date, subject: string) {
-  const from = new Date(slot.getTime() - 60_000).toISOString();
-  const to = new Date(slot.getTime() + 60_000).toISOString();
+/** Renames "from the phone" the occurrence called `seriesSubject` between `start` and `end`. */
+export async function phoneRenameOccurrence(emu: string, user: { provider: Provider; email: string }, seriesSubject: string, start: Date, end: Date, subject: string) {
+  const from = start.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const to = end.toISOString().replace(/\.\d{3}Z$/, 'Z');
   switch (user.provider) {
     case 'google': {
       const t = await token(emu, user.email, 'google');

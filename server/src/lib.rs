@@ -70,6 +70,61 @@ pub fn engine(config: &Config, store: &Store, keyring: Keyring, endpoints: Endpo
     Engine::new(store.clone(), conns, sync_config, live)
 }
 
+/// A started server: where it listens, its engine, and the embedded emulator if any.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub engine: Engine,
+    pub emulator: Option<(emulator::Emulator, SocketAddr)>,
+    pub serving: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+/// Everything `crmcal` does after its configuration is read: binds, starts the embedded
+/// emulator (demo) and connects the demo users, the sync engine with its workers and
+/// scheduler, housekeeping, and serves in a task. Tests start servers the same way.
+pub async fn start(config: &Config, store: Store, mut leptos_options: LeptosOptions) -> anyhow::Result<Running> {
+    if let Some(addr) = config.addr {
+        leptos_options.site_addr = addr;
+    }
+    // Bound first: push callbacks and OAuth redirects need the real address (port 0 in tests).
+    let listener = tokio::net::TcpListener::bind(leptos_options.site_addr).await?;
+    let local = listener.local_addr()?;
+    let mut endpoints = config.endpoints.clone();
+    let mut emulator = None;
+    if let Some(addr) = config.emulator_addr {
+        // The demo's stand-in for Google, Microsoft 365 and Exchange. A taken port is not fatal:
+        // the CRM itself works without it.
+        match demo_emulator::start(addr, chrono::Utc::now()).await {
+            Ok((emu, bound)) => {
+                println!("Provider emulator (Google, Graph, EWS) on http://{bound}");
+                endpoints = endpoints.or_emulator(bound);
+                emulator = Some((emu, bound));
+            }
+            Err(e) => eprintln!("Provider emulator not started on {addr}: {e}"),
+        }
+    }
+    let public_url = config.public_url.clone().or_else(|| config.demo.then(|| format!("http://{local}")));
+    // CRMCAL_SECRET_KEY (+ _OLD) or the key file.
+    let keyring = Keyring::load(&config.secret_key_file)?;
+    let hub = Hub::start(&store).await?;
+    let callback_base = public_url.clone().unwrap_or_else(|| format!("http://{local}"));
+    let engine = engine(config, &store, keyring, endpoints.for_sync(&callback_base), public_url, hub.clone());
+    if let (true, Some((emu, bound))) = (config.demo, &emulator) {
+        match demo_emulator::connect_demo_users(&engine, emu, *bound).await {
+            Ok(n) => println!("Connected {n} demo users to their emulator calendars."),
+            Err(e) => eprintln!("Demo calendar connections failed: {e}"),
+        }
+    }
+    workers::spawn_workers(engine.clone(), hub.clone(), config.sync_workers, config.sync_lease);
+    if config.sync_workers > 0 {
+        workers::spawn_scheduler(engine.clone());
+    }
+    spawn_housekeeping(store.clone());
+    let state = AppState { store, secure_cookies: config.secure_cookies, sync: engine.clone() };
+    let app = router(state, leptos_options, hub);
+    let serving = tokio::spawn(serve(app, listener));
+    Ok(Running { addr: local, engine, emulator, serving })
+}
+
 /// Creates the SQLite file's folder when needed, connects, migrates.
 pub async fn open_store(url: &str) -> anyhow::Result<Store> {
     if let Some(path) = url.strip_prefix("sqlite:") {

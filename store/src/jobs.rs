@@ -63,8 +63,9 @@ fn job(r: &AnyRow) -> Result<Job> {
 
 /// Queues a job on `executor` (the pool, or a transaction that also writes what the job is
 /// about). With a coalescing key that already has a pending job, no second job is made: the
-/// pending one runs at the earlier of the two times, with both jobs' flags. Returns whether a
-/// new job was created.
+/// pending one runs at the earlier of the two times, with both jobs' flags, and the newer
+/// payload — unless the older job asked for something (a flag) the newer does not, whose
+/// payload then stays with it. Returns whether a new job was created.
 pub(crate) async fn insert_job<'e, E>(executor: E, tenant_id: &str, j: NewJob<'_>) -> Result<bool>
 where
     E: sqlx::Executor<'e, Database = sqlx::Any>,
@@ -74,6 +75,7 @@ where
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (coalesce_key) WHERE coalesce_key IS NOT NULL AND lease_owner IS NULL \
          DO UPDATE SET run_at = CASE WHEN excluded.run_at < sync_jobs.run_at THEN excluded.run_at ELSE sync_jobs.run_at END, \
+         payload = CASE WHEN (sync_jobs.flags & ~excluded.flags) = 0 THEN excluded.payload ELSE sync_jobs.payload END, \
          flags = sync_jobs.flags | excluded.flags \
          RETURNING (id = $1) AS created",
     )
@@ -154,7 +156,10 @@ impl Store {
     pub async fn release_job(&self, id: &str, worker: &str, retry_at: DateTime<Utc>, error: &str) -> Result<bool> {
         let mut tx = self.begin().await?;
         sqlx::query(
-            "UPDATE sync_jobs SET flags = flags | (SELECT d.flags FROM sync_jobs d WHERE d.id = $1 AND d.lease_owner = $2), \
+            "UPDATE sync_jobs SET \
+             payload = CASE WHEN ((SELECT d.flags FROM sync_jobs d WHERE d.id = $1 AND d.lease_owner = $2) & ~flags) = 0 THEN payload \
+                 ELSE (SELECT d.payload FROM sync_jobs d WHERE d.id = $1 AND d.lease_owner = $2) END, \
+             flags = flags | (SELECT d.flags FROM sync_jobs d WHERE d.id = $1 AND d.lease_owner = $2), \
              run_at = CASE WHEN run_at < $3 THEN $3 ELSE run_at END, last_error = $4 \
              WHERE lease_owner IS NULL AND id <> $1 \
              AND coalesce_key = (SELECT d.coalesce_key FROM sync_jobs d WHERE d.id = $1 AND d.lease_owner = $2)",

@@ -398,6 +398,19 @@ impl SyncTx {
     /// Records the meeting's copy in the user's calendar as the provider has it (creating the
     /// copy when the user did not have one).
     pub async fn put_copy(&mut self, meeting_id: &str, user_id: &str, c: CopyUpdate<'_>) -> Result<()> {
+        // The same provider event already stands for another meeting of this user (it was
+        // first seen without the CRM id or iCalUID that ties it to this one): one meeting.
+        let other = sqlx::query("SELECT meeting_id FROM meeting_copies WHERE tenant_id = $1 AND user_id = $2 AND provider_event_id = $3 AND meeting_id <> $4")
+            .bind(&self.tenant_id)
+            .bind(user_id)
+            .bind(c.provider_event_id)
+            .bind(meeting_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        if let Some(row) = other {
+            let other: String = row.try_get("meeting_id")?;
+            Box::pin(self.absorb(meeting_id, &other)).await?;
+        }
         let done = sqlx::query(
             "UPDATE meeting_copies SET provider_event_id = $1, etag = $2, provider_series_id = $3, synced = $4, writing = NULL, \
              confirmed = COALESCE($8, confirmed), sent_version = COALESCE($9, sent_version) WHERE tenant_id = $5 AND meeting_id = $6 AND user_id = $7",

@@ -25,6 +25,8 @@ use crate::queue::{JobFailure, JobReport};
 
 /// Job flag: write with invitations / updates / cancellations.
 pub const SEND: i64 = 1;
+/// Why a job gave way to a newer one of the same kind and subject.
+pub const SUPERSEDED: &str = "superseded by a newer request";
 /// Job flag: start a new full round (reconcile) instead of continuing from the cursor.
 pub const FULL: i64 = 2;
 
@@ -242,7 +244,18 @@ impl Engine {
         let result = match job.kind.as_str() {
             "sync" => self.sync_calendar(&mut run, job.flags & FULL != 0).await,
             "write" => match serde_json::from_str::<WritePayload>(&job.payload) {
-                Ok(p) => self.write_meeting(&mut run, &p.meeting_id, &p.user_id, job.flags & SEND != 0).await,
+                Ok(p) => {
+                    // A newer request for this meeting arrived while this one was claimed: it
+                    // takes over (with this one's flags), so a delete is never carried out by
+                    // an older plain save that happened to run first.
+                    match self.inner.store.job_pending(job.coalesce_key.as_deref().unwrap_or_default()).await {
+                        Ok(true) => return JobReport::from(Err(JobFailure { retry_after: Some(std::time::Duration::ZERO), ..JobFailure::retry(SUPERSEDED) })),
+                        Ok(false) => {}
+                        Err(e) => return Err(JobFailure::retry(e.to_string())).into(),
+                    }
+                    let send = (job.flags & SEND != 0).then_some(p.send_version.unwrap_or(0));
+                    self.write_meeting(&mut run, &p.meeting_id, &p.user_id, send).await
+                }
                 Err(e) => return Err(JobFailure::permanent(format!("bad write job payload: {e}"))).into(),
             },
             "push" => self.keep_subscription(&mut run).await,
@@ -470,4 +483,9 @@ impl Engine {
 pub(crate) struct WritePayload {
     pub meeting_id: String,
     pub user_id: String,
+    /// With [`SEND`]: the meeting version the user saved with "send". Once the calendar got a
+    /// write with invitations at that version or later, the request is fulfilled (a job run
+    /// again after a crash, or joined by later plain saves, mails nobody twice).
+    #[serde(default)]
+    pub send_version: Option<i64>,
 }

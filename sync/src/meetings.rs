@@ -209,7 +209,11 @@ async fn editable(tx: &mut SyncTx, editor: &User, meeting_id: &str) -> Result<Sy
 }
 
 async fn queue_write(tx: &mut SyncTx, conn: &Connection, meeting_id: &str, user_id: &str, send: bool) -> Result<(), StoreError> {
-    let payload = serde_json::to_string(&WritePayload { meeting_id: meeting_id.to_string(), user_id: user_id.to_string() }).expect("payload serialises");
+    let send_version = match send {
+        true => tx.meeting(meeting_id).await?.map(|m| m.version),
+        false => None,
+    };
+    let payload = serde_json::to_string(&WritePayload { meeting_id: meeting_id.to_string(), user_id: user_id.to_string(), send_version }).expect("payload serialises");
     let key = format!("write:{meeting_id}:{user_id}");
     let now = Utc::now();
     tx.enqueue(NewJob { connection_id: Some(&conn.id), kind: "write", coalesce_key: Some(&key), payload: &payload, run_at: now, flags: if send { SEND } else { 0 } }).await?;

@@ -23,7 +23,8 @@ use crate::inbound::conflict_notice;
 const MAX_CONFLICTS: usize = 3;
 
 impl Engine {
-    pub(crate) async fn write_meeting(&self, run: &mut Run, meeting_id: &str, user_id: &str, send: bool) -> Result<(), Fail> {
+    /// `send`: the meeting version the user asked to send (None: a plain save).
+    pub(crate) async fn write_meeting(&self, run: &mut Run, meeting_id: &str, user_id: &str, send: Option<i64>) -> Result<(), Fail> {
         let store = self.store().clone();
         let tenant = run.conn.tenant_id.clone();
         let Some(mut m) = store.sync_meeting(&tenant, meeting_id).await? else {
@@ -35,6 +36,9 @@ impl Engine {
         let Some(copy) = copy else { return Ok(()) };
         let client = self.client(run).await?;
         let zone = m.data.time_zone.clone();
+        // A send already fulfilled (by an earlier run that died before the job was done) is
+        // not repeated.
+        let send = send.is_some_and(|version| copy.sent_version.is_none_or(|sent| sent < version));
         let sending = if send { SendInvitations::Yes } else { SendInvitations::No };
         let with_attendees = attendees_writable(run.kind, send);
         // Occurrences are found by their own id; only whole meetings carry the CRM id.
@@ -55,10 +59,10 @@ impl Engine {
                 etag = found.etag.clone();
                 let wrote = writing.clone().unwrap_or_else(|| Fields::of(&m.data));
                 if m.deleted {
-                    self.record(run, &m, user_id, &found, &zone, Some(false), false).await?;
+                    self.record(run, &m, user_id, &found, &zone).await?;
                     agreed = Some(wrote);
                 } else {
-                    let (now, needs_write) = self.absorb(run, m, user_id, &wrote, &found, &zone, with_attendees, Some(false)).await?;
+                    let (now, needs_write) = self.absorb(run, m, user_id, &wrote, &found, &zone, with_attendees, Some(false), None).await?;
                     m = now;
                     agreed = Some(Fields::of(&meeting_data(&found, &zone)));
                     if !needs_write {
@@ -111,26 +115,39 @@ impl Engine {
             return Ok(());
         }
 
+        // What a write puts at the provider: the CRM's fields — but the attendee list only
+        // when the write may carry it (otherwise the provider keeps its own).
+        let written = |m: &SyncMeeting, agreed: Option<&Fields>| {
+            let mut f = Fields::of(&m.data);
+            if !with_attendees {
+                f.attendees = agreed.map(|a| a.attendees.clone()).unwrap_or_default();
+            }
+            f
+        };
+        // The provider answers with the event as it now is. Anything in it we did not write
+        // was changed there in between (read-after-write is not atomic at every provider) or
+        // normalised by it: merged in as a change made at the provider, not taken as agreed.
+        let sent = send.then_some(m.version);
         let Some(id) = pid else {
-            self.note_writing(&tenant, meeting_id, user_id, &Fields::of(&m.data)).await?;
+            let wrote = written(&m, None);
+            self.note_writing(&tenant, meeting_id, user_id, &wrote).await?;
             let created = client.create(&draft(meeting_id, &m.data), sending).await?;
-            self.record(run, &m, user_id, &created, &zone, Some(false), send).await?;
+            self.absorb(run, m, user_id, &wrote, &created, &zone, with_attendees, Some(false), sent).await?;
             run.changes += 1;
             return Ok(());
         };
 
         for _ in 0..MAX_CONFLICTS {
             let local = Fields::of(&m.data);
-            // Already written — and mailed, if this version was to be: an earlier run of this
-            // job did it and died before it was marked done.
-            let mailed = copy.sent_version.is_some_and(|v| v >= m.version);
-            if (!send || mailed) && agreed.as_ref().is_some_and(|b| local.same_for_write(b, with_attendees)) {
+            if !send && agreed.as_ref().is_some_and(|b| local.same_for_write(b, with_attendees)) {
                 return Ok(()); // the calendar already holds it
             }
-            self.note_writing(&tenant, meeting_id, user_id, &local).await?;
+            let wrote = written(&m, agreed.as_ref());
+            self.note_writing(&tenant, meeting_id, user_id, &wrote).await?;
             match client.update(&id, etag.as_deref(), &draft(meeting_id, &m.data), sending).await {
                 Ok(updated) => {
-                    self.record(run, &m, user_id, &updated, &zone, None, send).await?;
+                    // A save made meanwhile has its own job queued.
+                    self.absorb(run, m, user_id, &wrote, &updated, &zone, with_attendees, None, sent).await?;
                     run.changes += 1;
                     return Ok(());
                 }
@@ -139,7 +156,7 @@ impl Engine {
                     let remote_fields = Fields::of(&meeting_data(&remote, &zone));
                     // Holding exactly what we just tried to write: an earlier attempt landed.
                     let base = if local.same_for_write(&remote_fields, false) { local.clone() } else { agreed.clone().unwrap_or_else(|| remote_fields.clone()) };
-                    let (now, needs_write) = self.absorb(run, m, user_id, &base, &remote, &zone, with_attendees, None).await?;
+                    let (now, needs_write) = self.absorb(run, m, user_id, &base, &remote, &zone, with_attendees, None, None).await?;
                     m = now;
                     agreed = Some(remote_fields);
                     etag = remote.etag.clone();
@@ -178,9 +195,21 @@ impl Engine {
 
     /// Takes in the provider's version of the meeting: merged with the CRM's against `base`,
     /// the meeting updated (the user told of clashes), the copy recorded as the provider has
-    /// it. Returns the meeting as it is now and whether the provider still needs a write.
+    /// it (`sent_version`: written with invitations at that version). Returns the meeting as
+    /// it is now and whether the provider still needs a write.
     #[allow(clippy::too_many_arguments)]
-    async fn absorb(&self, run: &mut Run, m: SyncMeeting, user_id: &str, base: &Fields, remote: &ProviderEvent, zone: &str, with_attendees: bool, confirmed: Option<bool>) -> Result<(SyncMeeting, bool), Fail> {
+    async fn absorb(
+        &self,
+        run: &mut Run,
+        m: SyncMeeting,
+        user_id: &str,
+        base: &Fields,
+        remote: &ProviderEvent,
+        zone: &str,
+        with_attendees: bool,
+        confirmed: Option<bool>,
+        sent_version: Option<i64>,
+    ) -> Result<(SyncMeeting, bool), Fail> {
         let store = self.store();
         let tenant = run.conn.tenant_id.clone();
         let remote_data = meeting_data(remote, zone);
@@ -200,10 +229,13 @@ impl Engine {
             tx.set_sync_notice(&m.id, &conflict_notice(&merged.conflicts)).await?;
         }
         let synced = remote_fields.to_json();
-        let update = CopyUpdate { provider_event_id: &remote.id, etag: remote.etag.as_deref(), provider_series_id: remote.series_id.as_deref(), synced: &synced, confirmed, sent_version: None };
-        tx.put_copy(&m.id, user_id, update).await?;
         if let Some(uid) = &remote_data.ical_uid {
             tx.claim_uid(&m.id, uid, m.data.original_start.or(remote_data.original_start)).await?;
+        }
+        let update = CopyUpdate { provider_event_id: &remote.id, etag: remote.etag.as_deref(), provider_series_id: remote.series_id.as_deref(), synced: &synced, confirmed, sent_version };
+        tx.put_copy(&m.id, user_id, update).await?;
+        for c in tx.copies_of_meeting(&m.id).await? {
+            run.touched.insert(c.user_id);
         }
         tx.commit().await?;
         let now = store.sync_meeting(&tenant, &m.id).await?.ok_or(StoreError::NotFound)?;
@@ -212,17 +244,16 @@ impl Engine {
         Ok((now, needs_write))
     }
 
-    /// Records what the provider now holds for the user's copy, and the meeting's iCalUID
-    /// (joining a duplicate first seen in an attendee's calendar). `confirmed`: Some(false) for
-    /// an event our own write made (no sync has reported it yet).
-    async fn record(&self, run: &mut Run, m: &SyncMeeting, user_id: &str, ev: &ProviderEvent, zone: &str, confirmed: Option<bool>, sent: bool) -> Result<(), Fail> {
+    /// Records what the provider holds for the user's copy of a meeting being deleted (made by
+    /// an earlier attempt whose answer was lost), and the meeting's iCalUID.
+    async fn record(&self, run: &mut Run, m: &SyncMeeting, user_id: &str, ev: &ProviderEvent, zone: &str) -> Result<(), Fail> {
         let data = meeting_data(ev, zone);
         let synced = Fields::of(&data).to_json();
         let mut tx = self.store().begin_sync(&run.conn.tenant_id).await?;
         if let Some(uid) = &data.ical_uid {
             tx.claim_uid(&m.id, uid, m.data.original_start.or(data.original_start)).await?;
         }
-        let update = CopyUpdate { provider_event_id: &ev.id, etag: ev.etag.as_deref(), provider_series_id: ev.series_id.as_deref(), synced: &synced, confirmed, sent_version: sent.then_some(m.version) };
+        let update = CopyUpdate { provider_event_id: &ev.id, etag: ev.etag.as_deref(), provider_series_id: ev.series_id.as_deref(), synced: &synced, confirmed: Some(false), sent_version: None };
         tx.put_copy(&m.id, user_id, update).await?;
         for c in tx.copies_of_meeting(&m.id).await? {
             run.touched.insert(c.user_id);

@@ -310,6 +310,15 @@ async fn occurrence_edits_go_both_ways(kind: ProviderKind) {
     assert!(matches!(renamed[0].kind, EventKind::Exception | EventKind::Occurrence), "still part of the series: {:?}", renamed[0].kind);
     assert_eq!(at_provider.iter().filter(|e| e.subject == "Stand-up").count(), 2);
     assert_eq!(rig.crm("alice").await, rig.provider_view("alice").await);
+
+    // And back: the phone renames the same occurrence again.
+    let phone = rig.phone("alice");
+    let occ = renamed[0];
+    let again = EventDraft { ..phone_draft("Stand-up (moved agenda)", at(8), 30) };
+    phone.update(&occ.id, occ.etag.as_deref(), &again, SendInvitations::No).await.unwrap();
+    rig.sync("alice").await;
+    assert!(rig.crm("alice").await.contains(&("Stand-up (moved agenda)".to_string(), at(8))), "{:?}", rig.crm("alice").await);
+    assert_eq!(rig.crm("alice").await, rig.provider_view("alice").await);
     rig.finish().await;
 }
 
