@@ -431,12 +431,14 @@ impl Engine {
         Ok(created)
     }
 
-    /// A newly made connection: first full sync (it sends nothing: a sync never does) and push.
+    /// A newly made connection: push subscription, then the first full sync (it sends
+    /// nothing: a sync never does). Subscribing first leaves no gap: a change made after the
+    /// subscription is notified, one made before it is in the sync.
     pub async fn connected(&self, conn: &Connection) -> Result<(), StoreError> {
-        self.request_sync(&conn.tenant_id, &conn.id, true).await?;
         if self.inner.config.public_url.is_some() {
             self.request_push(conn, true).await?;
         }
+        self.request_sync(&conn.tenant_id, &conn.id, true).await?;
         self.publish(LiveEvent::Status { tenant_id: conn.tenant_id.clone(), user_id: conn.user_id.clone() });
         Ok(())
     }

@@ -71,18 +71,51 @@ impl Fields {
     }
 }
 
-/// The base of a three-way merge for a copy: what was last agreed with the provider — unless
-/// the provider now holds exactly what a write whose answer was lost had sent (that write is
-/// ours, not a change made at the provider), or nothing was agreed yet but a create went out
-/// (what it wrote is the base). None: nothing known (a copy joining the meeting).
-pub fn merge_base(synced: Option<&str>, writing: Option<&str>, remote: &Fields) -> Option<Fields> {
-    let wrote = Fields::from_json(writing);
-    if let Some(w) = &wrote {
-        if w.same_for_write(remote, false) {
-            return wrote;
-        }
+/// Writes sent to the provider whose outcome is not known yet (set before each call, cleared
+/// when an answer is recorded), newest last. Several can pile up when answers keep getting
+/// lost; any of them may have landed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InFlight(pub Vec<Fields>);
+
+impl InFlight {
+    /// At most this many are kept (older ones are long overtaken).
+    const KEEP: usize = 5;
+
+    pub fn parse(s: Option<&str>) -> InFlight {
+        s.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default()
     }
-    Fields::from_json(synced).or(wrote)
+
+    pub fn with(mut self, f: Fields) -> InFlight {
+        self.0.push(f);
+        let excess = self.0.len().saturating_sub(Self::KEEP);
+        self.0.drain(..excess);
+        self
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("fields serialise")
+    }
+
+    /// The one of ours the provider now holds exactly, if any.
+    pub fn landed(&self, remote: &Fields) -> Option<&Fields> {
+        self.0.iter().rev().find(|w| w.same_for_write(remote, false))
+    }
+
+    pub fn newest(&self) -> Option<&Fields> {
+        self.0.last()
+    }
+}
+
+/// The base of a three-way merge for a copy: what was last agreed with the provider — unless
+/// the provider now holds exactly what one of our writes whose answer was lost had sent (that
+/// write is ours, not a change made at the provider), or nothing was agreed yet but a create
+/// went out (what it wrote is the base). None: nothing known (a copy joining the meeting).
+pub fn merge_base(synced: Option<&str>, writing: Option<&str>, remote: &Fields) -> Option<Fields> {
+    let in_flight = InFlight::parse(writing);
+    if let Some(w) = in_flight.landed(remote) {
+        return Some(w.clone());
+    }
+    Fields::from_json(synced).or_else(|| in_flight.newest().cloned())
 }
 
 /// Whether a write with this invitation choice carries the attendee list. Graph mails the

@@ -16,7 +16,7 @@ use providers::{ProviderError, ProviderEvent, SendInvitations};
 use store::{CopyUpdate, StoreError, SyncMeeting};
 
 use crate::engine::{Engine, Fail, Run};
-use crate::fields::{apply, attendees_writable, draft, meeting_data, merge3, Fields};
+use crate::fields::{apply, attendees_writable, draft, meeting_data, merge3, Fields, InFlight};
 use crate::inbound::conflict_notice;
 
 /// Conflicting writes in a row before the job backs off (someone keeps changing the event).
@@ -49,7 +49,7 @@ impl Engine {
         // What was last agreed with the provider, and what a write whose answer never came
         // back had sent (so our own write is not taken for someone else's change).
         let mut agreed = Fields::from_json(copy.synced.as_deref());
-        let writing = Fields::from_json(copy.writing.as_deref());
+        let mut in_flight = InFlight::parse(copy.writing.as_deref());
         if pid.is_none() && findable {
             if let Some(found) = client.find_by_crm_id(meeting_id).await? {
                 // Made by an earlier attempt of this job whose answer was lost. What that
@@ -57,7 +57,8 @@ impl Engine {
                 // made there since (the phone), the CRM's are edits made here since.
                 pid = Some(found.id.clone());
                 etag = found.etag.clone();
-                let wrote = writing.clone().unwrap_or_else(|| Fields::of(&m.data));
+                let found_fields = Fields::of(&meeting_data(&found, &zone));
+                let wrote = in_flight.landed(&found_fields).or(in_flight.newest()).cloned().unwrap_or_else(|| Fields::of(&m.data));
                 if m.deleted {
                     self.record(run, &m, user_id, &found, &zone).await?;
                     agreed = Some(wrote);
@@ -82,7 +83,7 @@ impl Engine {
                         let remote_fields = Fields::of(&meeting_data(&remote, &zone));
                         // Changed at the provider since we last agreed — by someone else, not
                         // by a write of ours whose answer was lost?
-                        let ours = writing.as_ref().is_some_and(|w| w.same_for_write(&remote_fields, false));
+                        let ours = in_flight.landed(&remote_fields).is_some();
                         if ours || agreed.as_ref().is_some_and(|b| b.same_for_write(&remote_fields, true)) {
                             // Only the version moved (e.g. an attendee answered): delete it.
                             match client.delete(id, None, sending).await {
@@ -130,7 +131,7 @@ impl Engine {
         let sent = send.then_some(m.version);
         let Some(id) = pid else {
             let wrote = written(&m, None);
-            self.note_writing(&tenant, meeting_id, user_id, &wrote).await?;
+            self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote).await?;
             let created = client.create(&draft(meeting_id, &m.data), sending).await?;
             self.absorb(run, m, user_id, &wrote, &created, &zone, with_attendees, Some(false), sent).await?;
             run.changes += 1;
@@ -143,7 +144,7 @@ impl Engine {
                 return Ok(()); // the calendar already holds it
             }
             let wrote = written(&m, agreed.as_ref());
-            self.note_writing(&tenant, meeting_id, user_id, &wrote).await?;
+            self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote).await?;
             match client.update(&id, etag.as_deref(), &draft(meeting_id, &m.data), sending).await {
                 Ok(updated) => {
                     // A save made meanwhile has its own job queued.
@@ -154,12 +155,17 @@ impl Engine {
                 Err(ProviderError::Conflict) => {
                     let remote = client.get(&id).await?;
                     let remote_fields = Fields::of(&meeting_data(&remote, &zone));
-                    // Holding exactly what we just tried to write: an earlier attempt landed.
-                    let base = if local.same_for_write(&remote_fields, false) { local.clone() } else { agreed.clone().unwrap_or_else(|| remote_fields.clone()) };
+                    // Holding exactly what one of our writes sent (this one's or an earlier one
+                    // whose answer was lost): it landed, and is the base.
+                    let base = match in_flight.clone().with(wrote.clone()).landed(&remote_fields) {
+                        Some(w) => w.clone(),
+                        None => agreed.clone().unwrap_or_else(|| remote_fields.clone()),
+                    };
                     let (now, needs_write) = self.absorb(run, m, user_id, &base, &remote, &zone, with_attendees, None, None).await?;
                     m = now;
                     agreed = Some(remote_fields);
                     etag = remote.etag.clone();
+                    in_flight = InFlight::default(); // settled: the copy records the provider's state
                     if m.deleted {
                         return Err(Fail::Store(StoreError::Stale)); // deleted meanwhile: the job runs again as a delete
                     }
@@ -185,10 +191,11 @@ impl Engine {
         Err(Fail::Provider(ProviderError::Conflict))
     }
 
-    /// Records, before a provider call, what it is about to write (see `SyncTx::set_writing`).
-    async fn note_writing(&self, tenant: &str, meeting_id: &str, user_id: &str, fields: &Fields) -> Result<(), Fail> {
+    /// Records, before a provider call, what it is about to write, beside earlier writes whose
+    /// outcome is still unknown (see `SyncTx::set_writing`).
+    async fn note_writing(&self, tenant: &str, meeting_id: &str, user_id: &str, earlier: &InFlight, fields: &Fields) -> Result<(), Fail> {
         let mut tx = self.store().begin_sync(tenant).await?;
-        tx.set_writing(meeting_id, user_id, &fields.to_json()).await?;
+        tx.set_writing(meeting_id, user_id, &earlier.clone().with(fields.clone()).to_json()).await?;
         tx.commit().await?;
         Ok(())
     }

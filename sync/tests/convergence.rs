@@ -546,3 +546,4 @@ async fn interleavings_that_once_failed() {
         rig.finish().await;
     }
 }
+
