@@ -149,7 +149,11 @@ fn read_or_create_key_file(path: &Path) -> Result<String, SecretError> {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(io)?;
             }
+            // Written whole to a private temporary file, then linked into place: a process
+            // starting at the same moment either wins the link or reads the complete file,
+            // never a half-written one.
             let key = generate_key();
+            let tmp = path.with_extension(format!("tmp.{}.{}", std::process::id(), &generate_key()[..8].replace(['/', '+'], "_")));
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
             #[cfg(unix)]
@@ -158,16 +162,21 @@ fn read_or_create_key_file(path: &Path) -> Result<String, SecretError> {
                 options.mode(0o600);
             }
             use std::io::Write;
-            let mut file = match options.open(path) {
-                Ok(f) => f,
-                // Another process created it first: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return read_or_create_key_file(path),
-                Err(e) => return Err(io(e)),
-            };
+            let mut file = options.open(&tmp).map_err(io)?;
             file.write_all(key.as_bytes()).map_err(io)?;
             file.sync_all().map_err(io)?;
-            tracing::info!("generated a new secret key in {shown}");
-            Ok(key)
+            drop(file);
+            let linked = std::fs::hard_link(&tmp, path);
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => {
+                    tracing::info!("generated a new secret key in {shown}");
+                    Ok(key)
+                }
+                // Another process put its key there first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_or_create_key_file(path),
+                Err(e) => Err(io(e)),
+            }
         }
         Err(e) => Err(io(e)),
     }
