@@ -1,6 +1,6 @@
 import { test as base, expect, Page } from '@playwright/test';
 import { spawn, ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -25,7 +25,7 @@ async function startServer(): Promise<{ server: Server; proc: ChildProcess }> {
       CRMCAL_SECRET_KEY_FILE: path.join(dataDir, 'secret.key'),
       LEPTOS_SITE_ROOT: path.join(repo, 'target', 'site'),
       LEPTOS_OUTPUT_NAME: 'crmcal',
-      RUST_LOG: 'warn',
+      RUST_LOG: process.env.E2E_SERVER_LOG_DIR ? 'info,sqlx=warn,sync=debug,crmcal=debug' : 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -33,11 +33,15 @@ async function startServer(): Promise<{ server: Server; proc: ChildProcess }> {
   const url = await new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
+      if (process.env.E2E_SERVER_LOG_DIR) appendFileSync(path.join(process.env.E2E_SERVER_LOG_DIR, `${path.basename(dataDir)}.log`), chunk);
       const m = output.match(/listening on (http:\/\/[\d.:]+)/);
       if (m) resolve(m[1]);
     };
     proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    proc.stderr!.on('data', (c: Buffer) => {
+      output += c.toString();
+      if (process.env.E2E_SERVER_LOG_DIR) appendFileSync(path.join(process.env.E2E_SERVER_LOG_DIR, `${path.basename(dataDir)}.log`), c);
+    });
     proc.on('exit', (code) => reject(new Error(`crmcal exited (${code}) before listening:\n${output}`)));
   });
   const emulator = output.match(/Provider emulator \(Google, Graph, EWS\) on (http:\/\/[\d.:]+)/)?.[1] ?? '';

@@ -262,6 +262,7 @@ impl Engine {
             other => return Err(JobFailure::permanent(format!("unknown job kind {other}"))).into(),
         };
         let calls = run.meter.calls();
+        tracing::debug!(job = %job.id, kind = %job.kind, connection = %run.conn.id, ok = result.is_ok(), changes = run.changes, calls, touched = run.touched.len(), "job ran");
         let m = &self.inner.metrics;
         m.calls[slot(kind)].fetch_add(calls, Ordering::Relaxed);
         m.changes[slot(kind)].fetch_add(run.changes.max(0) as u64, Ordering::Relaxed);

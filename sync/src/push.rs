@@ -89,8 +89,12 @@ impl Engine {
 
     /// An incoming notification from `kind`'s push service.
     pub async fn heard(&self, kind: ProviderKind, n: &Notification) -> Result<Heard, store::StoreError> {
+        tracing::debug!(provider = kind.as_str(), subscription = %n.subscription_id, event = ?n.event, "push notification");
         let Some(conn) = self.store().connection_by_push_id(&n.subscription_id).await? else {
-            return Ok(Heard::Unknown);
+            // A subscription's first message (EWS status, Google "sync") can arrive while the
+            // subscribe call is still being answered, before we have stored its id: no reason
+            // to have the provider end it. Real changes for unknown ids end it.
+            return Ok(if n.event == NotificationEvent::Hello { Heard::Accepted } else { Heard::Unknown });
         };
         if provider_kind(&conn.provider) != Some(kind) {
             return Ok(Heard::Unknown);
