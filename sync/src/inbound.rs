@@ -20,6 +20,9 @@ use store::{Copy, CopyUpdate, StoreError, SyncTx};
 use crate::engine::{Engine, Fail, LiveEvent, Run};
 use crate::fields::{apply, meeting_data, merge3, merge_base, Fields};
 
+/// Changes applied per transaction.
+const CHUNK: usize = 100;
+
 /// Full rounds at most this many times per job (a cursor that expires during the round that
 /// replaces it means the provider is in trouble; retry later).
 const MAX_ROUNDS: usize = 2;
@@ -65,36 +68,44 @@ impl Engine {
                 // A page, and the cursor after it, land together. A full round's page
                 // cursors are only good within the round; its final cursor is stored with
                 // the reconciliation at the end.
-                let mut attempt = 0;
-                loop {
-                    attempt += 1;
-                    let mut tx = store.begin_sync(&conn.tenant_id).await?;
-                    let mut touched = Vec::new();
-                    let applied = async {
-                        let mut changes = 0;
-                        for change in &page.changes {
-                            changes += apply_change(&mut tx, &conn.user_id, &zone, change, &mut seen, &mut touched).await?;
+                // Applied in short transactions (a big page would hold SQLite's write lock for
+                // seconds, starving everyone else); re-applying a chunk is harmless, so only the
+                // last one carries the cursor — a crash repeats the page, loses nothing.
+                let chunks: Vec<&[Change]> = if page.changes.is_empty() { vec![&[]] } else { page.changes.chunks(CHUNK).collect() };
+                let count = chunks.len();
+                for (i, chunk) in chunks.into_iter().enumerate() {
+                    let final_chunk = i + 1 == count;
+                    let mut attempt = 0;
+                    loop {
+                        attempt += 1;
+                        let mut tx = store.begin_sync(&conn.tenant_id).await?;
+                        let mut touched = Vec::new();
+                        let applied = async {
+                            let mut changes = 0;
+                            for change in chunk {
+                                changes += apply_change(&mut tx, &conn.user_id, &zone, change, &mut seen, &mut touched).await?;
+                            }
+                            if final_chunk && last && full {
+                                changes += reconcile(&mut tx, &conn.user_id, round_window, &seen, &mut touched).await?;
+                            }
+                            if final_chunk && (!full || last) {
+                                tx.set_cursor(&conn.id, Some(&page.cursor), Some((round_window.from, round_window.to))).await?;
+                            }
+                            Ok::<i64, StoreError>(changes)
                         }
-                        if last && full {
-                            changes += reconcile(&mut tx, &conn.user_id, round_window, &seen, &mut touched).await?;
+                        .await;
+                        match applied {
+                            Ok(n) => {
+                                tx.commit().await?;
+                                run.changes += n;
+                                run.touched.extend(touched);
+                                break;
+                            }
+                            // Another calendar's sync added the same meeting meanwhile, or the
+                            // user edited it: read again and re-apply.
+                            Err(StoreError::Conflict(_) | StoreError::Stale) if attempt < 3 => continue,
+                            Err(e) => return Err(e.into()),
                         }
-                        if !full || last {
-                            tx.set_cursor(&conn.id, Some(&page.cursor), Some((round_window.from, round_window.to))).await?;
-                        }
-                        Ok::<i64, StoreError>(changes)
-                    }
-                    .await;
-                    match applied {
-                        Ok(n) => {
-                            tx.commit().await?;
-                            run.changes += n;
-                            run.touched.extend(touched);
-                            break;
-                        }
-                        // Another calendar's sync added the same meeting meanwhile, or the
-                        // user edited it: read again and re-apply.
-                        Err(StoreError::Conflict(_) | StoreError::Stale) if attempt < 3 => continue,
-                        Err(e) => return Err(e.into()),
                     }
                 }
                 if last {

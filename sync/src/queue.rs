@@ -116,21 +116,24 @@ impl Worker {
             changes: 0,
             provider_calls: 0,
         };
-        // Renew the lease a few times per period while the handler runs.
-        let fut = handler(job);
-        tokio::pin!(fut);
-        let mut beat = tokio::time::interval(self.lease / 3);
-        beat.tick().await;
-        let report: JobReport = loop {
-            tokio::select! {
-                r = &mut fut => break r.into(),
-                _ = beat.tick() => {
-                    if let Err(e) = self.store.extend_lease(&id, &self.name, Utc::now() + self.lease_delta()).await {
+        // Renew the lease a few times per period while the handler runs — in a task of its
+        // own: the renewal may have to wait for the database's write lock, which the job
+        // itself may hold, and must never hold the job up.
+        let heartbeat = {
+            let (store, name, id, period, lease) = (self.store.clone(), self.name.clone(), id.clone(), self.lease / 3, self.lease_delta());
+            tokio::spawn(async move {
+                let mut beat = tokio::time::interval(period);
+                beat.tick().await;
+                loop {
+                    beat.tick().await;
+                    if let Err(e) = store.extend_lease(&id, &name, Utc::now() + lease).await {
                         tracing::warn!(job = %id, error = %e, "could not renew the job's lease");
                     }
                 }
-            }
+            })
         };
+        let report: JobReport = handler(job).await.into();
+        heartbeat.abort();
         run.finished_at = Utc::now();
         run.changes = report.changes;
         run.provider_calls = report.provider_calls;

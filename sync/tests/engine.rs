@@ -336,3 +336,36 @@ per_provider!(
     occurrence_edits_go_both_ways,
 );
 
+
+/// OAuth connections: an access token about to expire is refreshed before use and the new
+/// tokens stored (sealed); the sync goes on without the user noticing.
+async fn an_expiring_access_token_is_refreshed_before_use(kind: ProviderKind) {
+    let rig = Rig::new(kind).await;
+    rig.drain().await;
+    let email = rig.email("alice");
+    let t = rig.emu.with_state(|s| s.issue_tokens(&email, common::provider(kind), Duration::hours(1))).unwrap();
+    // The stored access token is dead and said to expire in a minute; the refresh token works.
+    let tokens = providers::oauth::TokenSet { access_token: "expired-token".into(), refresh_token: Some(t.refresh_token), expires_at: Some(chrono::Utc::now() + Duration::minutes(1)) };
+    let sealed = rig.keyring.seal(&serde_json::json!({ "kind": "o_auth", "tokens": tokens }).to_string());
+    let conn = rig.store.connection_of_user(&rig.tenant, &rig.user("alice").id).await.unwrap().unwrap();
+    rig.store.set_connection_secret(&rig.tenant, &conn.id, &sealed).await.unwrap();
+    rig.phone("alice").create(&phone_draft("After the refresh", at(9), 30), SendInvitations::No).await.unwrap();
+    rig.sync("alice").await;
+    assert_eq!(rig.crm("alice").await, vec![("After the refresh".to_string(), at(9))]);
+    let after = rig.store.connection(&rig.tenant, &conn.id).await.unwrap();
+    assert_ne!(after.sealed_secret, sealed, "the new tokens were stored");
+    assert!(!rig.keyring.open(&after.sealed_secret).unwrap().contains("expired-token"));
+    assert_eq!(after.status, "active");
+    rig.finish().await;
+}
+
+mod oauth {
+    #[tokio::test]
+    async fn google_token_refresh() {
+        super::an_expiring_access_token_is_refreshed_before_use(providers::ProviderKind::Google).await
+    }
+    #[tokio::test]
+    async fn graph_token_refresh() {
+        super::an_expiring_access_token_is_refreshed_before_use(providers::ProviderKind::Graph).await
+    }
+}

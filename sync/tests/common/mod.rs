@@ -45,7 +45,7 @@ pub struct Rig {
     pub tenant: String,
     pub users: BTreeMap<&'static str, User>,
     pub live: Arc<Recorder>,
-    keyring: Keyring,
+    pub keyring: Keyring,
     http: HttpConfig,
     endpoints: Endpoints,
 }

@@ -1,0 +1,109 @@
+//! Connecting Google and Microsoft 365 calendars through OAuth, over real HTTP on loopback:
+//! the CRM server, the emulated providers' consent pages and token endpoints (F-ADM-3,
+//! F-ADM-4, F-X-4).
+
+use chrono::Utc;
+use leptos::prelude::LeptosOptions;
+use reqwest::{redirect::Policy, Client, StatusCode};
+
+struct Server {
+    base: String,
+    store: store::Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crmcal::open_store(&format!("sqlite:{}", dir.path().join("t.db").display())).await.unwrap();
+    crmcal::demo::seed(&store, Utc::now()).await.unwrap();
+    let mut config = crmcal::config::Config::from_env().unwrap();
+    config.demo = false;
+    config.addr = Some("127.0.0.1:0".parse().unwrap());
+    config.emulator_addr = Some("127.0.0.1:0".parse().unwrap());
+    config.secret_key_file = dir.path().join("secret.key");
+    config.provider_http_loopback = true;
+    config.public_url = None;
+    let options = LeptosOptions::builder().output_name("crmcal").build();
+    let running = crmcal::start(&config, store.clone(), options).await.unwrap();
+    Server { base: format!("http://{}", running.addr), store, _dir: dir }
+}
+
+async fn signed_in(base: &str, email: &str) -> Client {
+    let c = Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
+    let r = c.post(format!("{base}/api/login")).form(&[("email", email), ("password", crmcal::demo::DEMO_PASSWORD), ("next", "")]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    c
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers().get("location").unwrap().to_str().unwrap().to_string()
+}
+
+/// Follows the CRM's redirect to the provider's consent page and answers it as the mailbox
+/// owner; returns where the provider sends the browser back to.
+async fn consent(c: &Client, start: &str, email: &str, decision: &str) -> String {
+    let to_provider = c.get(start).send().await.unwrap();
+    assert_eq!(to_provider.status(), StatusCode::SEE_OTHER, "{:?}", to_provider.text().await);
+    let auth = url::Url::parse(&location(&to_provider)).unwrap();
+    let q: std::collections::HashMap<String, String> = auth.query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert_eq!(q.get("login_hint").map(String::as_str), Some(email));
+    let page = c.get(auth.clone()).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let mut form: Vec<(String, String)> = q.into_iter().collect();
+    form.extend([("email".into(), email.into()), ("password".into(), crmcal::demo::DEMO_PASSWORD.into()), ("decision".into(), decision.into())]);
+    let mut post = auth.clone();
+    post.set_query(None);
+    let back = c.post(post).form(&form).send().await.unwrap();
+    assert!(back.status().is_redirection(), "{}", back.status());
+    location(&back)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connecting_google_and_microsoft_through_oauth() {
+    let s = start().await;
+    for (user, path, provider) in [("anna@nordlys.example", "google", "google"), ("ben@nordlys.example", "microsoft", "graph")] {
+        let c = signed_in(&s.base, user).await;
+        let callback = consent(&c, &format!("{}/connect/{path}", s.base), user, "allow").await;
+        assert!(callback.starts_with(&format!("{}/connect/{path}/callback?code=", s.base)), "{callback}");
+        let done = c.get(&callback).send().await.unwrap();
+        assert_eq!(done.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&done), "/calendar");
+        let (u, _) = s.store.user_for_sign_in(user).await.unwrap().unwrap();
+        let conn = s.store.connection_of_user(&u.tenant_id, &u.id).await.unwrap().expect("connected");
+        assert_eq!((conn.provider.as_str(), conn.auth_kind.as_str(), conn.status.as_str()), (provider, "oauth", "active"));
+        assert!(!conn.sealed_secret.contains("ya29") && !conn.sealed_secret.contains("refresh"), "tokens are sealed");
+        // The code is used once: the same callback again is refused and changes nothing.
+        let again = c.get(&callback).send().await.unwrap();
+        assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+        assert!(again.text().await.unwrap().contains("already used"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_consent_or_another_session_connects_nothing() {
+    let s = start().await;
+    let anna = signed_in(&s.base, "anna@nordlys.example").await;
+    let (u, _) = s.store.user_for_sign_in("anna@nordlys.example").await.unwrap().unwrap();
+
+    let denied = consent(&anna, &format!("{}/connect/google", s.base), "anna@nordlys.example", "deny").await;
+    let page = anna.get(&denied).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("did not give access"));
+    assert!(s.store.connection_of_user(&u.tenant_id, &u.id).await.unwrap().is_none());
+
+    // A callback carried to someone else's session (a link sent to a colleague, a CSRF
+    // attempt) is refused: the authorisation is bound to the session that started it.
+    let callback = consent(&anna, &format!("{}/connect/google", s.base), "anna@nordlys.example", "allow").await;
+    let ben = signed_in(&s.base, "ben@nordlys.example").await;
+    let stolen = ben.get(&callback).send().await.unwrap();
+    assert_eq!(stolen.status(), StatusCode::BAD_REQUEST);
+    let (b, _) = s.store.user_for_sign_in("ben@nordlys.example").await.unwrap().unwrap();
+    assert!(s.store.connection_of_user(&b.tenant_id, &b.id).await.unwrap().is_none());
+    assert!(s.store.connection_of_user(&u.tenant_id, &u.id).await.unwrap().is_none());
+
+    // Signed out: to the sign-in page, nothing started.
+    let anonymous = Client::builder().redirect(Policy::none()).build().unwrap();
+    let r = anonymous.get(format!("{}/connect/google", s.base)).send().await.unwrap();
+    assert!(location(&r).starts_with("/login"));
+}
