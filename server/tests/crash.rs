@@ -3,7 +3,7 @@
 //! provider emulator in this test process (it outlives the killed servers, as Google would).
 //! F-X-3, F-EDIT-9.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use chrono::{Duration as TimeDelta, Utc};

@@ -4,7 +4,7 @@
 //! Needs TEST_POSTGRES_URL (`.ci/run` sets it). F-X-2, F-X-3.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use chrono::{Duration as TimeDelta, Utc};
