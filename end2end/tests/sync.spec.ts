@@ -141,3 +141,20 @@ test('another user\'s private meeting stays "Busy" when it arrives live', async 
   await expect(page.locator('main.calendar .event.busy')).toHaveCount(before + 1);
   expect(await page.content()).not.toContain('Therapy session');
 });
+
+test('a failing sync says why in the indicator, and Refresh tries again', async ({ page, server }) => {
+  // F-CAL-2, F-CAL-3: Google answers 503 for a while; the user sees it, and Refresh recovers.
+  await open(page, USERS[0].email);
+  const faults = `${server.emulator}/_emulator/faults`;
+  const post = await fetch(faults, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ provider: 'google', kind: 'status', status: 503, count: 50 }) });
+  expect(post.status).toBe(201);
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  const state = page.locator('.sync-state');
+  await expect(state).toHaveAttribute('data-sync-state', 'failed');
+  await expect(state).toContainText('Sync failed');
+  await expect(state).toContainText('retrying');
+  await fetch(faults, { method: 'DELETE' });
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await expect(state).toHaveAttribute('data-sync-state', 'ok');
+  await stillSamePage(page);
+});

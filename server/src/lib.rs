@@ -1,3 +1,6 @@
+// Full (unerased) view types in release builds nest deeply.
+#![recursion_limit = "512"]
+
 //! The CRM Calendar server: wires configuration, the database, the Leptos app and the HTTP
 //! guards together. `main.rs` only starts it.
 

@@ -288,7 +288,9 @@ impl SyncTx {
         .bind(now)
         .execute(&mut *self.tx)
         .await?;
-        self.replace_attendees(&id, &d.attendees).await?;
+        if !d.attendees.is_empty() {
+            self.replace_attendees(&id, &d.attendees, false).await?;
+        }
         Ok(id)
     }
 
@@ -335,21 +337,26 @@ impl SyncTx {
             .bind(id)
             .execute(&mut *self.tx)
             .await?;
-        self.replace_attendees(id, &d.attendees).await?;
+        self.replace_attendees(id, &d.attendees, true).await?;
         Ok(true)
     }
 
     /// Sets the attendee list by e-mail: rows of addresses still present keep their CRM links
     /// (person, user) and get the new name/response; new addresses are linked to a CRM user or
     /// person with that e-mail; rows without an address (CRM-only) stay.
-    async fn replace_attendees(&mut self, meeting_id: &str, attendees: &[AttendeeData]) -> Result<()> {
-        let existing: Vec<(String, String)> = sqlx::query("SELECT id, email FROM meeting_attendees WHERE meeting_id = $1 AND email <> ''")
-            .bind(meeting_id)
-            .fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get::<String, _>("email")?.to_ascii_lowercase())))
-            .collect::<Result<_>>()?;
+    /// (`existing`: false for a meeting just inserted, which has none.)
+    async fn replace_attendees(&mut self, meeting_id: &str, attendees: &[AttendeeData], existing: bool) -> Result<()> {
+        let existing: Vec<(String, String)> = if !existing {
+            Vec::new()
+        } else {
+            sqlx::query("SELECT id, email FROM meeting_attendees WHERE meeting_id = $1 AND email <> ''")
+                .bind(meeting_id)
+                .fetch_all(&mut *self.tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("id")?, r.try_get::<String, _>("email")?.to_ascii_lowercase())))
+                .collect::<Result<_>>()?
+        };
         let mut seen = std::collections::HashSet::new();
         for a in attendees {
             let email = a.email.trim().to_ascii_lowercase();
@@ -411,28 +418,23 @@ impl SyncTx {
             let other: String = row.try_get("meeting_id")?;
             Box::pin(self.absorb(meeting_id, &other)).await?;
         }
-        let done = sqlx::query(
-            "UPDATE meeting_copies SET provider_event_id = $1, etag = $2, provider_series_id = $3, synced = $4, writing = NULL, \
-             confirmed = COALESCE($8, confirmed), sent_version = COALESCE($9, sent_version) WHERE tenant_id = $5 AND meeting_id = $6 AND user_id = $7",
-        )
-        .bind(c.provider_event_id)
-        .bind(c.etag)
-        .bind(c.provider_series_id)
-        .bind(c.synced)
-        .bind(&self.tenant_id)
-        .bind(meeting_id)
-        .bind(user_id)
-        .bind(c.confirmed)
-        .bind(c.sent_version)
-        .execute(&mut *self.tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            return Ok(());
-        }
+        self.upsert_copy(meeting_id, user_id, c).await
+    }
+
+    /// [`put_copy`](Self::put_copy) for a provider event no copy of this user holds yet (the
+    /// caller looked it up in this transaction): one statement.
+    pub async fn put_new_copy(&mut self, meeting_id: &str, user_id: &str, c: CopyUpdate<'_>) -> Result<()> {
+        self.upsert_copy(meeting_id, user_id, c).await
+    }
+
+    async fn upsert_copy(&mut self, meeting_id: &str, user_id: &str, c: CopyUpdate<'_>) -> Result<()> {
         let done = sqlx::query(
             "INSERT INTO meeting_copies (id, tenant_id, meeting_id, user_id, provider_event_id, etag, provider_series_id, synced, start_at, end_at, long_span, confirmed, sent_version) \
              SELECT $1, m.tenant_id, m.id, u.id, $2, $3, $4, $5, m.start_at, m.end_at, m.end_at - m.start_at > $6, COALESCE($10, TRUE), $11 \
-             FROM meetings m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = $7 WHERE m.tenant_id = $8 AND m.id = $9",
+             FROM meetings m JOIN users u ON u.tenant_id = m.tenant_id AND u.id = $7 WHERE m.tenant_id = $8 AND m.id = $9 \
+             ON CONFLICT (meeting_id, user_id) DO UPDATE SET provider_event_id = excluded.provider_event_id, etag = excluded.etag, \
+             provider_series_id = excluded.provider_series_id, synced = excluded.synced, writing = NULL, \
+             confirmed = COALESCE($10, meeting_copies.confirmed), sent_version = COALESCE($11, meeting_copies.sent_version)",
         )
         .bind(new_id())
         .bind(c.provider_event_id)

@@ -241,7 +241,8 @@ async fn upsert(
     }
     let Some(meeting_id) = meeting_id else {
         let id = tx.insert_meeting(&remote).await?;
-        tx.put_copy(&id, user_id, record).await?;
+        // No copy holds this provider id (looked up above, in this transaction).
+        tx.put_new_copy(&id, user_id, record).await?;
         touched.push(user_id.to_string());
         return Ok(1);
     };

@@ -120,20 +120,20 @@ fn EditorDialog(form: MeetingForm, editor: Editor) -> impl IntoView {
                     <label class="wide">"Subject"
                         <input name="subject" required prop:value=subject on:input=move |ev| subject.set(event_target_value(&ev))/>
                     </label>
-                    <label class="check">
+                    <label class="check wide">
                         <input type="checkbox" name="all_day" prop:checked=all_day on:change=move |ev| all_day.set(event_target_checked(&ev))/>
                         " All day"
                     </label>
                     <label>"Starts"
                         <input type="date" name="start_date" prop:value=start_date on:input=move |ev| start_date.set(event_target_value(&ev))/>
                     </label>
-                    <label class:hidden=move || all_day.get()>"at"
+                    <label class:hidden=move || all_day.get()>"Start time"
                         <input type="time" name="start_time" prop:value=start_time on:input=move |ev| start_time.set(event_target_value(&ev))/>
                     </label>
                     <label>"Ends"
                         <input type="date" name="end_date" prop:value=end_date on:input=move |ev| end_date.set(event_target_value(&ev))/>
                     </label>
-                    <label class:hidden=move || all_day.get()>"at"
+                    <label class:hidden=move || all_day.get()>"End time"
                         <input type="time" name="end_time" prop:value=end_time on:input=move |ev| end_time.set(event_target_value(&ev))/>
                     </label>
                     <label class="wide">"Location"

@@ -1,0 +1,108 @@
+//! Push webhooks and operations metrics of a running demo server (F-X-2, F-ADM-7): what a
+//! notification can prove is checked, a forged one changes nothing, Graph's validation
+//! handshake is answered, and /metrics reports the sync.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use leptos::prelude::LeptosOptions;
+use reqwest::{Client, StatusCode};
+
+struct Server {
+    base: String,
+    store: store::Store,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crmcal::open_store(&format!("sqlite:{}", dir.path().join("t.db").display())).await.unwrap();
+    crmcal::demo::seed(&store, Utc::now()).await.unwrap();
+    let mut config = crmcal::config::Config::from_env().unwrap();
+    config.demo = true;
+    config.addr = Some("127.0.0.1:0".parse().unwrap());
+    config.emulator_addr = Some("127.0.0.1:0".parse().unwrap());
+    config.secret_key_file = dir.path().join("secret.key");
+    config.provider_http_loopback = true;
+    config.public_url = None; // demo: the listen address
+    let running = crmcal::start(&config, store.clone(), LeptosOptions::builder().output_name("crmcal").build()).await.unwrap();
+    Server { base: format!("http://{}", running.addr), store, _dir: dir }
+}
+
+/// A demo user's connection once its first sync and push subscription are done.
+async fn settled(s: &Server, email: &str) -> store::Connection {
+    let (u, _) = s.store.user_for_sign_in(email).await.unwrap().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let c = s.store.connection_of_user(&u.tenant_id, &u.id).await.unwrap().unwrap();
+        if c.push_id.is_some() && c.last_synced_at.is_some() && s.store.jobs_of_connection(&u.tenant_id, &c.id).await.unwrap().is_empty() {
+            return c;
+        }
+        assert!(std::time::Instant::now() < deadline, "{email}: the first sync and subscription did not finish");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_or_unknown_notifications_change_nothing() {
+    let s = start().await;
+    let conn = settled(&s, "anna@nordlys.example").await;
+    let c = Client::new();
+    let google = |channel: &str, token: &str| {
+        c.post(format!("{}/hooks/google", s.base))
+            .header("X-Goog-Channel-ID", channel)
+            .header("X-Goog-Channel-Token", token)
+            .header("X-Goog-Resource-State", "exists")
+            .header("X-Goog-Resource-ID", "r")
+            .send()
+    };
+    let push_id = conn.push_id.clone().unwrap();
+    // Our channel, the wrong token: refused, nothing queued.
+    assert_eq!(google(&push_id, "guessed").await.unwrap().status(), StatusCode::FORBIDDEN);
+    assert!(s.store.jobs_of_connection(&conn.tenant_id, &conn.id).await.unwrap().is_empty());
+    // A channel that is not ours: Google is told to stop.
+    assert_eq!(google("not-a-channel", "x").await.unwrap().status(), StatusCode::NOT_FOUND);
+    // Not a Google notification at all.
+    let bare = c.post(format!("{}/hooks/google", s.base)).send().await.unwrap();
+    assert_eq!(bare.status(), StatusCode::BAD_REQUEST);
+
+    // Graph: the validation handshake echoes the token as plain text …
+    let v = c.post(format!("{}/hooks/graph?validationToken=Validation%3A%20Testing%20client", s.base)).send().await.unwrap();
+    assert_eq!(v.status(), StatusCode::OK);
+    assert!(v.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert_eq!(v.text().await.unwrap(), "Validation: Testing client");
+    // … and a notification with a subscription of ours but not our clientState queues nothing.
+    let ben_conn = settled(&s, "ben@nordlys.example").await;
+    let ben = s.store.user(&ben_conn.tenant_id, &ben_conn.user_id).await.unwrap();
+    let forged = serde_json::json!({ "value": [{ "subscriptionId": ben_conn.push_id, "clientState": "guessed", "changeType": "updated", "resource": "me/events/1" }] });
+    let r = c.post(format!("{}/hooks/graph", s.base)).json(&forged).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    assert!(s.store.jobs_of_connection(&ben.tenant_id, &ben_conn.id).await.unwrap().iter().all(|j| j.kind != "sync"));
+    // EWS: not SOAP at all.
+    let r = c.post(format!("{}/hooks/ews", s.base)).body("<not-soap/>").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    // Oversized bodies are refused before they are read.
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let r = c.post(format!("{}/hooks/graph", s.base)).body(huge).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_the_sync() {
+    let s = start().await;
+    settled(&s, "anna@nordlys.example").await;
+    let text = Client::new().get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
+    for family in ["crmcal_sync_lag_seconds", "crmcal_provider_calls_total", "crmcal_provider_throttled_total", "crmcal_sync_changes_total", "crmcal_sync_jobs_total"] {
+        assert!(text.contains(&format!("# TYPE {family} ")), "{family} missing:\n{text}");
+    }
+    assert!(text.contains("crmcal_calendar_connections{provider=\"google\",status=\"active\"} 1"), "{text}");
+    let calls: u64 = text
+        .lines()
+        .find(|l| l.starts_with("crmcal_provider_calls_total{provider=\"google\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(calls > 0, "the first sync called Google: {text}");
+    let lag = text.lines().find(|l| l.starts_with("crmcal_sync_lag_seconds{provider=\"google\"}")).unwrap();
+    assert!(!lag.ends_with("+Inf"), "Google has synced: {lag}");
+}
