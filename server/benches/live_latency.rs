@@ -55,6 +55,9 @@ async fn main() {
             }
         };
         let (mut notice, mut shown) = (Vec::new(), Vec::new());
+        let since = Utc::now();
+        let (user, _) = store.user_for_sign_in(email).await.unwrap().unwrap();
+        let conn = store.connection_of_user(&user.tenant_id, &user.id).await.unwrap().unwrap();
         let mut buffer = String::new();
         for i in 0..CHANGES {
             let start = Utc::now().date_naive().and_hms_opt(9, 0, 0).unwrap().and_utc() + chrono::Duration::days(1 + (i % 20) as i64);
@@ -82,6 +85,9 @@ async fn main() {
             // A calm moment between changes, as on a real phone.
             buffer.clear();
         }
+        let runs: Vec<_> = store.runs_since(since).await.unwrap().into_iter().filter(|r| r.connection_id.as_deref() == Some(conn.id.as_str())).collect();
+        let (calls, changes) = runs.iter().fold((0, 0), |(c, n), r| (c + r.provider_calls, n + r.changes));
+        println!("{:<6} {} sync runs for {CHANGES} changes, {calls} provider calls: {:.2} per synced change", provider.as_str(), runs.len(), calls as f64 / changes.max(1) as f64);
         for (what, v) in [("live notice", &mut notice), ("on the page", &mut shown)] {
             v.sort_by(|a, b| a.partial_cmp(b).unwrap());
             println!("{:<6} {what:<12} median {:>6.1} ms  p95 {:>6.1} ms  max {:>6.1} ms  ({CHANGES} changes)", provider.as_str(), percentile(v, 0.5), percentile(v, 0.95), v[v.len() - 1]);
