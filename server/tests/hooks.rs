@@ -11,6 +11,7 @@ use reqwest::{Client, StatusCode};
 struct Server {
     base: String,
     store: store::Store,
+    running: crmcal::Running,
     _dir: tempfile::TempDir,
 }
 
@@ -26,7 +27,7 @@ async fn start() -> Server {
     config.provider_http_loopback = true;
     config.public_url = None; // demo: the listen address
     let running = crmcal::start(&config, store.clone(), LeptosOptions::builder().output_name("crmcal").build()).await.unwrap();
-    Server { base: format!("http://{}", running.addr), store, _dir: dir }
+    Server { base: format!("http://{}", running.addr), store, running, _dir: dir }
 }
 
 /// A demo user's connection once its first sync and push subscription are done.
@@ -105,4 +106,38 @@ async fn metrics_report_the_sync() {
     assert!(calls > 0, "the first sync called Google: {text}");
     let lag = text.lines().find(|l| l.starts_with("crmcal_sync_lag_seconds{provider=\"google\"}")).unwrap();
     assert!(!lag.ends_with("+Inf"), "Google has synced: {lag}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_are_renewed_before_they_expire_and_stopped_on_disconnect() {
+    let s = start().await;
+    let conn = settled(&s, "anna@nordlys.example").await;
+    let engine = &s.running.engine;
+    let (emu, _) = s.running.emulator.clone().unwrap();
+    let live = |id: &str| emu.with_state(|st| st.subscriptions.contains_key(id));
+    let first = conn.push_id.clone().unwrap();
+    assert!(live(&first));
+
+    // An hour before it runs out, the scheduler renews it (Google: a new channel, the old one
+    // stopped).
+    let soon = Utc::now() + chrono::Duration::hours(1);
+    sqlx::query("UPDATE calendar_connections SET push_expires_at = $1 WHERE id = $2").bind(soon.timestamp()).bind(&conn.id).execute(s.store.pool()).await.unwrap();
+    engine.tick(Utc::now()).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let renewed = loop {
+        let c = s.store.connection(&conn.tenant_id, &conn.id).await.unwrap();
+        if c.push_id.as_deref() != Some(first.as_str()) && c.push_id.is_some() {
+            break c;
+        }
+        assert!(std::time::Instant::now() < deadline, "not renewed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(renewed.push_expires_at.unwrap() > soon);
+    let second = renewed.push_id.clone().unwrap();
+    assert!(live(&second) && !live(&first), "the old channel is stopped");
+
+    // Disconnecting stops it at the provider and forgets the connection.
+    engine.disconnect(&conn.tenant_id, &conn.id).await.unwrap();
+    assert!(!live(&second));
+    assert!(s.store.connection_of_user(&conn.tenant_id, &conn.user_id).await.unwrap().is_none());
 }

@@ -52,8 +52,8 @@ impl Engine {
         let now = Utc::now();
         let cfg = self.config();
         let current = self.subscription(&conn);
-        if let Some(sub) = &current {
-            if sub.callback_url == callback && sub.expires_at - cfg.push_renew_before > now {
+        if let (Some(sub), Some(expires)) = (&current, conn.push_expires_at) {
+            if sub.callback_url == callback && expires - cfg.push_renew_before > now {
                 return Ok(());
             }
         }
