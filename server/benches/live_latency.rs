@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::StreamExt;
-use leptos::prelude::LeptosOptions;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 const CHANGES: usize = 100;
 
@@ -18,17 +19,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = crmcal::open_store(&format!("sqlite:{}", dir.path().join("bench.db").display())).await.unwrap();
-    crmcal::demo::seed(&store, Utc::now()).await.unwrap();
-    let mut config = crmcal::config::Config::from_env().unwrap();
-    config.demo = true;
-    config.addr = Some("127.0.0.1:0".parse().unwrap());
-    config.emulator_addr = Some("127.0.0.1:0".parse().unwrap());
-    config.secret_key_file = dir.path().join("secret.key");
-    config.provider_http_loopback = true;
-    config.public_url = None;
-    let running = crmcal::start(&config, store.clone(), LeptosOptions::builder().output_name("crmcal").build()).await.unwrap();
+    let server = common::in_process(true).await;
+    let (store, running) = (server.store.clone(), &server.running);
     let base = format!("http://{}", running.addr);
     let (emu, _) = running.emulator.clone().expect("embedded emulator");
     // Let the first syncs finish.

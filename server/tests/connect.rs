@@ -2,31 +2,9 @@
 //! the CRM server, the emulated providers' consent pages and token endpoints (F-ADM-3,
 //! F-ADM-4, F-X-4).
 
-use chrono::Utc;
-use leptos::prelude::LeptosOptions;
 use reqwest::{redirect::Policy, Client, StatusCode};
 
-struct Server {
-    base: String,
-    store: store::Store,
-    _dir: tempfile::TempDir,
-}
-
-async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = crmcal::open_store(&format!("sqlite:{}", dir.path().join("t.db").display())).await.unwrap();
-    crmcal::demo::seed(&store, Utc::now()).await.unwrap();
-    let mut config = crmcal::config::Config::from_env().unwrap();
-    config.demo = false;
-    config.addr = Some("127.0.0.1:0".parse().unwrap());
-    config.emulator_addr = Some("127.0.0.1:0".parse().unwrap());
-    config.secret_key_file = dir.path().join("secret.key");
-    config.provider_http_loopback = true;
-    config.public_url = None;
-    let options = LeptosOptions::builder().output_name("crmcal").build();
-    let running = crmcal::start(&config, store.clone(), options).await.unwrap();
-    Server { base: format!("http://{}", running.addr), store, _dir: dir }
-}
+mod common;
 
 async fn signed_in(base: &str, email: &str) -> Client {
     let c = Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
@@ -61,7 +39,7 @@ async fn consent(c: &Client, start: &str, email: &str, decision: &str) -> String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connecting_google_and_microsoft_through_oauth() {
-    let s = start().await;
+    let s = common::in_process(false).await;
     for (user, path, provider) in [("anna@nordlys.example", "google", "google"), ("ben@nordlys.example", "microsoft", "graph")] {
         let c = signed_in(&s.base, user).await;
         let callback = consent(&c, &format!("{}/connect/{path}", s.base), user, "allow").await;
@@ -82,7 +60,7 @@ async fn connecting_google_and_microsoft_through_oauth() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denied_consent_or_another_session_connects_nothing() {
-    let s = start().await;
+    let s = common::in_process(false).await;
     let anna = signed_in(&s.base, "anna@nordlys.example").await;
     let (u, _) = s.store.user_for_sign_in("anna@nordlys.example").await.unwrap().unwrap();
 

@@ -3,8 +3,9 @@
 //! provider emulator in this test process (it outlives the killed servers, as Google would).
 //! F-X-3, F-EDIT-9.
 
-use std::process::{Child, Command};
-use std::time::Duration;
+mod common;
+
+use std::process::Child;
 
 use chrono::{Duration as TimeDelta, Utc};
 use emulator::model::{Fields as EmuFields, Mailbox, MessageKind, NewEvent, Provider, Send, Sensitivity, ShowAs, When};
@@ -29,30 +30,19 @@ struct Setup {
 }
 
 fn start_server(s: &Setup) -> Child {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_crmcal"))
-        .current_dir(root)
-        .env("CRMCAL_DATABASE_URL", &s.db_url)
-        .env("CRMCAL_DEMO", "0")
-        .env("CRMCAL_EMULATOR_ADDR", "off")
-        .env("CRMCAL_ADDR", "127.0.0.1:0")
-        .env("CRMCAL_SECRET_KEY", &s.key)
-        .env("CRMCAL_PROVIDER_HTTP_LOOPBACK", "1")
-        .env("CRMCAL_GOOGLE_API_URL", format!("http://{}/google/calendar/v3", s.emu_addr))
-        .env("CRMCAL_GOOGLE_TOKEN_URL", format!("http://{}/google/token", s.emu_addr))
-        .env("CRMCAL_GOOGLE_CLIENT_ID", "crmcal-test")
-        .env("CRMCAL_SYNC_LEASE_SECS", "3")
-        .env("LEPTOS_OUTPUT_NAME", "crmcal")
-        .env("RUST_LOG", "warn")
-        .env_remove("CRMCAL_PUBLIC_URL")
-        .stdout(log(s))
-        .stderr(log(s))
-        .spawn()
-        .expect("crmcal starts")
-}
-
-fn log(s: &Setup) -> std::fs::File {
-    std::fs::OpenOptions::new().create(true).append(true).open(s.dir.path().join("server.log")).unwrap()
+    let emu = s.emu_addr;
+    common::spawn_crmcal(
+        &[
+            ("CRMCAL_DATABASE_URL", s.db_url.clone()),
+            ("CRMCAL_ADDR", "127.0.0.1:0".into()),
+            ("CRMCAL_SECRET_KEY", s.key.clone()),
+            ("CRMCAL_GOOGLE_API_URL", format!("http://{emu}/google/calendar/v3")),
+            ("CRMCAL_GOOGLE_TOKEN_URL", format!("http://{emu}/google/token")),
+            ("CRMCAL_GOOGLE_CLIENT_ID", "crmcal-test".into()),
+            ("CRMCAL_SYNC_LEASE_SECS", "3".into()),
+        ],
+        &s.dir.path().join("server.log"),
+    )
 }
 
 /// SIGKILL: no shutdown, no cleanup, transactions cut off where they are.
@@ -61,22 +51,6 @@ fn kill_9(child: &mut Child) {
         libc::kill(child.id() as i32, libc::SIGKILL);
     }
     child.wait().unwrap();
-}
-
-/// Waits (bounded: a hang fails the test, showing what the servers logged) until `cond` holds.
-async fn until<F, Fut>(s: &Setup, what: &str, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    while !cond().await {
-        if std::time::Instant::now() > deadline {
-            let log = std::fs::read_to_string(s.dir.path().join("server.log")).unwrap_or_default();
-            panic!("gave up waiting for {what}; the servers said:\n{log}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn setup() -> (Setup, Store, String) {
@@ -149,40 +123,36 @@ fn engine(s: &Setup, store: &Store) -> Engine {
     Engine::new(store.clone(), conns, SyncConfig::default(), std::sync::Arc::new(Silent))
 }
 
-async fn count(store: &Store, sql: &str) -> i64 {
-    use sqlx::Row;
-    sqlx::query(sql).fetch_one(store.pool()).await.unwrap().get::<i64, _>(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_in_the_middle_of_syncs_loses_nothing_and_duplicates_nothing() {
     let (s, store, _tenant) = setup().await;
+    let log = s.dir.path().join("server.log");
     let meetings_sql = "SELECT COUNT(*) FROM meeting_copies c JOIN users u ON u.id = c.user_id WHERE u.email = 'anna@nordlys.example' AND c.provider_event_id IS NOT NULL";
 
     // Round 1: killed as soon as the first sync has stored anything.
     let mut server = start_server(&s);
-    until(&s, "the first page of the first sync", || async { count(&store, meetings_sql).await > 0 }).await;
+    common::until("the first page of the first sync", &log, || async { common::count(&store, meetings_sql).await > 0 }).await;
     kill_9(&mut server);
     // Round 2: killed as soon as the first invitation has gone out.
     let mut server = start_server(&s);
-    until(&s, "a CRM meeting written", || async { s.emu.with_state(|e| !e.outbox.is_empty()) }).await;
+    common::until("a CRM meeting written", &log, || async { s.emu.with_state(|e| !e.outbox.is_empty()) }).await;
     kill_9(&mut server);
     // Round 3: killed again the moment another write lands.
     let sent = s.emu.with_state(|e| e.outbox.len());
     let mut server = start_server(&s);
-    until(&s, "another write", || async { s.emu.with_state(|e| e.outbox.len()) > sent }).await;
+    common::until("another write", &log, || async { s.emu.with_state(|e| e.outbox.len()) > sent }).await;
     kill_9(&mut server);
 
     // Then left to finish.
     let mut server = start_server(&s);
-    until(&s, "the queue to drain", || async { count(&store, "SELECT COUNT(*) FROM sync_jobs WHERE kind <> 'push'").await == 0 }).await;
+    common::until("the queue to drain", &log, || async { common::count(&store, "SELECT COUNT(*) FROM sync_jobs WHERE kind <> 'push'").await == 0 }).await;
     kill_9(&mut server);
 
     // The CRM holds Anna's calendar exactly: every provider event once, nothing else.
     let at_provider = s.emu.with_state(|e| e.calendar(ANNA).unwrap().events.len());
     assert_eq!(at_provider, EVENTS + CRM_MEETINGS, "each CRM meeting made once at the provider");
-    assert_eq!(count(&store, meetings_sql).await as usize, EVENTS + CRM_MEETINGS);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM (SELECT ical_uid FROM meetings GROUP BY ical_uid HAVING COUNT(*) > 1) d").await, 0);
+    assert_eq!(common::count(&store, meetings_sql).await as usize, EVENTS + CRM_MEETINGS);
+    assert_eq!(common::count(&store, "SELECT COUNT(*) FROM (SELECT ical_uid FROM meetings GROUP BY ical_uid HAVING COUNT(*) > 1) d").await, 0);
     // Each CRM meeting carries its CRM id at the provider, and the customer was invited to
     // each exactly once — however often the server died around the writes.
     let crm_ids: Vec<String> = s.emu.with_state(|e| e.calendar(ANNA).unwrap().events.values().filter_map(|ev| ev.private_props.get("crmId").cloned()).collect());

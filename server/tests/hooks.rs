@@ -5,30 +5,11 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use leptos::prelude::LeptosOptions;
 use reqwest::{Client, StatusCode};
 
-struct Server {
-    base: String,
-    store: store::Store,
-    running: crmcal::Running,
-    _dir: tempfile::TempDir,
-}
+mod common;
 
-async fn start() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let store = crmcal::open_store(&format!("sqlite:{}", dir.path().join("t.db").display())).await.unwrap();
-    crmcal::demo::seed(&store, Utc::now()).await.unwrap();
-    let mut config = crmcal::config::Config::from_env().unwrap();
-    config.demo = true;
-    config.addr = Some("127.0.0.1:0".parse().unwrap());
-    config.emulator_addr = Some("127.0.0.1:0".parse().unwrap());
-    config.secret_key_file = dir.path().join("secret.key");
-    config.provider_http_loopback = true;
-    config.public_url = None; // demo: the listen address
-    let running = crmcal::start(&config, store.clone(), LeptosOptions::builder().output_name("crmcal").build()).await.unwrap();
-    Server { base: format!("http://{}", running.addr), store, running, _dir: dir }
-}
+use common::InProcess as Server;
 
 /// A demo user's connection once its first sync and push subscription are done.
 async fn settled(s: &Server, email: &str) -> store::Connection {
@@ -46,7 +27,7 @@ async fn settled(s: &Server, email: &str) -> store::Connection {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_or_unknown_notifications_change_nothing() {
-    let s = start().await;
+    let s = common::in_process(true).await;
     let conn = settled(&s, "anna@nordlys.example").await;
     let c = Client::new();
     let google = |channel: &str, token: &str| {
@@ -90,7 +71,7 @@ async fn forged_or_unknown_notifications_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_report_the_sync() {
-    let s = start().await;
+    let s = common::in_process(true).await;
     settled(&s, "anna@nordlys.example").await;
     let text = Client::new().get(format!("{}/metrics", s.base)).send().await.unwrap().text().await.unwrap();
     for family in ["crmcal_sync_lag_seconds", "crmcal_provider_calls_total", "crmcal_provider_throttled_total", "crmcal_sync_changes_total", "crmcal_sync_jobs_total"] {
@@ -110,7 +91,7 @@ async fn metrics_report_the_sync() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_are_renewed_before_they_expire_and_stopped_on_disconnect() {
-    let s = start().await;
+    let s = common::in_process(true).await;
     let conn = settled(&s, "anna@nordlys.example").await;
     let engine = &s.running.engine;
     let (emu, _) = s.running.emulator.clone().unwrap();

@@ -4,7 +4,9 @@
 //! Needs TEST_POSTGRES_URL (`.ci/run` sets it). F-X-2, F-X-3.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command};
+mod common;
+
+use std::process::Child;
 use std::time::Duration;
 
 use chrono::{Duration as TimeDelta, Utc};
@@ -40,47 +42,20 @@ impl Drop for Proc {
 fn start(db_url: &str, key: &str, emu: std::net::SocketAddr, workers: usize, log: &std::path::Path) -> Proc {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let out = || std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_crmcal"))
-        .current_dir(root)
-        .env("CRMCAL_DATABASE_URL", db_url)
-        .env("CRMCAL_DEMO", "0")
-        .env("CRMCAL_EMULATOR_ADDR", "off")
-        .env("CRMCAL_ADDR", format!("127.0.0.1:{port}"))
-        .env("CRMCAL_PUBLIC_URL", &base)
-        .env("CRMCAL_SECRET_KEY", key)
-        .env("CRMCAL_PROVIDER_HTTP_LOOPBACK", "1")
-        .env("CRMCAL_GOOGLE_API_URL", format!("http://{emu}/google/calendar/v3"))
-        .env("CRMCAL_GOOGLE_TOKEN_URL", format!("http://{emu}/google/token"))
-        .env("CRMCAL_GOOGLE_CLIENT_ID", "crmcal-test")
-        .env("CRMCAL_SYNC_WORKERS", workers.to_string())
-        .env("LEPTOS_OUTPUT_NAME", "crmcal")
-        .env("RUST_LOG", "warn")
-        .stdout(out())
-        .stderr(out())
-        .spawn()
-        .expect("crmcal starts");
+    let child = common::spawn_crmcal(
+        &[
+            ("CRMCAL_DATABASE_URL", db_url.into()),
+            ("CRMCAL_ADDR", format!("127.0.0.1:{port}")),
+            ("CRMCAL_PUBLIC_URL", base.clone()),
+            ("CRMCAL_SECRET_KEY", key.into()),
+            ("CRMCAL_GOOGLE_API_URL", format!("http://{emu}/google/calendar/v3")),
+            ("CRMCAL_GOOGLE_TOKEN_URL", format!("http://{emu}/google/token")),
+            ("CRMCAL_GOOGLE_CLIENT_ID", "crmcal-test".into()),
+            ("CRMCAL_SYNC_WORKERS", workers.to_string()),
+        ],
+        log,
+    );
     Proc { child, base }
-}
-
-async fn until<F, Fut>(what: &str, log: &std::path::Path, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while !cond().await {
-        if std::time::Instant::now() > deadline {
-            panic!("gave up waiting for {what}; the servers said:\n{}", std::fs::read_to_string(log).unwrap_or_default());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-async fn count(store: &store::Store, sql: &str) -> i64 {
-    use sqlx::Row;
-    sqlx::query(sql).fetch_one(store.pool()).await.unwrap().get::<i64, _>(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,9 +110,9 @@ async fn two_processes_share_the_jobs_and_a_third_sees_their_syncs_live() {
     let a = start(&db_url, &key, emu_addr, 4, &log);
     let b = start(&db_url, &key, emu_addr, 4, &log);
     let web = start(&db_url, &key, emu_addr, 0, &log);
-    until("the first syncs", &log, || async {
-        count(&store, "SELECT COUNT(*) FROM calendar_connections WHERE last_synced_at IS NOT NULL").await == USERS.len() as i64
-            && count(&store, "SELECT COUNT(*) FROM sync_jobs WHERE kind <> 'push'").await == 0
+    common::until("the first syncs", &log, || async {
+        common::count(&store, "SELECT COUNT(*) FROM calendar_connections WHERE last_synced_at IS NOT NULL").await == USERS.len() as i64
+            && common::count(&store, "SELECT COUNT(*) FROM sync_jobs WHERE kind <> 'push'").await == 0
     })
     .await;
     // Thirty meetings booked with a customer, "Save and send".
@@ -158,7 +133,7 @@ async fn two_processes_share_the_jobs_and_a_third_sees_their_syncs_live() {
         };
         engine.create_meeting(&u.tenant_id, u, &input, true).await.unwrap();
     }
-    until("the writes", &log, || async { count(&store, "SELECT COUNT(*) FROM sync_jobs WHERE kind <> 'push'").await == 0 }).await;
+    common::until("the writes", &log, || async { common::count(&store, "SELECT COUNT(*) FROM sync_jobs WHERE kind <> 'push'").await == 0 }).await;
 
     // No job ran twice at the same time; both worker processes took part.
     let runs = store.runs_since(started - TimeDelta::minutes(5)).await.unwrap();
@@ -218,7 +193,7 @@ async fn two_processes_share_the_jobs_and_a_third_sees_their_syncs_live() {
     .await
     .unwrap_or_else(|_| panic!("no live event in 30 s; servers said:\n{}", std::fs::read_to_string(&log).unwrap_or_default()));
     assert!(heard.contains(&anna_id));
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM meetings WHERE subject = 'Booked on the phone'").await, 1);
+    assert_eq!(common::count(&store, "SELECT COUNT(*) FROM meetings WHERE subject = 'Booked on the phone'").await, 1);
 
     drop((a, b, web));
     store.close().await;

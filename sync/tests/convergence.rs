@@ -448,24 +448,27 @@ async fn check(rig: &Rig, model: &Model) -> Result<(), String> {
     Ok(())
 }
 
+/// Plays `ops` on a fresh rig, lets the faults stop and the queue drain, and checks the outcome.
+async fn play(kind: ProviderKind, ops: &[Op]) -> Result<(), String> {
+    let http = HttpConfig { timeout: StdDuration::from_secs(1), ..HttpConfig::loopback() };
+    let mut rig = Rig::build(kind, TestDb::sqlite().await, http).await;
+    rig.drain().await;
+    let mut model = Model { meetings: Vec::new() };
+    for op in ops {
+        apply(&mut rig, &mut model, op).await;
+    }
+    settle(&rig).await;
+    let outcome = check(&rig, &model).await;
+    rig.finish().await;
+    outcome
+}
+
 fn run(kind: ProviderKind) {
     let cases = std::env::var("CRMCAL_SOAK_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(4);
     let mut runner = TestRunner::new(PropConfig { cases, failure_persistence: None, ..PropConfig::default() });
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let result = runner.run(&proptest::collection::vec(op(), 8..40), |ops| {
-        rt.block_on(async {
-            let http = HttpConfig { timeout: StdDuration::from_secs(1), ..HttpConfig::loopback() };
-            let mut rig = Rig::build(kind, TestDb::sqlite().await, http).await;
-            rig.drain().await;
-            let mut model = Model { meetings: Vec::new() };
-            for op in &ops {
-                apply(&mut rig, &mut model, op).await;
-            }
-            settle(&rig).await;
-            let outcome = check(&rig, &model).await;
-            rig.finish().await;
-            outcome.map_err(|e| TestCaseError::fail(format!("{e}\nops: {ops:#?}")))
-        })
+        rt.block_on(play(kind, &ops)).map_err(|e| TestCaseError::fail(format!("{e}\nops: {ops:#?}")))
     });
     if let Err(e) = result {
         panic!("{kind:?}: {e}");
@@ -532,18 +535,9 @@ async fn interleavings_that_once_failed() {
         ]),
     ];
     for (kind, ops) in cases {
-        let http = HttpConfig { timeout: StdDuration::from_secs(1), ..HttpConfig::loopback() };
-        let mut rig = Rig::build(kind, TestDb::sqlite().await, http).await;
-        rig.drain().await;
-        let mut model = Model { meetings: Vec::new() };
-        for op in &ops {
-            apply(&mut rig, &mut model, op).await;
-        }
-        settle(&rig).await;
-        if let Err(e) = check(&rig, &model).await {
+        if let Err(e) = play(kind, &ops).await {
             panic!("{kind:?}: {e}\nops: {ops:#?}");
         }
-        rig.finish().await;
     }
 }
 
