@@ -8,7 +8,7 @@
 # -Zbuild-std for the front end only. See docs/architecture.md, "Toolchain".
 #
 # Everything lands in $CRMCAL_TOOLCHAIN (default ~/.cache/crmcal/toolchain), outside the checkout,
-# so fresh clones on the same machine (CI) reuse it; a fresh machine installs it once (~20 min).
+# so fresh clones on the same machine (CI) reuse it; a fresh machine installs it once (~33 min on two cores).
 #
 # Usage: scripts/toolchain.sh install   # install what is missing (quiet when all is there)
 #        scripts/toolchain.sh env       # print export lines for the build environment
@@ -79,7 +79,12 @@ install_cargo_tool() { # name version binary [extra args]
   if [ -x "$TC/bin/$bin" ] && "$TC/bin/$bin" --version 2>/dev/null | grep -q "$version"; then return; fi
   log "cargo install $name $version (one-off, several minutes)"
   eval "$(env_lines)"
-  cargo install "$name" --version "$version" --root "$TC" "$@" >"$TC/install-$name.log" 2>&1 \
+  # These are build tools, not the product: their own release profiles (fat LTO, one codegen
+  # unit, opt-level 3) cost cargo-leptos over 40 minutes on two cores; a light optimisation
+  # builds in a fraction of that and runs the same builds.
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off \
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_DEBUG=0 \
+    cargo install "$name" --version "$version" --root "$TC" "$@" >"$TC/install-$name.log" 2>&1 \
     || { tail -30 "$TC/install-$name.log" >&2; die "cargo install $name failed"; }
 }
 
