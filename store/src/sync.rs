@@ -490,6 +490,20 @@ impl SyncTx {
         Ok(())
     }
 
+    /// Records that the user's copy was sent with invitations at `version`: before a create
+    /// that sends them, because once the event exists someone (the inbound sync, after a
+    /// crash) may record it without knowing its invitations went out with it.
+    pub async fn set_sent_version(&mut self, meeting_id: &str, user_id: &str, version: i64) -> Result<()> {
+        sqlx::query("UPDATE meeting_copies SET sent_version = $1 WHERE tenant_id = $2 AND meeting_id = $3 AND user_id = $4")
+            .bind(version)
+            .bind(&self.tenant_id)
+            .bind(meeting_id)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Notes the fields about to be written to the provider for the user's copy (before the
     /// call, in a transaction of its own), so a lost answer cannot make our own write look
     /// like someone else's change.

@@ -38,7 +38,8 @@ impl Engine {
         let zone = m.data.time_zone.clone();
         // A send already fulfilled (by an earlier run that died before the job was done) is
         // not repeated.
-        let send = send.is_some_and(|version| copy.sent_version.is_none_or(|sent| sent < version));
+        let asked = send;
+        let send = asked.is_some_and(|version| copy.sent_version.is_none_or(|sent| sent < version));
         let sending = if send { SendInvitations::Yes } else { SendInvitations::No };
         let with_attendees = attendees_writable(run.kind, send);
         // Occurrences are found by their own id; only whole meetings carry the CRM id.
@@ -130,8 +131,17 @@ impl Engine {
         // normalised by it: merged in as a change made at the provider, not taken as agreed.
         let sent = send.then_some(m.version);
         let Some(id) = pid else {
-            let wrote = written(&m, None);
-            self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote).await?;
+            // Nothing at the provider (it was looked for above): a send an earlier attempt
+            // marked done before its create is still owed, as that create never landed.
+            let send = asked.is_some();
+            let sending = if send { SendInvitations::Yes } else { SendInvitations::No };
+            let with_attendees = attendees_writable(run.kind, send);
+            let sent = send.then_some(m.version);
+            let mut wrote = Fields::of(&m.data);
+            if !with_attendees {
+                wrote.attendees = Default::default();
+            }
+            self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote, sent).await?;
             let created = client.create(&draft(meeting_id, &m.data), sending).await?;
             self.absorb(run, m, user_id, &wrote, &created, &zone, with_attendees, Some(false), sent).await?;
             run.changes += 1;
@@ -144,7 +154,7 @@ impl Engine {
                 return Ok(()); // the calendar already holds it
             }
             let wrote = written(&m, agreed.as_ref());
-            self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote).await?;
+            self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote, None).await?;
             match client.update(&id, etag.as_deref(), &draft(meeting_id, &m.data), sending).await {
                 Ok(updated) => {
                     // A save made meanwhile has its own job queued.
@@ -192,10 +202,14 @@ impl Engine {
     }
 
     /// Records, before a provider call, what it is about to write, beside earlier writes whose
-    /// outcome is still unknown (see `SyncTx::set_writing`).
-    async fn note_writing(&self, tenant: &str, meeting_id: &str, user_id: &str, earlier: &InFlight, fields: &Fields) -> Result<(), Fail> {
+    /// outcome is still unknown (see `SyncTx::set_writing`); `creating_sent`: a create that
+    /// sends invitations at this version (see `SyncTx::set_sent_version`).
+    async fn note_writing(&self, tenant: &str, meeting_id: &str, user_id: &str, earlier: &InFlight, fields: &Fields, creating_sent: Option<i64>) -> Result<(), Fail> {
         let mut tx = self.store().begin_sync(tenant).await?;
         tx.set_writing(meeting_id, user_id, &earlier.clone().with(fields.clone()).to_json()).await?;
+        if let Some(version) = creating_sent {
+            tx.set_sent_version(meeting_id, user_id, version).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

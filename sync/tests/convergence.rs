@@ -512,6 +512,16 @@ async fn interleavings_that_once_failed() {
             Op::PhoneCreate { owner: 0, slot: 6 },
             Op::CrmRename { pick: 1, send: true },
         ]),
+        // The worker died after a create with invitations landed; the inbound sync recorded the
+        // event before the job ran again: the retry must not mail an update.
+        (ProviderKind::Ews, vec![
+            Op::CrmCreate { owner: 0, slot: 7, invitee: Customer, send: true },
+            Op::CrmCreate { owner: 1, slot: 11, invitee: Customer, send: false },
+            Op::CrmDelete { pick: 13340214984891229499, send: true },
+            Op::PhoneCreate { owner: 0, slot: 9 },
+            Op::CrmCreate { owner: 1, slot: 11, invitee: Nobody, send: true },
+            Op::Crash { after_ms: 15 },
+        ]),
         // A write recorded, then the worker died before the job was done: no second mail.
         (ProviderKind::Ews, vec![
             Op::CrmCreate { owner: 0, slot: 2, invitee: Nobody, send: false },
@@ -546,4 +556,3 @@ async fn interleavings_that_once_failed() {
         }
     }
 }
-
