@@ -20,8 +20,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() {
     let server = common::in_process(true).await;
-    let (store, running) = (server.store.clone(), &server.running);
-    let base = format!("http://{}", running.addr);
+    let (store, running, base) = (server.store.clone(), &server.running, server.base.clone());
     let (emu, _) = running.emulator.clone().expect("embedded emulator");
     // Let the first syncs finish.
     while store.connections(&store.tenants().await.unwrap()[0].id).await.unwrap().iter().any(|c| c.last_synced_at.is_none()) {

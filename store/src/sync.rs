@@ -490,26 +490,15 @@ impl SyncTx {
         Ok(())
     }
 
-    /// Records that the user's copy was sent with invitations at `version`: before a create
-    /// that sends them, because once the event exists someone (the inbound sync, after a
-    /// crash) may record it without knowing its invitations went out with it.
-    pub async fn set_sent_version(&mut self, meeting_id: &str, user_id: &str, version: i64) -> Result<()> {
-        sqlx::query("UPDATE meeting_copies SET sent_version = $1 WHERE tenant_id = $2 AND meeting_id = $3 AND user_id = $4")
-            .bind(version)
-            .bind(&self.tenant_id)
-            .bind(meeting_id)
-            .bind(user_id)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
-    }
-
     /// Notes the fields about to be written to the provider for the user's copy (before the
     /// call, in a transaction of its own), so a lost answer cannot make our own write look
-    /// like someone else's change.
-    pub async fn set_writing(&mut self, meeting_id: &str, user_id: &str, fields: &str) -> Result<()> {
-        sqlx::query("UPDATE meeting_copies SET writing = $1 WHERE tenant_id = $2 AND meeting_id = $3 AND user_id = $4")
+    /// like someone else's change. `sending`: the write is a create that sends invitations at
+    /// this meeting version; recorded now, because once the event exists someone (the inbound
+    /// sync, after a crash) may record it without knowing its invitations went out with it.
+    pub async fn set_writing(&mut self, meeting_id: &str, user_id: &str, fields: &str, sending: Option<i64>) -> Result<()> {
+        sqlx::query("UPDATE meeting_copies SET writing = $1, sent_version = COALESCE($2, sent_version) WHERE tenant_id = $3 AND meeting_id = $4 AND user_id = $5")
             .bind(fields)
+            .bind(sending)
             .bind(&self.tenant_id)
             .bind(meeting_id)
             .bind(user_id)

@@ -119,7 +119,7 @@ impl Engine {
 
         // What a write puts at the provider: the CRM's fields — but the attendee list only
         // when the write may carry it (otherwise the provider keeps its own).
-        let written = |m: &SyncMeeting, agreed: Option<&Fields>| {
+        let written = |m: &SyncMeeting, agreed: Option<&Fields>, with_attendees: bool| {
             let mut f = Fields::of(&m.data);
             if !with_attendees {
                 f.attendees = agreed.map(|a| a.attendees.clone()).unwrap_or_default();
@@ -129,7 +129,6 @@ impl Engine {
         // The provider answers with the event as it now is. Anything in it we did not write
         // was changed there in between (read-after-write is not atomic at every provider) or
         // normalised by it: merged in as a change made at the provider, not taken as agreed.
-        let sent = send.then_some(m.version);
         let Some(id) = pid else {
             // Nothing at the provider (it was looked for above): a send an earlier attempt
             // marked done before its create is still owed, as that create never landed.
@@ -137,10 +136,7 @@ impl Engine {
             let sending = if send { SendInvitations::Yes } else { SendInvitations::No };
             let with_attendees = attendees_writable(run.kind, send);
             let sent = send.then_some(m.version);
-            let mut wrote = Fields::of(&m.data);
-            if !with_attendees {
-                wrote.attendees = Default::default();
-            }
+            let wrote = written(&m, None, with_attendees);
             self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote, sent).await?;
             let created = client.create(&draft(meeting_id, &m.data), sending).await?;
             self.absorb(run, m, user_id, &wrote, &created, &zone, with_attendees, Some(false), sent).await?;
@@ -148,12 +144,13 @@ impl Engine {
             return Ok(());
         };
 
+        let sent = send.then_some(m.version);
         for _ in 0..MAX_CONFLICTS {
             let local = Fields::of(&m.data);
             if !send && agreed.as_ref().is_some_and(|b| local.same_for_write(b, with_attendees)) {
                 return Ok(()); // the calendar already holds it
             }
-            let wrote = written(&m, agreed.as_ref());
+            let wrote = written(&m, agreed.as_ref(), with_attendees);
             self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote, None).await?;
             match client.update(&id, etag.as_deref(), &draft(meeting_id, &m.data), sending).await {
                 Ok(updated) => {
@@ -203,13 +200,10 @@ impl Engine {
 
     /// Records, before a provider call, what it is about to write, beside earlier writes whose
     /// outcome is still unknown (see `SyncTx::set_writing`); `creating_sent`: a create that
-    /// sends invitations at this version (see `SyncTx::set_sent_version`).
+    /// sends invitations at this version.
     async fn note_writing(&self, tenant: &str, meeting_id: &str, user_id: &str, earlier: &InFlight, fields: &Fields, creating_sent: Option<i64>) -> Result<(), Fail> {
         let mut tx = self.store().begin_sync(tenant).await?;
-        tx.set_writing(meeting_id, user_id, &earlier.clone().with(fields.clone()).to_json()).await?;
-        if let Some(version) = creating_sent {
-            tx.set_sent_version(meeting_id, user_id, version).await?;
-        }
+        tx.set_writing(meeting_id, user_id, &earlier.clone().with(fields.clone()).to_json(), creating_sent).await?;
         tx.commit().await?;
         Ok(())
     }

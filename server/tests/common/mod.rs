@@ -56,18 +56,47 @@ pub fn spawn_crmcal(env: &[(&str, String)], log: &Path) -> Child {
     cmd.spawn().expect("crmcal starts")
 }
 
+/// Polls `probe` every 20 ms until it yields a value; None after two minutes.
+async fn poll<T, F, Fut>(mut probe: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(v) = probe().await {
+            return Some(v);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// What `probe` yields once it yields something (bounded: a hang fails the test).
+pub async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    poll(probe).await.unwrap_or_else(|| panic!("gave up waiting for {what}"))
+}
+
 /// Waits (bounded: a hang fails the test, showing what the servers logged) until `cond` holds.
 pub async fn until<F, Fut>(what: &str, log: &Path, mut cond: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(120);
-    while !cond().await {
-        if std::time::Instant::now() > deadline {
-            panic!("gave up waiting for {what}; the servers said:\n{}", std::fs::read_to_string(log).unwrap_or_default());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+    if poll(|| {
+        let holds = cond();
+        async move { holds.await.then_some(()) }
+    })
+    .await
+    .is_none()
+    {
+        panic!("gave up waiting for {what}; the servers said:\n{}", std::fs::read_to_string(log).unwrap_or_default());
     }
 }
 
