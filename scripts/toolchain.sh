@@ -104,10 +104,17 @@ install_chromium() {
 }
 
 install_playwright() {
-  [ -d "$PLAYWRIGHT_DIR/node_modules/@playwright/test" ] && return
-  log "npm ci (Playwright test runner; browsers come from Debian, never downloaded)"
+  [ -d "$PLAYWRIGHT_DIR/node_modules/@playwright/test" ] && [ -d "$PLAYWRIGHT_DIR/node_modules/@axe-core/playwright" ] && return
+  log "npm ci (Playwright test runner and axe-core; browsers come from Debian, never downloaded)"
   (cd "$PLAYWRIGHT_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund >/dev/null) \
     || die "npm ci in end2end failed"
+}
+
+install_wrk() {
+  command -v wrk >/dev/null && return
+  apt_update_once
+  log "apt-get install wrk (the page benchmark's HTTP load generator)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || die "apt-get install wrk failed"
 }
 
 case "${1:-install}" in
@@ -121,5 +128,6 @@ case "${1:-install}" in
     install_binaryen
     ;;
   browser) install_chromium; install_playwright ;;
-  *) die "usage: $0 install|env|browser" ;;
+  bench) install_wrk ;;
+  *) die "usage: $0 install|env|browser|bench" ;;
 esac

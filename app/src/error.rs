@@ -1,38 +1,50 @@
-//! The one error type of the app's server functions: typed, serialisable, shown in the page.
+//! The one error type of the app's server functions: typed, serialisable, worded in the
+//! user's language where it is shown (`crate::i18n::error_text`), never as server prose.
 
-use leptos::server_fn::codec::JsonEncoding;
+use domain::Problem;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
-    /// Wrong password or unknown user: deliberately the same message for both.
-    #[error("Wrong e-mail or password.")]
+    /// Wrong password or unknown user: deliberately the same for both.
+    #[error("wrong e-mail or password")]
     InvalidCredentials,
-    #[error("Too many sign-in attempts. Please wait a few minutes and try again.")]
+    #[error("too many sign-in attempts")]
     RateLimited,
-    #[error("Please sign in.")]
+    #[error("not signed in")]
     NotSignedIn,
-    #[error("Your session has expired. Please sign in again.")]
+    #[error("session expired")]
     SessionExpired,
-    /// Input the user can correct; the message says how.
-    #[error("{0}")]
-    Invalid(String),
-    #[error("Not found.")]
+    /// Input the user can correct. `field` names the form field it concerns (the form puts
+    /// the message next to it); None: the form as a whole.
+    #[error("invalid input ({field:?}): {problem:?}")]
+    Invalid { field: Option<String>, problem: Problem },
+    #[error("not found")]
     NotFound,
+    /// Signed in, but not allowed (e.g. not an administrator).
+    #[error("forbidden")]
+    Forbidden,
+    /// The request could not be read (not what a form of ours sends).
+    #[error("malformed request")]
+    Malformed,
     /// Details go to the server log, never to the browser.
-    #[error("Something went wrong on our side. Please try again.")]
+    #[error("internal error")]
     Internal,
     /// The request did not reach the server or its answer could not be read.
-    #[error("Could not reach the server ({0}). Please try again.")]
+    #[error("transport: {0}")]
     Transport(String),
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::codec::JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // A malformed request (bad arguments): the user's input, not a fault of ours.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => AppError::Malformed,
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }
 
@@ -40,6 +52,32 @@ impl AppError {
     pub fn needs_sign_in(&self) -> bool {
         matches!(self, AppError::NotSignedIn | AppError::SessionExpired)
     }
+
+    /// A problem with one field of a form.
+    pub fn field(field: &str, problem: Problem) -> AppError {
+        AppError::Invalid { field: Some(field.to_string()), problem }
+    }
+
+    /// A problem with the form as a whole.
+    pub fn invalid(problem: Problem) -> AppError {
+        AppError::Invalid { field: None, problem }
+    }
+
+    /// The problem to show next to `name`, if this error concerns that field.
+    pub fn for_field(&self, name: &str) -> Option<&Problem> {
+        match self {
+            AppError::Invalid { field: Some(f), problem } if f == name => Some(problem),
+            _ => None,
+        }
+    }
+}
+
+/// Checks a text field's length on the server (every field has a limit).
+pub fn check_len(field: &str, value: &str, max: usize) -> Result<(), AppError> {
+    if value.chars().count() > max {
+        return Err(AppError::field(field, Problem::TooLong { max }));
+    }
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]
@@ -52,8 +90,10 @@ mod server {
             match self {
                 AppError::InvalidCredentials | AppError::NotSignedIn | AppError::SessionExpired => StatusCode::UNAUTHORIZED,
                 AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-                AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+                AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
                 AppError::NotFound => StatusCode::NOT_FOUND,
+                AppError::Forbidden => StatusCode::FORBIDDEN,
+                AppError::Malformed => StatusCode::BAD_REQUEST,
                 AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
@@ -63,6 +103,7 @@ mod server {
         fn from(e: store::StoreError) -> Self {
             match e {
                 store::StoreError::NotFound => AppError::NotFound,
+                store::StoreError::Stale => AppError::invalid(domain::Problem::Stale),
                 other => {
                     tracing::error!(error = %other, "store error");
                     AppError::Internal
@@ -74,9 +115,9 @@ mod server {
     impl From<sync::EditError> for AppError {
         fn from(e: sync::EditError) -> Self {
             match e {
-                sync::EditError::Invalid(m) => AppError::Invalid(m),
+                sync::EditError::Invalid { field, problem } => AppError::Invalid { field: field.map(str::to_string), problem },
                 sync::EditError::NotFound => AppError::NotFound,
-                e @ sync::EditError::Stale => AppError::Invalid(format!("{}{}", e.to_string()[..1].to_uppercase(), &e.to_string()[1..])),
+                sync::EditError::Stale => AppError::invalid(domain::Problem::Stale),
                 sync::EditError::Store(s) => s.into(),
             }
         }

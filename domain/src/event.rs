@@ -27,22 +27,75 @@ impl Role {
     }
 }
 
+/// How the owner of a calendar answered a meeting in it (F-X-12). The calendar draws
+/// declined and tentative meetings differently from accepted ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Answer {
+    /// They organise it.
+    #[default]
+    Organiser,
+    Accepted,
+    Tentative,
+    Declined,
+    /// Invited, no answer yet.
+    None,
+}
+
+impl Answer {
+    /// From the stored attendee response (`accepted`, `tentative`, `declined`,
+    /// `needsAction`); no attendee row means the calendar owner organises it.
+    pub fn from_response(r: Option<&str>) -> Answer {
+        match r {
+            None => Answer::Organiser,
+            Some("accepted") => Answer::Accepted,
+            Some("tentative") => Answer::Tentative,
+            Some("declined") => Answer::Declined,
+            Some(_) => Answer::None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Answer::Organiser => "organiser",
+            Answer::Accepted => "accepted",
+            Answer::Tentative => "tentative",
+            Answer::Declined => "declined",
+            Answer::None => "none",
+        }
+    }
+}
+
 /// One meeting as one calendar shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CalEvent {
     pub meeting_id: String,
-    /// Index of the calendar (shown user) this entry belongs to; picks the colour.
+    /// Index of the calendar (shown user) this entry belongs to; picks the colour and lane.
     pub calendar: usize,
     /// `None` when the viewer may only see that the time is booked ("Busy").
     pub subject: Option<String>,
     pub location: Option<String>,
     /// Local wall-clock time in the viewer's zone. All-day meetings: midnight of their first day.
+    #[serde(with = "crate::iso::date_time")]
     pub start: NaiveDateTime,
     /// Exclusive end. All-day meetings: midnight after their last day.
+    #[serde(with = "crate::iso::date_time")]
     pub end: NaiveDateTime,
     pub all_day: bool,
     /// A private meeting the viewer may read (their own): shown with a lock.
     pub private: bool,
+    /// The calendar owner's answer.
+    pub answer: Answer,
+    /// The viewer may move and resize it on the calendar (F-X-10): they organise it and it is
+    /// in their own calendar.
+    pub movable: bool,
+    /// The version shown (a move made on an older one is refused, not applied blindly).
+    pub version: i64,
+    /// One occurrence of a recurring series (a move moves this occurrence only).
+    pub occurrence: bool,
+    /// The organisations it is linked to (the agenda lists them; empty elsewhere).
+    pub organisation: Option<String>,
+    /// What its last sync left to say (only for meetings the viewer moves).
+    pub notice: Option<crate::message::SyncNotice>,
 }
 
 impl CalEvent {
@@ -63,21 +116,12 @@ impl CalEvent {
         self.start < day_end && (self.end > day_start || (self.end == self.start && self.start >= day_start))
     }
 
-    /// Text for screen readers and tooltips.
-    pub fn label(&self) -> String {
-        let mut what = self.subject.clone().unwrap_or_else(|| "Busy".to_string());
-        if self.private {
-            what.push_str(" (private)");
-        }
-        if self.all_day {
-            let last = (self.end - TimeDelta::days(1)).date();
-            if last > self.start.date() {
-                format!("{what}, all day, {} to {}", self.start.format("%-d %b"), last.format("%-d %b"))
-            } else {
-                format!("{what}, all day")
-            }
+    /// The last day it occupies (all-day meetings: the day before their exclusive end).
+    pub fn last_day(&self) -> NaiveDate {
+        if self.end > self.start {
+            (self.end - TimeDelta::nanoseconds(1)).date()
         } else {
-            format!("{what}, {} to {}", self.start.format("%H:%M"), self.end.format("%H:%M"))
+            self.start.date()
         }
     }
 }
@@ -89,16 +133,16 @@ pub fn may_see_details(private: bool, viewer_participates: bool) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn dt(s: &str) -> NaiveDateTime {
+    pub fn dt(s: &str) -> NaiveDateTime {
         NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
     }
 
-    fn ev(start: &str, end: &str, all_day: bool) -> CalEvent {
+    pub fn ev(start: &str, end: &str, all_day: bool) -> CalEvent {
         CalEvent {
-            meeting_id: "m".into(),
+            meeting_id: start.to_string(),
             calendar: 0,
             subject: Some("s".into()),
             location: None,
@@ -106,6 +150,12 @@ mod tests {
             end: dt(end),
             all_day,
             private: false,
+            answer: Answer::Organiser,
+            movable: true,
+            version: 1,
+            occurrence: false,
+            organisation: None,
+            notice: None,
         }
     }
 
@@ -121,21 +171,19 @@ mod tests {
         let e = ev("2026-11-23 00:00", "2026-11-24 00:00", true);
         assert!(e.touches(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()));
         assert!(!e.touches(NaiveDate::from_ymd_opt(2026, 11, 24).unwrap()));
+        assert_eq!(e.last_day(), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
         let zero = ev("2026-11-23 10:00", "2026-11-23 10:00", false);
         assert!(zero.touches(NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()));
+        assert_eq!(zero.last_day(), NaiveDate::from_ymd_opt(2026, 11, 23).unwrap());
     }
 
     #[test]
-    fn labels_for_screen_readers() {
-        let mut e = ev("2026-11-23 09:00", "2026-11-23 10:30", false);
-        assert_eq!(e.label(), "s, 09:00 to 10:30");
-        e.private = true;
-        assert_eq!(e.label(), "s (private), 09:00 to 10:30");
-        e.subject = None;
-        e.private = false;
-        assert_eq!(e.label(), "Busy, 09:00 to 10:30");
-        let trip = ev("2026-11-23 00:00", "2026-11-26 00:00", true);
-        assert_eq!(trip.label(), "s, all day, 23 Nov to 25 Nov");
+    fn answers_from_stored_responses() {
+        // F-X-12
+        assert_eq!(Answer::from_response(None), Answer::Organiser);
+        assert_eq!(Answer::from_response(Some("declined")), Answer::Declined);
+        assert_eq!(Answer::from_response(Some("tentative")), Answer::Tentative);
+        assert_eq!(Answer::from_response(Some("needsAction")), Answer::None);
     }
 
     #[test]

@@ -136,6 +136,49 @@ pub fn all_day_bars(days: &[NaiveDate], events: &[CalEvent]) -> Vec<AllDayBar> {
     bars
 }
 
+/// A timed meeting placed in one lane of the schedule view. The lane runs through the shown
+/// days one after the other (hidden weekends left out); minutes count from the first shown
+/// day's midnight, [`MINUTES_PER_DAY`] per shown day. A meeting crossing midnight into a shown
+/// day gives one box per day, as in the week view.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaneBox {
+    pub event: usize,
+    pub from_minute: i64,
+    pub to_minute: i64,
+    /// Overlapping meetings share the lane's height: row `row` of `rows`.
+    pub rows: Columns,
+}
+
+pub const MINUTES_PER_DAY: i64 = 24 * 60;
+
+/// Timed meetings of one lane (`events` filtered by the caller to one calendar, given as
+/// indexes), laid out across `days` with the same overlap maths as a day column.
+pub fn lane_boxes(days: &[NaiveDate], events: &[CalEvent], picked: &[usize]) -> Vec<LaneBox> {
+    let mut pieces: Vec<(usize, i64, i64)> = Vec::new();
+    for &i in picked {
+        let e = &events[i];
+        if e.in_all_day_row() {
+            continue;
+        }
+        for (slot, day) in days.iter().enumerate() {
+            if !e.touches(*day) {
+                continue;
+            }
+            let midnight = day.and_hms_opt(0, 0, 0).expect("midnight exists");
+            let top = (e.start - midnight).num_minutes().clamp(0, MINUTES_PER_DAY);
+            let bottom = (e.end - midnight).num_minutes().clamp(0, MINUTES_PER_DAY).max(top);
+            let base = slot as i64 * MINUTES_PER_DAY;
+            pieces.push((i, base + top, base + bottom));
+        }
+    }
+    let spans: Vec<(i64, i64)> = pieces.iter().map(|&(_, a, b)| (a, b)).collect();
+    overlap_columns(&spans)
+        .into_iter()
+        .zip(pieces)
+        .map(|(rows, (event, from_minute, to_minute))| LaneBox { event, from_minute, to_minute, rows })
+        .collect()
+}
+
 /// Meetings shown in a month-view day cell: all-day row ones first, then by start.
 pub fn month_cell(date: NaiveDate, events: &[CalEvent]) -> Vec<usize> {
     let mut picked: Vec<usize> = (0..events.len()).filter(|&i| events[i].touches(date)).collect();
@@ -146,7 +189,7 @@ pub fn month_cell(date: NaiveDate, events: &[CalEvent]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::NaiveDateTime;
+    use crate::event::tests::ev;
 
     fn c(column: usize, columns: usize) -> Columns {
         Columns { column, columns }
@@ -187,25 +230,9 @@ mod tests {
         assert_eq!(cols, vec![c(0, 2), c(1, 2)]);
     }
 
-    fn dt(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
-    }
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
-    fn ev(start: &str, end: &str, all_day: bool) -> CalEvent {
-        CalEvent {
-            meeting_id: format!("{start}"),
-            calendar: 0,
-            subject: Some("x".into()),
-            location: None,
-            start: dt(start),
-            end: dt(end),
-            all_day,
-            private: false,
-        }
-    }
-
     #[test]
     fn day_column_clips_meetings_crossing_midnight() {
         let events = [ev("2026-11-23 23:00", "2026-11-24 01:00", false), ev("2026-11-24 00:30", "2026-11-24 02:00", false)];
@@ -245,6 +272,24 @@ mod tests {
         let bars = all_day_bars(&days, &events);
         assert_eq!(bars.len(), 1);
         assert_eq!((bars[0].event, bars[0].first_day, bars[0].span), (1, 4, 2));
+    }
+
+    #[test]
+    fn lanes_run_through_the_shown_days_with_overlaps_stacked() {
+        // F-CAL-4: schedule lanes use the same overlap maths as the day columns.
+        let days = [d("2026-11-27"), d("2026-11-30")]; // Friday, then Monday (weekend hidden)
+        let events = [
+            ev("2026-11-27 09:00", "2026-11-27 10:00", false),
+            ev("2026-11-27 09:30", "2026-11-27 11:00", false),
+            ev("2026-11-28 10:00", "2026-11-28 11:00", false), // Saturday: not shown
+            ev("2026-11-30 08:00", "2026-11-30 09:00", false),
+            ev("2026-11-27 00:00", "2026-11-28 00:00", true), // all-day: the lane's bar row
+        ];
+        let boxes = lane_boxes(&days, &events, &[0, 1, 2, 3, 4]);
+        assert_eq!(boxes.len(), 3);
+        assert_eq!((boxes[0].from_minute, boxes[0].to_minute, boxes[0].rows), (540, 600, c(0, 2)));
+        assert_eq!((boxes[1].from_minute, boxes[1].rows), (570, c(1, 2)));
+        assert_eq!((boxes[2].event, boxes[2].from_minute, boxes[2].rows), (3, 1440 + 480, c(0, 1)));
     }
 
     #[test]

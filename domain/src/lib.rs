@@ -2,8 +2,12 @@
 //! browser's WebAssembly alike, so both sides agree on dates, ranges and layout.
 
 pub mod calendar;
+pub mod connection;
 pub mod event;
+pub mod iso;
 pub mod layout;
+pub mod message;
+pub mod moves;
 #[cfg(feature = "recurrence")]
 pub mod recurrence;
 #[cfg(feature = "tz")]
@@ -13,5 +17,7 @@ pub mod windows_zones;
 #[cfg(feature = "xml")]
 pub mod xml;
 
-pub use calendar::{CalendarView, Nav};
-pub use event::{CalEvent, Role};
+pub use calendar::{CalendarView, Nav, Span, Title};
+pub use connection::{AuthKind, ConnectionStatus, ProviderKind, StatusReason};
+pub use event::{Answer, CalEvent, Role};
+pub use message::{Problem, SyncNotice};

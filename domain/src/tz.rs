@@ -32,6 +32,12 @@ pub fn parse_tz(name: &str) -> Option<Tz> {
     name.parse::<Tz>().ok()
 }
 
+/// The zones a user chooses from: IANA names of the Region/City form, and UTC (the database's
+/// old aliases such as `EST5EDT` or `Cuba` are left out).
+pub fn zone_names() -> impl Iterator<Item = &'static str> {
+    chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).filter(|n| (n.contains('/') && !n.starts_with("Etc/")) || *n == "UTC")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,6 +125,8 @@ struct FaultRequest {
     kind: FaultRequestKind,
     /// How many calls the fault applies to (default 1).
     count: Option<u32>,
+    /// Only calls of this operation (see `model::Fault::only`).
+    only: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -154,7 +156,7 @@ async fn add_fault(State(emu): State<Emulator>, Json(f): Json<FaultRequest>) -> 
             return Json(json!({ "expired_cursors": n })).into_response();
         }
     };
-    emu.with_state(|s| s.faults.push(Fault { provider: f.provider, kind, remaining: count }));
+    emu.with_state(|s| s.faults.push(Fault { provider: f.provider, kind, remaining: count, only: f.only }));
     StatusCode::CREATED.into_response()
 }
 

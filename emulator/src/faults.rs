@@ -18,7 +18,24 @@ use crate::{ews, google, graph, Emulator};
 /// Middleware (`from_fn_with_state((emulator, provider), inject)`) that consumes one pending
 /// fault for `provider` per request.
 pub async fn inject(State((emulator, provider)): State<(Emulator, Provider)>, req: Request, next: Next) -> Response {
-    match emulator.with_state(|s| s.take_fault(provider)) {
+    let (req, fault) = if emulator.with_state(|s| s.has_targeted_fault(provider)) {
+        // A fault for one operation: look at the call (an EWS operation is in the body).
+        let (parts, body) = req.into_parts();
+        let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+        let method = parts.method.as_str().to_string();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let fault = emulator.with_state(|s| {
+            s.take_fault_for(provider, |op| match provider {
+                Provider::Ews => text.contains(&format!(":{op}>")) || text.contains(&format!(":{op} ")),
+                _ => method.eq_ignore_ascii_case(op),
+            })
+        });
+        (Request::from_parts(parts, Body::from(bytes)), fault)
+    } else {
+        let fault = emulator.with_state(|s| s.take_fault(provider));
+        (req, fault)
+    };
+    match fault {
         None => next.run(req).await,
         Some(FaultKind::LostAnswer) => {
             let _ = next.run(req).await;

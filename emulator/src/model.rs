@@ -319,6 +319,10 @@ pub struct Fault {
     #[serde(flatten)]
     pub kind: FaultKind,
     pub remaining: u32,
+    /// Only calls of this operation: an HTTP method for Google and Graph (`PATCH`), an EWS
+    /// operation (`UpdateItem`). None: any call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -915,9 +919,20 @@ impl State {
 
     // ---- faults --------------------------------------------------------------------------
 
+    /// Whether a fault waits that only applies to some operations (its calls must be looked into).
+    pub fn has_targeted_fault(&self, provider: Provider) -> bool {
+        self.faults.iter().any(|f| f.provider == provider && f.only.is_some())
+    }
+
     /// The next injected fault for a call to `provider`, if any.
     pub fn take_fault(&mut self, provider: Provider) -> Option<FaultKind> {
-        let i = self.faults.iter().position(|f| f.provider == provider && f.remaining > 0)?;
+        self.take_fault_for(provider, |_| true)
+    }
+
+    /// The next injected fault for a call of `provider` whose operation `is` (see
+    /// [`Fault::only`]) answers to.
+    pub fn take_fault_for(&mut self, provider: Provider, is: impl Fn(&str) -> bool) -> Option<FaultKind> {
+        let i = self.faults.iter().position(|f| f.provider == provider && f.remaining > 0 && f.only.as_deref().is_none_or(&is))?;
         let f = &mut self.faults[i];
         f.remaining -= 1;
         let kind = f.kind.clone();

@@ -651,17 +651,17 @@ async fn pull_and_streaming_subscriptions() {
 #[tokio::test]
 async fn injected_faults_in_exchange_shape() {
     let ews = setup().await;
-    ews.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Ews, kind: FaultKind::Throttle { retry_after_ms: 1234 }, remaining: 1 }));
+    ews.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Ews, kind: FaultKind::Throttle { retry_after_ms: 1234 }, remaining: 1, only: None }));
     let a = ews.call("alice@corp.test", "", GET_FOLDERS).await;
     assert_eq!(fault_code(&a), "a:ErrorServerBusy");
     let x = a.xml();
     let value = all(&x, "Value")[0];
     assert_eq!((value.attr("Name"), value.text.trim()), (Some("BackOffMilliseconds"), "1234"));
-    ews.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Ews, kind: FaultKind::Status { status: 503 }, remaining: 1 }));
+    ews.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Ews, kind: FaultKind::Status { status: 503 }, remaining: 1, only: None }));
     let a = ews.call("alice@corp.test", "", GET_FOLDERS).await;
     assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(a.headers.contains_key("retry-after"));
-    ews.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Ews, kind: FaultKind::Status { status: 500 }, remaining: 1 }));
+    ews.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Ews, kind: FaultKind::Status { status: 500 }, remaining: 1, only: None }));
     assert_eq!(fault_code(&ews.call("alice@corp.test", "", GET_FOLDERS).await), "a:ErrorInternalServerTransientError");
     // The fault is used up.
     assert_eq!(ews.call("alice@corp.test", "", GET_FOLDERS).await.status, StatusCode::OK);

@@ -1,8 +1,8 @@
 import { test, expect, signIn, hydrated, ANNA } from './fixtures';
 
-// F-X-1: sign-in, sessions, sign-out.
+// F-X-1: sign-in, sessions, sign-out; access is denied by default.
 
-test('signing in shows the seeded meetings in the week view', async ({ page }) => {
+test('signing in shows the seeded meetings in the week view', { tag: '@smoke' }, async ({ page }) => {
   await signIn(page);
   await expect(page.locator('main.calendar')).toHaveAttribute('data-view', 'week');
   const standUp = page.locator('.day-col .event', { hasText: 'Weekly sales stand-up' });
@@ -14,7 +14,7 @@ test('signing in shows the seeded meetings in the week view', async ({ page }) =
   const b = (await call.boundingBox())!;
   expect(a.x + a.width).toBeLessThanOrEqual(b.x + 1);
   expect(b.y).toBeGreaterThan(a.y);
-  await expect(page.locator('.me .who')).toHaveText('Anna Berg');
+  await expect(page.locator('.appmenu .who')).toHaveText('Anna Berg');
 });
 
 test('a wrong password is refused with a message and the e-mail stays typed', async ({ page }) => {
@@ -44,10 +44,20 @@ test('a signed-out visit to the calendar goes to sign-in and comes back to the s
   await expect(page.locator('.period .title')).toHaveText('January 2026');
 });
 
-test('signing out ends the session', async ({ page }) => {
+test('signing out ends the session', { tag: '@smoke' }, async ({ page }) => {
   await signIn(page);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login$/);
   await page.goto('/calendar');
   await expect(page).toHaveURL(/\/login\?next=/);
+});
+
+test('a signed-out visit to any page goes to sign-in first, and the sign-in page skips itself when signed in', async ({ page }) => {
+  for (const path of ['/settings', '/no/such/page']) {
+    await page.goto(path);
+    await expect(page).toHaveURL(/\/login\?next=/);
+  }
+  await signIn(page);
+  await page.goto('/login');
+  await expect(page).toHaveURL(/\/calendar$/);
 });

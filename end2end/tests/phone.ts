@@ -144,3 +144,62 @@ export async function stored(emu: string, email: string): Promise<{ subjects: st
 export async function outbox(emu: string): Promise<{ kind: string; to: string; subject: string }[]> {
   return (await json(await fetch(`${emu}/_emulator/outbox`))).messages;
 }
+
+/** An Outlook-style body: HTML with a Teams link, which the CRM does not model. */
+export const OUTLOOK_BODY = '<html><body><p>Agenda: <b>pricing</b></p><p><a href="https://teams.microsoft.com/l/meetup-join/19%3ameeting_NzQ%40thread.v2/0">Join Microsoft Teams Meeting</a></p></body></html>';
+
+/** Creates "from Outlook / the phone" a one-hour meeting with an HTML body and attendees. */
+export async function phoneCreateMeeting(emu: string, user: { provider: Provider; email: string }, subject: string, start: Date, attendees: string[], html = OUTLOOK_BODY): Promise<void> {
+  const end = new Date(start.getTime() + 3600_000);
+  const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  switch (user.provider) {
+    case 'google': {
+      const t = await token(emu, user.email, 'google');
+      await json(await fetch(`${emu}/google/calendar/v3/calendars/primary/events?sendUpdates=none`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ summary: subject, description: html, start: { dateTime: iso(start) }, end: { dateTime: iso(end) }, attendees: attendees.map((email) => ({ email })) }),
+      }));
+      return;
+    }
+    case 'graph': {
+      const t = await token(emu, user.email, 'graph');
+      const local = (d: Date) => iso(d).replace('Z', '');
+      await json(await fetch(`${emu}/graph/v1.0/me/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          subject,
+          body: { contentType: 'html', content: html },
+          start: { dateTime: local(start), timeZone: 'UTC' },
+          end: { dateTime: local(end), timeZone: 'UTC' },
+          attendees: attendees.map((address) => ({ emailAddress: { address }, type: 'required' })),
+        }),
+      }));
+      return;
+    }
+    case 'ews': {
+      const people = attendees.map((a) => `<t:Attendee><t:Mailbox><t:EmailAddress>${a}</t:EmailAddress></t:Mailbox></t:Attendee>`).join('');
+      const body = html.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+      await ews(emu, user.email, `<m:CreateItem SendMeetingInvitations="SendToNone"><m:SavedItemFolderId><t:DistinguishedFolderId Id="calendar"/></m:SavedItemFolderId><m:Items><t:CalendarItem><t:Subject>${subject}</t:Subject><t:Body BodyType="HTML">${body}</t:Body><t:Start>${iso(start)}</t:Start><t:End>${iso(end)}</t:End><t:RequiredAttendees>${people}</t:RequiredAttendees></t:CalendarItem></m:Items></m:CreateItem>`);
+    }
+  }
+}
+
+/** The event called `subject` in the mailbox as the provider stores it: its body and start. */
+export async function storedEvent(emu: string, email: string, subject: string): Promise<{ body: string; start: string } | undefined> {
+  const r = await json(await fetch(`${emu}/_emulator/mailboxes/${encodeURIComponent(email)}/events`));
+  const e = r.events.find((e: any) => e.fields.subject === subject && !e.cancelled);
+  if (!e) return undefined;
+  const start = e.fields.start.at ?? e.fields.start.date;
+  return { body: e.fields.body, start: new Date(start).toISOString() };
+}
+
+export async function clearOutbox(emu: string) {
+  await fetch(`${emu}/_emulator/outbox`, { method: 'DELETE' });
+}
+
+export async function injectFault(emu: string, fault: object) {
+  const res = await fetch(`${emu}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fault) });
+  if (res.status !== 201) throw new Error(`fault: ${res.status} ${await res.text()}`);
+}

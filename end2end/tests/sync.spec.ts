@@ -96,6 +96,7 @@ for (const user of USERS) {
       const mondayText = monday.toISOString().slice(0, 10);
       await open(page, user.email);
       await page.getByLabel('Go to date').fill(mondayText);
+      await page.getByLabel('Go to date').press('Enter');
       await expect(page.locator('main.calendar')).toHaveAttribute('data-date', mondayText);
       const occurrence = page.locator('main.calendar .event', { hasText: 'Weekly team call' }).first();
       await occurrence.click();
@@ -124,10 +125,12 @@ test('another user\'s private meeting stays "Busy" when it arrives live', async 
   // as a busy block, with no subject in the page.
   const ben = USERS[1];
   await signIn(page);
-  await page.getByRole('link', { name: "Show Ben Carter's calendar" }).click();
+  await page.getByRole('checkbox', { name: 'Ben Carter' }).check();
   await expect(page).toHaveURL(/users=/);
   await expect(page.locator('.sync-state')).toHaveAttribute('data-sync-state', 'ok', { timeout: 20_000 });
   await expect(page.locator('body[data-live="open"]')).toHaveCount(1);
+  // Ben's week is on the page (his weekly contract review is in every week of the demo).
+  await expect(page.locator('main.calendar .event', { hasText: 'Contract review with Helios' })).toBeVisible();
   const before = await page.locator('main.calendar .event.busy').count();
   const token = await (await fetch(`${server.emulator}/_emulator/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ben.email, provider: 'graph' }) })).json();
   const start = todayAt(15).toISOString().replace(/\.\d{3}Z$/, '');
@@ -157,4 +160,29 @@ test('a failing sync says why in the indicator, and Refresh tries again', async 
   await page.getByRole('button', { name: 'Refresh' }).click();
   await expect(state).toHaveAttribute('data-sync-state', 'ok');
   await stillSamePage(page);
+});
+
+test('a change made on the phone just before the page loads is not missed, however late the live connection opens', { tag: '@smoke' }, async ({ page, server }) => {
+  // F-CAL-1, F-X-2: the load-time sync can finish before the page's live connection opens;
+  // the page must still show what it brought in (and the indicator must not stay on "Syncing…").
+  const anna = USERS[0];
+  await open(page, anna.email);
+  // Hold the live connection back until the load-time sync has landed.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  await page.route('**/api/live', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.reload();
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  // Made on the phone after the page was rendered, before its live connection opened.
+  const subject = 'Booked on the phone a moment ago';
+  await phoneCreate(server.emulator, anna, subject, todayAt(13));
+  // The server has it now; the page, rendered before, not yet.
+  await expect.poll(async () => (await (await page.request.post('/api/calendar', { data: { view: 'day' } })).text()).includes(subject)).toBe(true);
+  release();
+  await expect(page.locator('body[data-live="open"]')).toHaveCount(1);
+  await expect(page.locator('main.calendar .event', { hasText: subject })).toBeVisible();
+  await expect(page.locator('.sync-state')).toHaveAttribute('data-sync-state', 'ok');
 });

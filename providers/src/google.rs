@@ -31,11 +31,9 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::http::{self, HttpConfig};
-use crate::{
-    Attendee, CalendarProvider, Change, ChangePage, EventDraft, EventKind, EventTime, FreeBusy, BusyInterval, MailboxInfo,
+use crate::{Changed, Attendee, CalendarProvider, Change, ChangePage, EventDraft, EventKind, EventTime, FreeBusy, BusyInterval, MailboxInfo,
     Notification, NotificationEvent, Person, ProviderError, ProviderEvent, ProviderKind, Response, Result, SendInvitations,
-    Subscription, Window,
-};
+    Subscription, Window,};
 
 /// Largest page Google hands out, and our default page size.
 const MAX_PAGE: u32 = 2500;
@@ -692,6 +690,26 @@ fn draft_body(d: &EventDraft) -> Result<Value> {
     Ok(body)
 }
 
+/// The members of [`draft_body`] that `changed` names.
+fn patch_body(d: &EventDraft, changed: Changed) -> Result<Value> {
+    let full = draft_body(d)?;
+    let mut body = serde_json::Map::new();
+    let mut keep = |key: &str, wanted: bool| {
+        if let (true, Some(v)) = (wanted, full.get(key)) {
+            body.insert(key.to_string(), v.clone());
+        }
+    };
+    keep("summary", changed.subject);
+    keep("location", changed.location);
+    keep("description", changed.description);
+    keep("start", changed.time);
+    keep("end", changed.time);
+    keep("visibility", changed.private);
+    keep("attendees", changed.attendees);
+    keep("extendedProperties", changed.crm_id);
+    Ok(Value::Object(body))
+}
+
 // ---- cursors -------------------------------------------------------------------------------
 
 /// Our opaque change-feed cursor.
@@ -873,9 +891,11 @@ impl CalendarProvider for GoogleCalendar {
         to_provider_event(&ev, None)
     }
 
-    async fn update(&self, id: &str, etag: Option<&str>, draft: &EventDraft, send: SendInvitations) -> Result<ProviderEvent> {
-        let body = draft_body(draft)?;
-        let mut req = self.request(Method::PUT, self.events_url(&[id])).query(&[Self::send_param(send)]).json(&body);
+    async fn update_fields(&self, id: &str, etag: Option<&str>, draft: &EventDraft, changed: Changed, send: SendInvitations) -> Result<ProviderEvent> {
+        // The whole event: PUT replaces it. Some fields: PATCH changes only those (events.patch
+        // merges objects member by member and keeps every field it is not given).
+        let (method, body) = if changed.everything { (Method::PUT, draft_body(draft)?) } else { (Method::PATCH, patch_body(draft, changed)?) };
+        let mut req = self.request(method, self.events_url(&[id])).query(&[Self::send_param(send)]).json(&body);
         if let Some(tag) = etag {
             req = req.header(reqwest::header::IF_MATCH, tag);
         }

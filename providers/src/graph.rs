@@ -33,11 +33,9 @@ use serde_json::{json, Value};
 use url::Url;
 
 use crate::http::{self, HttpConfig};
-use crate::{
-    Attendee, BusyInterval, CalendarProvider, Change, ChangePage, EventDraft, EventKind, EventTime, FreeBusy, MailboxInfo,
+use crate::{Changed, Attendee, BusyInterval, CalendarProvider, Change, ChangePage, EventDraft, EventKind, EventTime, FreeBusy, MailboxInfo,
     Notification, NotificationEvent, Person, ProviderError, ProviderEvent, ProviderKind, Response, Result, SendInvitations,
-    Subscription, Window,
-};
+    Subscription, Window,};
 
 /// The single-value extended property holding the CRM meeting id.
 pub const CRM_PROP_ID: &str = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name crmId";
@@ -290,8 +288,11 @@ impl CalendarProvider for GraphCalendar {
         Ok(ev)
     }
 
-    async fn update(&self, id: &str, etag: Option<&str>, draft: &EventDraft, send: SendInvitations) -> Result<ProviderEvent> {
-        let body = draft_json(draft, send == SendInvitations::Yes, false)?;
+    async fn update_fields(&self, id: &str, etag: Option<&str>, draft: &EventDraft, changed: Changed, send: SendInvitations) -> Result<ProviderEvent> {
+        let full = draft_json(draft, send == SendInvitations::Yes && changed.attendees, false)?;
+        // PATCH changes only the properties it is given: an untouched body keeps its HTML and
+        // its Teams link.
+        let body = if changed.everything { full } else { patch_json(full, changed) };
         let mut req = self.request(Method::PATCH, self.event_url(id)?).json(&body);
         if let Some(tag) = etag {
             req = req.header(IF_MATCH, if_match(tag)?);
@@ -787,6 +788,23 @@ fn rejected(code: &str, message: impl Into<String>) -> ProviderError {
 
 /// The JSON of a POST (`creating`) or PATCH for `d`. Attendees only when the write may mail
 /// them (see the module notes).
+/// The properties of a [`draft_json`] body that `changed` names.
+fn patch_json(full: Value, changed: Changed) -> Value {
+    let Value::Object(mut all) = full else { return full };
+    let wanted = |key: &str| match key {
+        "subject" => changed.subject,
+        "body" => changed.description,
+        "location" => changed.location,
+        "start" | "end" | "isAllDay" => changed.time,
+        "sensitivity" => changed.private,
+        "attendees" => changed.attendees,
+        "singleValueExtendedProperties" => changed.crm_id,
+        _ => false,
+    };
+    all.retain(|k, _| wanted(k));
+    Value::Object(all)
+}
+
 fn draft_json(d: &EventDraft, with_attendees: bool, creating: bool) -> Result<Value> {
     let zone_name = if d.time_zone.trim().is_empty() { "UTC" } else { d.time_zone.trim() };
     let tz = zone_by_name(zone_name).ok_or_else(|| rejected("InvalidTimeZone", format!("unknown time zone {zone_name:?}")))?;

@@ -56,13 +56,27 @@ pub trait CalendarProvider: Send + Sync {
     /// get invitations.
     async fn create(&self, draft: &EventDraft, send: SendInvitations) -> Result<ProviderEvent>;
 
-    /// Replaces the event's fields with `draft`. `etag` (Google etag, Graph changeKey, EWS
-    /// ChangeKey) makes the write conditional: a stale one gives [`ProviderError::Conflict`].
+    /// Replaces the event's fields with `draft` (all of them). `etag` (Google etag, Graph
+    /// changeKey, EWS ChangeKey) makes the write conditional: a stale one gives
+    /// [`ProviderError::Conflict`].
     async fn update(
         &self,
         id: &str,
         etag: Option<&str>,
         draft: &EventDraft,
+        send: SendInvitations,
+    ) -> Result<ProviderEvent> {
+        self.update_fields(id, etag, draft, Changed::ALL, send).await
+    }
+
+    /// Writes only the fields `changed` names, taking their values from `draft`; everything
+    /// else of the event stays as the provider has it. Conditional on `etag` like `update`.
+    async fn update_fields(
+        &self,
+        id: &str,
+        etag: Option<&str>,
+        draft: &EventDraft,
+        changed: Changed,
         send: SendInvitations,
     ) -> Result<ProviderEvent>;
 

@@ -3,23 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    Google,
-    Graph,
-    Ews,
-}
-
-impl ProviderKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Google => "google",
-            Self::Graph => "graph",
-            Self::Ews => "ews",
-        }
-    }
-}
+/// Which provider (shared with the rest of the product through `domain`).
+pub use domain::connection::ProviderKind;
 
 /// What `validate()` learnt about the mailbox.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +150,33 @@ impl EventDraft {
             crm_id: None,
             recurrence: None,
         }
+    }
+}
+
+/// Which fields of an event an update writes. The CRM names only what changed, so what it
+/// does not model is left alone at the provider: an Outlook meeting's HTML description and its
+/// Teams link, Google's conference data, a series' recurrence, attachments. (F-X-10: a move
+/// changes only the times.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Changed {
+    pub subject: bool,
+    pub location: bool,
+    pub description: bool,
+    /// Start, end, all-day and their zone, together.
+    pub time: bool,
+    pub private: bool,
+    pub attendees: bool,
+    /// Stamp the CRM id on the event.
+    pub crm_id: bool,
+    /// The draft is the whole event: replace everything (also free/busy and recurrence).
+    pub everything: bool,
+}
+
+impl Changed {
+    pub const ALL: Changed = Changed { subject: true, location: true, description: true, time: true, private: true, attendees: true, crm_id: true, everything: true };
+
+    pub fn is_empty(&self) -> bool {
+        *self == Changed::default()
     }
 }
 

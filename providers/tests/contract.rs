@@ -116,7 +116,7 @@ impl Rig {
     }
 
     fn fault(&self, kind: FaultKind, count: u32) {
-        self.emu.with_state(|s| s.faults.push(Fault { provider: provider(self.kind), kind, remaining: count }));
+        self.emu.with_state(|s| s.faults.push(Fault { provider: provider(self.kind), kind, remaining: count, only: None }));
     }
 
     /// The events in a mailbox as stored by the emulator (not through the client).

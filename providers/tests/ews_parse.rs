@@ -356,7 +356,7 @@ fn update_item_sets_each_field_conditionally() {
     let mut d = draft();
     d.attendees.retain(|a| !a.optional);
     d.crm_id = None;
-    let update = request_body(&soap::update_item("ID1", Some("CK1"), &d, SendInvitations::No).unwrap());
+    let update = request_body(&soap::update_item("ID1", Some("CK1"), &d, providers::Changed::ALL, SendInvitations::No).unwrap());
     assert!(update.is(M, "UpdateItem"));
     assert_eq!(update.attr("ConflictResolution"), Some("NeverOverwrite"));
     assert_eq!(update.attr("SendMeetingInvitationsOrCancellations"), Some("SendToNone"));
@@ -389,7 +389,7 @@ fn update_item_sets_each_field_conditionally() {
     }
     assert_eq!(deleted, ["calendar:OptionalAttendees"], "a draft without a CRM id keeps the stored one");
 
-    let blind = request_body(&soap::update_item("ID1", None, &d, SendInvitations::Yes).unwrap());
+    let blind = request_body(&soap::update_item("ID1", None, &d, providers::Changed::ALL, SendInvitations::Yes).unwrap());
     assert_eq!(blind.attr("ConflictResolution"), Some("AlwaysOverwrite"));
     assert_eq!(blind.attr("SendMeetingInvitationsOrCancellations"), Some("SendToAllAndSaveCopy"));
 }
@@ -798,4 +798,25 @@ async fn a_sync_round_that_repeats_its_state_ends_in_a_protocol_error() {
     // A later round's cursor repeated is caught the same way.
     let err = c.changes(Some("STUCK"), w).await.unwrap_err();
     assert!(matches!(err, ProviderError::Protocol(_)), "{err:?}");
+}
+
+#[test]
+fn update_item_of_some_fields_sets_only_those() {
+    // F-X-10: a move writes the times (and their zones), nothing else — the body, with its
+    // HTML and Teams link, is not touched.
+    let d = draft();
+    let changed = providers::Changed { time: true, ..Default::default() };
+    let update = request_body(&soap::update_item("ID1", Some("CK1"), &d, changed, SendInvitations::No).unwrap());
+    let change = update.path(&[(M, "ItemChanges"), (T, "ItemChange")]).unwrap();
+    let names: Vec<String> = change
+        .child(T, "Updates")
+        .unwrap()
+        .children
+        .iter()
+        .map(|u| {
+            assert_eq!(u.name, "SetItemField", "nothing deleted");
+            u.children[0].attr("FieldURI").unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(names, ["calendar:StartTimeZoneId", "calendar:EndTimeZoneId", "calendar:Start", "calendar:End", "calendar:IsAllDayEvent"]);
 }

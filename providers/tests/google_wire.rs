@@ -432,7 +432,7 @@ async fn push_channels_deliver_sync_then_changes_and_can_be_renewed_and_stopped(
 async fn throttling_is_surfaced_with_the_servers_back_off() {
     let w = world().await;
     w.emu.with_state(|s| {
-        s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Throttle { retry_after_ms: 1500 }, remaining: 1 })
+        s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Throttle { retry_after_ms: 1500 }, remaining: 1, only: None })
     });
     let err = w.alice.list_window(at(2026, 1, 1, 0, 0), at(2026, 2, 1, 0, 0)).await.unwrap_err();
     assert_eq!(err, ProviderError::Throttled { retry_after: Some(Duration::from_secs(2)) });
@@ -440,7 +440,7 @@ async fn throttling_is_surfaced_with_the_servers_back_off() {
     // The fault was for one call only.
     w.alice.list_window(at(2026, 1, 1, 0, 0), at(2026, 2, 1, 0, 0)).await.unwrap();
 
-    w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Status { status: 503 }, remaining: 1 }));
+    w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Status { status: 503 }, remaining: 1, only: None }));
     assert!(matches!(w.alice.validate().await, Err(ProviderError::Server { status: 503, .. })));
 }
 
@@ -457,9 +457,9 @@ async fn oversized_answers_and_stalled_calls_end_in_clear_errors() {
 
     let impatient = HttpConfig { timeout: Duration::from_millis(300), ..HttpConfig::loopback() };
     let cal = GoogleCalendar::new(&impatient, &base(w.addr), token, "primary").unwrap();
-    w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Timeout { ms: 3000 }, remaining: 1 }));
+    w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Timeout { ms: 3000 }, remaining: 1, only: None }));
     assert_eq!(cal.validate().await, Err(ProviderError::Timeout));
-    w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Drop, remaining: 1 }));
+    w.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Google, kind: FaultKind::Drop, remaining: 1, only: None }));
     assert!(matches!(cal.validate().await, Err(ProviderError::Server { .. })));
 }
 

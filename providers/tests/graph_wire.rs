@@ -408,14 +408,14 @@ async fn subscription_refused_when_the_handshake_fails() {
 #[tokio::test]
 async fn throttling_and_faults_are_surfaced() {
     let env = env().await;
-    env.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Graph, kind: FaultKind::Throttle { retry_after_ms: 2500 }, remaining: 1 }));
+    env.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Graph, kind: FaultKind::Throttle { retry_after_ms: 2500 }, remaining: 1, only: None }));
     let err = env.ann.list_window(utc(2026, 1, 1, 0, 0), utc(2026, 2, 1, 0, 0)).await.unwrap_err();
     assert_eq!(err, ProviderError::Throttled { retry_after: Some(Duration::from_secs(3)) });
     assert!(err.is_transient());
 
-    env.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Graph, kind: FaultKind::Status { status: 503 }, remaining: 1 }));
+    env.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Graph, kind: FaultKind::Status { status: 503 }, remaining: 1, only: None }));
     assert!(matches!(env.ann.validate().await, Err(ProviderError::Server { status: 503, .. })));
-    env.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Graph, kind: FaultKind::Drop, remaining: 1 }));
+    env.emu.with_state(|s| s.faults.push(Fault { provider: Provider::Graph, kind: FaultKind::Drop, remaining: 1, only: None }));
     assert!(env.ann.validate().await.unwrap_err().is_transient());
     // The faults are used up: the next call works.
     env.ann.validate().await.unwrap();

@@ -70,7 +70,7 @@ async fn main() {
             }
             notice.push(t0.elapsed().as_secs_f64() * 1000.0);
             // ... and reads the week again (what the page does), which now holds it.
-            let week = client.post(format!("{base}/api/calendar")).form(&[("view", "week"), ("date", &start.date_naive().to_string())]).send().await.unwrap().text().await.unwrap();
+            let week = client.post(format!("{base}/api/calendar")).json(&serde_json::json!({"view": "week", "date": start.date_naive().to_string()})).send().await.unwrap().text().await.unwrap();
             assert!(week.contains(&subject), "the page's read holds the change");
             shown.push(t0.elapsed().as_secs_f64() * 1000.0);
             // A calm moment between changes, as on a real phone.

@@ -62,7 +62,7 @@ pub async fn connections(args: &[String], config: &Config, stdin: &mut dyn BufRe
                 bail!("{} already has a calendar connection; remove it first", user.email);
             }
             let conn = engine.connect(&user.tenant_id, &user.id, &mailbox, credentials).await?;
-            Ok(format!("connected {} to {} ({} via {}); the first sync is queued\n", user.email, conn.mailbox, conn.provider, conn.auth_kind))
+            Ok(format!("connected {} to {} ({} via {}); the first sync is queued\n", user.email, conn.mailbox, conn.provider.as_str(), conn.auth_kind.as_str()))
         }
         "list" => {
             let mut out = String::new();
@@ -70,10 +70,21 @@ pub async fn connections(args: &[String], config: &Config, stdin: &mut dyn BufRe
                 for c in conns.list(&tenant_id).await? {
                     let user = store.user(&tenant_id, &c.user_id).await?;
                     let synced = c.last_synced_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into());
-                    let reason = if c.status_reason.is_empty() { String::new() } else { format!(" ({})", c.status_reason) };
+                    // Operators read the reason's code and the provider's own words.
+                    let reason = match &c.status_reason {
+                        domain::StatusReason::None => String::new(),
+                        r => format!(" ({})", serde_json::to_string(r).unwrap_or_default()),
+                    };
                     out.push_str(&format!(
                         "{}\t{}\t{}/{}\t{}\t{}{}\tlast sync {}\n",
-                        user.email, c.mailbox, c.provider, c.auth_kind, c.ews_url, c.status, reason, synced
+                        user.email,
+                        c.mailbox,
+                        c.provider.as_str(),
+                        c.auth_kind.as_str(),
+                        c.ews_url,
+                        c.status.as_str(),
+                        reason,
+                        synced
                     ));
                 }
             }

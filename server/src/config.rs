@@ -145,7 +145,8 @@ impl Config {
             Ok(a) => Some(a.parse().map_err(|e| anyhow::anyhow!("CRMCAL_ADDR={a:?} is not an address like 127.0.0.1:3000: {e}"))?),
             Err(_) => None,
         };
-        let demo = flag("CRMCAL_DEMO", true);
+        // A build without the `demo` feature (production) seeds nothing unless asked.
+        let demo = flag("CRMCAL_DEMO", cfg!(feature = "demo"));
         let emulator_addr = match std::env::var("CRMCAL_EMULATOR_ADDR").ok().as_deref().map(str::trim) {
             Some("off" | "0" | "") => None,
             Some(a) => Some(a.parse().map_err(|e| anyhow::anyhow!("CRMCAL_EMULATOR_ADDR={a:?} is not an address like 127.0.0.1:3100 (or off): {e}"))?),

@@ -5,9 +5,8 @@
 //! and the connection made through the engine (validated, tokens sealed, first sync queued).
 //! A denied consent or a failed exchange ends on a page that says so; nothing is stored.
 
-use app::auth::server::{authenticate, session_hash, Auth};
 use app::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -15,7 +14,8 @@ use axum::Router;
 use chrono::Utc;
 use http::StatusCode;
 use serde::Deserialize;
-use store::OAuthFlow;
+use sessions::session_hash;
+use store::{OAuthFlow, User};
 use sync::connections::{Credentials, OAuthProvider};
 
 /// An authorisation must come back within this.
@@ -60,20 +60,9 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response {
         .into_response()
 }
 
-async fn signed_in(state: &AppState, headers: &HeaderMap) -> Result<store::User, Response> {
-    match authenticate(&state.store, headers).await {
-        Ok(Auth::User(u)) => Ok(u),
-        Ok(_) => Err(Redirect::to("/login?next=/calendar").into_response()),
-        Err(_) => Err(page(StatusCode::SERVICE_UNAVAILABLE, "Not available", "The database is not available. Please try again shortly.")),
-    }
-}
-
-async fn start(State(state): State<AppState>, Path(segment): Path<String>, headers: HeaderMap) -> Response {
+/// (The guard has signed the user in.)
+async fn start(State(state): State<AppState>, Path(segment): Path<String>, Extension(user): Extension<User>, headers: HeaderMap) -> Response {
     let Some(p) = provider(&segment) else { return page(StatusCode::NOT_FOUND, "Page not found", "There is no such calendar provider.") };
-    let user = match signed_in(&state, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
     let conns = state.sync.connections();
     let Some(cfg) = conns.endpoints().oauth(p).cloned() else {
         return page(StatusCode::NOT_FOUND, "Not set up", &format!("This server is not registered with {} (ask the administrator to configure it).", name(p)));
@@ -88,7 +77,7 @@ async fn start(State(state): State<AppState>, Path(segment): Path<String>, heade
         tenant_id: user.tenant_id.clone(),
         user_id: user.id.clone(),
         session_hash: session_hash(&headers).unwrap_or_default(),
-        provider: if p == OAuthProvider::Google { "google" } else { "graph" }.into(),
+        provider: p.kind().as_str().into(),
         verifier_sealed: conns.keyring().seal(&auth.pkce_verifier),
         created_at: Utc::now(),
     };
@@ -107,19 +96,21 @@ struct Callback {
     error_description: Option<String>,
 }
 
-async fn callback(State(state): State<AppState>, Path(segment): Path<String>, Query(q): Query<Callback>, headers: HeaderMap) -> Response {
+async fn callback(
+    State(state): State<AppState>,
+    Path(segment): Path<String>,
+    Query(q): Query<Callback>,
+    Extension(user): Extension<User>,
+    headers: HeaderMap,
+) -> Response {
     let Some(p) = provider(&segment) else { return page(StatusCode::NOT_FOUND, "Page not found", "There is no such calendar provider.") };
-    let user = match signed_in(&state, &headers).await {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
     let flow = match q.state.as_deref() {
         Some(s) => state.store.take_oauth_flow(s).await.ok().flatten(),
         None => None,
     };
     let session = session_hash(&headers).unwrap_or_default();
     let Some(flow) = flow.filter(|f| {
-        f.user_id == user.id && f.tenant_id == user.tenant_id && f.session_hash == session && Utc::now() - f.created_at < FLOW_LIFETIME && OAuthProvider::of(&f.provider) == Some(p)
+        f.user_id == user.id && f.tenant_id == user.tenant_id && f.session_hash == session && Utc::now() - f.created_at < FLOW_LIFETIME && domain::ProviderKind::parse(&f.provider).and_then(OAuthProvider::of) == Some(p)
     }) else {
         return page(StatusCode::BAD_REQUEST, "Connection not made", "This authorisation is unknown, was already used, or has expired. Start again from the calendar settings.");
     };

@@ -2,7 +2,7 @@
 //! users in different time zones, customers with contacts, and four weeks of meetings around
 //! the current week (overlapping, all-day, multi-day, private).
 
-use app::auth::server::hash_password;
+use sessions::hash_password;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc, Weekday};
 use domain::calendar::start_of_week;
 use domain::tz::{local_to_utc, to_local, Tz};
@@ -156,6 +156,14 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
     meetings.push(s.all_day(ben, 1, 0, 5, "Ben on holiday"));
     meetings.push(s.all_day(carla, -1, 3, 1, "Thanksgiving (US office closed)"));
 
-    store.insert_meetings(&s.tenant, &meetings).await?;
+    // Colleagues' invitations Anna answered: she declined one and is unsure about the other
+    // (the calendar draws them differently: F-X-12).
+    meetings.push(with_users(s.timed(ben, 0, 2, (9, 0), (10, 0), "Pricing workshop"), &[anna]));
+    meetings.push(with_users(s.timed(ben, 0, 4, (13, 0), (14, 0), "Quarterly forecast"), &[anna]));
+
+    let ids = store.insert_meetings(&s.tenant, &meetings).await?;
+    let answered = &ids[ids.len() - 2..];
+    store.set_attendee_response(&s.tenant, &answered[0], &anna.id, "declined").await?;
+    store.set_attendee_response(&s.tenant, &answered[1], &anna.id, "tentative").await?;
     Ok(())
 }

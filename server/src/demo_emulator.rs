@@ -167,9 +167,9 @@ mod tests {
         for c in &conns {
             let client = engine.connections().open(c, None).await.unwrap();
             let week = client.list_window(Utc::now() - Duration::days(7), Utc::now() + Duration::days(21)).await.unwrap();
-            assert!(week.iter().any(|e| e.subject.starts_with("Weekly team call")), "{}: {week:?}", c.provider);
+            assert!(week.iter().any(|e| e.subject.starts_with("Weekly team call")), "{}: {week:?}", c.provider.as_str());
             // The first sync is queued for each.
-            assert_eq!(store.jobs_of_connection(&tenant, &c.id).await.unwrap().len(), 1, "{}", c.provider);
+            assert_eq!(store.jobs_of_connection(&tenant, &c.id).await.unwrap().len(), 1, "{}", c.provider.as_str());
         }
     }
 

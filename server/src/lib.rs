@@ -1,4 +1,4 @@
-// Full (unerased) view types in release builds nest deeply.
+// Full (unerased) view types nest deeply, in a build without `--cfg erase_components`.
 #![recursion_limit = "512"]
 
 //! The CRM Calendar server: wires configuration, the database, the Leptos app and the HTTP
@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod connect;
 pub mod demo;
+#[cfg(feature = "demo")]
 pub mod demo_emulator;
 mod guard;
 pub mod health;
@@ -38,9 +39,13 @@ pub fn router(state: AppState, leptos_options: LeptosOptions, hub: Arc<Hub>) -> 
     let context_state = state.clone();
     let probes = health::router(state.store.clone(), state.sync.clone());
     let hooks = hooks::router(state.sync.clone());
-    let live = live::router(state.clone(), hub);
+    let live = live::router(hub);
     let connect = connect::router(state.clone());
+    // The compiled front end, precompressed by `make release` (scripts/bundle.mjs): brotli or
+    // gzip to browsers that take them, as built otherwise (a debug build has no .gz / .br).
+    let pkg = tower_http::services::ServeDir::new(format!("{}/{}", leptos_options.site_root, leptos_options.site_pkg_dir)).precompressed_br().precompressed_gzip();
     Router::new()
+        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), pkg)
         .leptos_routes_with_context(
             &leptos_options,
             routes,
@@ -51,12 +56,13 @@ pub fn router(state: AppState, leptos_options: LeptosOptions, hub: Arc<Hub>) -> 
             },
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
-        .layer(axum::middleware::from_fn_with_state(state, guard::guard))
         .with_state(leptos_options)
         .merge(probes)
         .merge(hooks)
         .merge(live)
         .merge(connect)
+        // In front of everything: only the public routes are open (app::routes::is_public).
+        .layer(axum::middleware::from_fn_with_state(state, guard::guard))
 }
 
 /// The sync engine for this process: connections with the provider endpoints and the secret
@@ -77,6 +83,7 @@ pub fn engine(config: &Config, store: &Store, keyring: Keyring, endpoints: Endpo
 pub struct Running {
     pub addr: SocketAddr,
     pub engine: Engine,
+    #[cfg(feature = "demo")]
     pub emulator: Option<(emulator::Emulator, SocketAddr)>,
     pub serving: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -91,8 +98,11 @@ pub async fn start(config: &Config, store: Store, mut leptos_options: LeptosOpti
     // Bound first: push callbacks and OAuth redirects need the real address (port 0 in tests).
     let listener = tokio::net::TcpListener::bind(leptos_options.site_addr).await?;
     let local = listener.local_addr()?;
+    #[allow(unused_mut)]
     let mut endpoints = config.endpoints.clone();
+    #[cfg(feature = "demo")]
     let mut emulator = None;
+    #[cfg(feature = "demo")]
     if let Some(addr) = config.emulator_addr {
         // The demo's stand-in for Google, Microsoft 365 and Exchange. A taken port is not fatal:
         // the CRM itself works without it.
@@ -111,6 +121,11 @@ pub async fn start(config: &Config, store: Store, mut leptos_options: LeptosOpti
     let hub = Hub::start(&store).await?;
     let callback_base = public_url.clone().unwrap_or_else(|| format!("http://{local}"));
     let engine = engine(config, &store, keyring, endpoints.for_sync(&callback_base), public_url, hub.clone());
+    #[cfg(not(feature = "demo"))]
+    if config.emulator_addr.is_some() {
+        eprintln!("CRMCAL_EMULATOR_ADDR is set, but this build has no provider emulator (built without the `demo` feature).");
+    }
+    #[cfg(feature = "demo")]
     if let (true, Some((emu, bound))) = (config.demo, &emulator) {
         match demo_emulator::connect_demo_users(&engine, emu, *bound).await {
             Ok(n) => println!("Connected {n} demo users to their emulator calendars."),
@@ -125,7 +140,13 @@ pub async fn start(config: &Config, store: Store, mut leptos_options: LeptosOpti
     let state = AppState { store, secure_cookies: config.secure_cookies, sync: engine.clone() };
     let app = router(state, leptos_options, hub);
     let serving = tokio::spawn(serve(app, listener));
-    Ok(Running { addr: local, engine, emulator, serving })
+    Ok(Running {
+        addr: local,
+        engine,
+        #[cfg(feature = "demo")]
+        emulator,
+        serving,
+    })
 }
 
 /// Creates the SQLite file's folder when needed, connects, migrates.

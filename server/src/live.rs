@@ -8,20 +8,17 @@
 //! (F-CAL-10) in live updates too.
 
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::auth::server::{authenticate, Auth};
-use app::state::AppState;
-use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::extract::{Extension, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use futures_util::stream::Stream;
-use http::StatusCode;
-use store::Store;
+use futures_util::stream::{Stream, StreamExt};
+use store::{Store, User};
 use sync::{Live, LiveEvent};
 use tokio::sync::{broadcast, Notify};
 
@@ -29,6 +26,11 @@ const CHANNEL: &str = "crmcal_live";
 
 pub struct Hub {
     events: broadcast::Sender<LiveEvent>,
+    /// Page-visible announcements heard so far, and this process's name for the stamp
+    /// (`sync::Live::stamp`): a page rendered by one process and listening on another reads
+    /// again, once.
+    heard: AtomicU64,
+    process: u64,
     /// Idle workers wait on this.
     pub wake: Arc<Notify>,
     /// PostgreSQL: announce through NOTIFY (every process, this one included, gets it back).
@@ -40,7 +42,13 @@ impl Hub {
     /// processes' announcements.
     pub async fn start(store: &Store) -> anyhow::Result<Arc<Hub>> {
         let listener = store.listen(CHANNEL).await?;
-        let hub = Arc::new(Hub { events: broadcast::channel(1024).0, wake: Arc::new(Notify::new()), shared: listener.as_ref().map(|_| store.clone()) });
+        let hub = Arc::new(Hub {
+            events: broadcast::channel(1024).0,
+            heard: AtomicU64::new(0),
+            process: rand_process_id(),
+            wake: Arc::new(Notify::new()),
+            shared: listener.as_ref().map(|_| store.clone()),
+        });
         if let Some(mut listener) = listener {
             let hub = hub.clone();
             tokio::spawn(async move {
@@ -67,6 +75,8 @@ impl Hub {
     fn deliver(&self, e: LiveEvent) {
         if e == LiveEvent::Jobs {
             self.wake.notify_waiters();
+        } else {
+            self.heard.fetch_add(1, Ordering::SeqCst);
         }
         let _ = self.events.send(e);
     }
@@ -76,7 +86,20 @@ impl Hub {
     }
 }
 
+/// Distinguishes this process's stamps from another's (not a secret).
+fn rand_process_id() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
 impl Live for Hub {
+    fn stamp(&self) -> String {
+        format!("{:x}.{}", self.process, self.heard.load(Ordering::SeqCst))
+    }
+
     fn publish(&self, mut e: LiveEvent) {
         let Some(store) = &self.shared else { return self.deliver(e) };
         let mut payload = serde_json::to_string(&e).expect("events serialise");
@@ -96,21 +119,18 @@ impl Live for Hub {
     }
 }
 
-pub fn router(state: AppState, hub: Arc<Hub>) -> Router {
-    Router::new().route("/api/live", get(live)).with_state((state, hub))
+pub fn router(hub: Arc<Hub>) -> Router {
+    Router::new().route("/api/live", get(live)).with_state(hub)
 }
 
 /// `GET /api/live`: the signed-in user's stream. `calendar` events carry the ids of users whose
 /// calendars changed (empty: any), `status` events the user whose sync status changed — only
-/// for users of the viewer's own company.
-async fn live(State((state, hub)): State<(AppState, Arc<Hub>)>, headers: HeaderMap) -> Response {
-    let user = match authenticate(&state.store, &headers).await {
-        Ok(Auth::User(u)) => u,
-        Ok(_) => return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response(),
-        Err(_) => return (StatusCode::SERVICE_UNAVAILABLE, "The database is not available.").into_response(),
-    };
+/// for users of the viewer's own company. The guard has signed the user in.
+async fn live(State(hub): State<Arc<Hub>>, Extension(user): Extension<User>) -> Response {
+    // Subscribed before the stamp is read: nothing falls between the two.
     let rx = hub.subscribe();
-    Sse::new(events_for(user.tenant_id, rx)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
+    let hello = futures_util::stream::once(std::future::ready(Ok(Event::default().event("hello").data(hub.stamp()))));
+    Sse::new(hello.chain(events_for(user.tenant_id, rx))).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response()
 }
 
 fn events_for(tenant: String, rx: broadcast::Receiver<LiveEvent>) -> impl Stream<Item = Result<Event, Infallible>> {

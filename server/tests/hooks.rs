@@ -54,7 +54,7 @@ async fn forged_or_unknown_notifications_change_nothing() {
     let forged = serde_json::json!({ "value": [{ "subscriptionId": ben_conn.push_id, "clientState": "guessed", "changeType": "updated", "resource": "me/events/1" }] });
     let r = c.post(format!("{}/hooks/graph", s.base)).json(&forged).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::ACCEPTED);
-    assert!(s.store.jobs_of_connection(&ben.tenant_id, &ben_conn.id).await.unwrap().iter().all(|j| j.kind != "sync"));
+    assert!(s.store.jobs_of_connection(&ben.tenant_id, &ben_conn.id).await.unwrap().iter().all(|j| j.kind != store::JobKind::Sync));
     // EWS: not SOAP at all.
     let r = c.post(format!("{}/hooks/ews", s.base)).body("<not-soap/>").send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);

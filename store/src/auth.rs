@@ -29,17 +29,20 @@ impl Store {
 
     /// The session's user, telling an expired session apart from one that never existed.
     pub async fn session(&self, token_hash: &str, now: DateTime<Utc>) -> Result<SessionLookup> {
-        let row = sqlx::query("SELECT tenant_id, user_id, expires_at FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        // One round trip: every request of a signed-in user starts here.
+        let row = sqlx::query(&format!(
+            "SELECT {}, s.expires_at AS expires_at FROM sessions s JOIN users u ON u.id = s.user_id AND u.tenant_id = s.tenant_id \
+             WHERE s.token_hash = $1",
+            crate::tenants::user_columns("u")
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(SessionLookup::Unknown) };
         if row.try_get::<i64, _>("expires_at")? <= now.timestamp() {
             return Ok(SessionLookup::Expired);
         }
-        let tenant: String = row.try_get("tenant_id")?;
-        let user: String = row.try_get("user_id")?;
-        Ok(SessionLookup::Valid(self.user(&tenant, &user).await?))
+        Ok(SessionLookup::Valid(crate::tenants::user_from_row(&row)?))
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> Result<()> {

@@ -6,24 +6,22 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::{found, new_id, time, time_ms, Result, Store, StoreError};
+use domain::connection::{AuthKind, ConnectionStatus, ProviderKind, StatusReason};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Connection {
     pub id: String,
     pub tenant_id: String,
     pub user_id: String,
-    /// `google`, `graph` or `ews`.
-    pub provider: String,
-    /// `oauth`, `basic`, `impersonation` or `bearer`.
-    pub auth_kind: String,
+    pub provider: ProviderKind,
+    pub auth_kind: AuthKind,
     pub mailbox: String,
     pub account: String,
     pub ews_url: String,
     /// Sealed secret (see `sync::secrets`).
     pub sealed_secret: String,
-    /// `active`, `needs_reconnect` or `failing`.
-    pub status: String,
-    pub status_reason: String,
+    pub status: ConnectionStatus,
+    pub status_reason: StatusReason,
     pub last_synced_at: Option<DateTime<Utc>>,
     /// Google syncToken / Graph deltaLink / EWS SyncState of the last finished round.
     pub sync_cursor: Option<String>,
@@ -58,8 +56,8 @@ impl std::fmt::Debug for Connection {
 
 pub struct NewConnection<'a> {
     pub user_id: &'a str,
-    pub provider: &'a str,
-    pub auth_kind: &'a str,
+    pub provider: ProviderKind,
+    pub auth_kind: AuthKind,
     pub mailbox: &'a str,
     pub account: &'a str,
     pub ews_url: &'a str,
@@ -69,19 +67,25 @@ pub struct NewConnection<'a> {
 const COLUMNS: &str = "id, tenant_id, user_id, provider, auth_kind, mailbox, account, ews_url, secret, status, status_reason, last_synced_at, \
      sync_cursor, cursor_from, cursor_to, syncing_since, push_id, push_sealed, push_expires_at, push_error";
 
+/// A column holding one of a type's names; anything else is a corrupt row, not a guess.
+fn parsed<T>(r: &AnyRow, col: &str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    let s: String = r.try_get(col)?;
+    parse(&s).ok_or_else(|| StoreError::Db(sqlx::Error::Decode(format!("unknown {col} {s:?}").into())))
+}
+
 fn connection(r: &AnyRow) -> Result<Connection> {
     Ok(Connection {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
         user_id: r.try_get("user_id")?,
-        provider: r.try_get("provider")?,
-        auth_kind: r.try_get("auth_kind")?,
+        provider: parsed(r, "provider", ProviderKind::parse)?,
+        auth_kind: parsed(r, "auth_kind", AuthKind::parse)?,
         mailbox: r.try_get("mailbox")?,
         account: r.try_get("account")?,
         ews_url: r.try_get("ews_url")?,
         sealed_secret: r.try_get("secret")?,
-        status: r.try_get("status")?,
-        status_reason: r.try_get("status_reason")?,
+        status: parsed(r, "status", ConnectionStatus::parse)?,
+        status_reason: StatusReason::from_stored(&r.try_get::<String, _>("status_reason")?),
         last_synced_at: r.try_get::<Option<i64>, _>("last_synced_at")?.map(time_ms),
         sync_cursor: r.try_get("sync_cursor")?,
         cursor_window: match (r.try_get::<Option<i64>, _>("cursor_from")?, r.try_get::<Option<i64>, _>("cursor_to")?) {
@@ -110,8 +114,8 @@ impl Store {
         .bind(&id)
         .bind(tenant_id)
         .bind(c.user_id)
-        .bind(c.provider)
-        .bind(c.auth_kind)
+        .bind(c.provider.as_str())
+        .bind(c.auth_kind.as_str())
         .bind(c.mailbox.trim().to_ascii_lowercase())
         .bind(c.account)
         .bind(c.ews_url)
@@ -168,14 +172,14 @@ impl Store {
         found(done)
     }
 
-    /// Marks the connection's state (`needs_reconnect` or `failing` with the reason the user
-    /// is shown; `active` clears the reason).
-    pub async fn set_connection_status(&self, tenant_id: &str, id: &str, status: &str, reason: &str) -> Result<()> {
+    /// Marks the connection's state (`NeedsReconnect` or `Failing` with the reason the user
+    /// is shown; `Active` with no reason).
+    pub async fn set_connection_status(&self, tenant_id: &str, id: &str, status: ConnectionStatus, reason: &StatusReason) -> Result<()> {
         let done = sqlx::query("UPDATE calendar_connections SET status = $3, status_reason = $4, updated_at = $5 WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
-            .bind(status)
-            .bind(reason)
+            .bind(status.as_str())
+            .bind(reason.to_stored())
             .bind(Utc::now().timestamp())
             .execute(&self.pool)
             .await?;
@@ -203,7 +207,7 @@ impl Store {
 
     /// A sync finished: `Ok` marks the connection active and synced at `at`; `Err((status,
     /// reason))` keeps the last good sync time and says what went wrong.
-    pub async fn finish_sync(&self, tenant_id: &str, id: &str, at: DateTime<Utc>, outcome: std::result::Result<(), (&str, &str)>) -> Result<()> {
+    pub async fn finish_sync(&self, tenant_id: &str, id: &str, at: DateTime<Utc>, outcome: std::result::Result<(), (ConnectionStatus, &StatusReason)>) -> Result<()> {
         let q = match outcome {
             Ok(()) => sqlx::query(
                 "UPDATE calendar_connections SET syncing_since = NULL, status = 'active', status_reason = '', last_synced_at = $3, updated_at = $4 \
@@ -218,8 +222,8 @@ impl Store {
             )
             .bind(tenant_id)
             .bind(id)
-            .bind(status)
-            .bind(reason)
+            .bind(status.as_str())
+            .bind(reason.to_stored())
             .bind(at.timestamp()),
         };
         q.execute(&self.pool).await?;
@@ -294,6 +298,20 @@ impl Store {
                 Ok((r.try_get("provider")?, oldest, n))
             })
             .collect()
+    }
+
+    /// The connections of these users (those that have one), in one query: how fresh each
+    /// shown calendar is (F-X-15).
+    pub async fn connections_of_users(&self, tenant_id: &str, user_ids: &[String]) -> Result<Vec<Connection>> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {COLUMNS} FROM calendar_connections WHERE tenant_id = $1 AND user_id IN ({})", crate::placeholders(2, user_ids.len()));
+        let mut q = sqlx::query(&sql).bind(tenant_id);
+        for u in user_ids {
+            q = q.bind(u);
+        }
+        q.fetch_all(&self.pool).await?.iter().map(connection).collect()
     }
 
     pub async fn delete_connection(&self, tenant_id: &str, id: &str) -> Result<()> {

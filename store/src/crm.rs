@@ -89,3 +89,28 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// The names of the organisations linked to each of these meetings (the agenda's
+    /// organisation column), as (meeting id, name), ordered by meeting and name.
+    pub async fn organisation_names(&self, tenant_id: &str, meeting_ids: &[String]) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        // In chunks: an IN list is bounded by the backends' parameter limits.
+        for chunk in meeting_ids.chunks(500) {
+            let sql = format!(
+                "SELECT mo.meeting_id AS meeting_id, o.name AS name FROM meeting_organisations mo \
+                 JOIN organisations o ON o.id = mo.organisation_id AND o.tenant_id = mo.tenant_id \
+                 WHERE mo.tenant_id = $1 AND mo.meeting_id IN ({}) ORDER BY mo.meeting_id, o.name",
+                crate::placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(&sql).bind(tenant_id);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push((r.try_get("meeting_id")?, r.try_get("name")?));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -11,12 +11,37 @@ use sqlx::Row;
 
 use crate::{new_id, Backend, Result, Store};
 
+/// What a job does (see `sync::engine` for each kind's meaning and coalescing key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Bring a calendar's changes in.
+    Sync,
+    /// Push one meeting's CRM state to one calendar.
+    Write,
+    /// Create or renew a calendar's push subscription.
+    Push,
+}
+
+impl JobKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Sync => "sync",
+            JobKind::Write => "write",
+            JobKind::Push => "push",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<JobKind> {
+        [JobKind::Sync, JobKind::Write, JobKind::Push].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
     pub id: String,
     pub tenant_id: String,
     pub connection_id: Option<String>,
-    pub kind: String,
+    pub kind: JobKind,
     pub coalesce_key: Option<String>,
     pub payload: String,
     pub run_at: DateTime<Utc>,
@@ -29,7 +54,7 @@ pub struct Job {
 
 pub struct NewJob<'a> {
     pub connection_id: Option<&'a str>,
-    pub kind: &'a str,
+    pub kind: JobKind,
     pub coalesce_key: Option<&'a str>,
     pub payload: &'a str,
     pub run_at: DateTime<Utc>,
@@ -46,12 +71,17 @@ fn from_ms(v: i64) -> DateTime<Utc> {
 
 const COLUMNS: &str = "id, tenant_id, connection_id, kind, coalesce_key, payload, run_at, attempts, last_error, flags";
 
+fn kind_of(r: &AnyRow) -> Result<JobKind> {
+    let kind: String = r.try_get("kind")?;
+    JobKind::parse(&kind).ok_or_else(|| crate::StoreError::Db(sqlx::Error::Decode(format!("unknown job kind {kind:?}").into())))
+}
+
 fn job(r: &AnyRow) -> Result<Job> {
     Ok(Job {
         id: r.try_get("id")?,
         tenant_id: r.try_get("tenant_id")?,
         connection_id: r.try_get("connection_id")?,
-        kind: r.try_get("kind")?,
+        kind: kind_of(r)?,
         coalesce_key: r.try_get("coalesce_key")?,
         payload: r.try_get("payload")?,
         run_at: from_ms(r.try_get("run_at")?),
@@ -82,7 +112,7 @@ where
     .bind(new_id())
     .bind(tenant_id)
     .bind(j.connection_id)
-    .bind(j.kind)
+    .bind(j.kind.as_str())
     .bind(j.coalesce_key)
     .bind(j.payload)
     .bind(ms(j.run_at))
@@ -223,7 +253,7 @@ pub struct JobRun {
     pub tenant_id: String,
     pub connection_id: Option<String>,
     pub job_id: String,
-    pub kind: String,
+    pub kind: JobKind,
     pub worker: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
@@ -244,7 +274,7 @@ impl Store {
         .bind(&r.tenant_id)
         .bind(r.connection_id.as_deref())
         .bind(&r.job_id)
-        .bind(&r.kind)
+        .bind(r.kind.as_str())
         .bind(&r.worker)
         .bind(ms(r.started_at))
         .bind(ms(r.finished_at))
@@ -272,7 +302,7 @@ impl Store {
                     tenant_id: r.try_get("tenant_id")?,
                     connection_id: r.try_get("connection_id")?,
                     job_id: r.try_get("job_id")?,
-                    kind: r.try_get("kind")?,
+                    kind: kind_of(r)?,
                     worker: r.try_get("worker")?,
                     started_at: from_ms(r.try_get("started_at")?),
                     finished_at: from_ms(r.try_get("finished_at")?),

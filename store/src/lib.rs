@@ -18,12 +18,12 @@ pub mod testing;
 
 pub use auth::{SessionLookup, SESSION_LIFETIME_SECS};
 pub use connections::{Connection, NewConnection, OAuthFlow};
-pub use jobs::{Job, JobRun, NewJob};
+pub use jobs::{Job, JobKind, JobRun, NewJob};
 pub use notify::{Listener, MAX_NOTICE_BYTES};
 pub use crm::{NewPerson, Organisation, Person};
 pub use meetings::{Attendee, AttendeeKind, CalendarEntry, Meeting, NewAttendee, NewMeeting, Series, LONG_SPAN_SECS};
 pub use sync::{AttendeeData, Copy, CopyUpdate, MeetingData, SyncMeeting, SyncTx};
-pub use tenants::{NewUser, Tenant, User};
+pub use tenants::{NewUser, Tenant, User, UserSettings};
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::any::{AnyPoolOptions, AnyRow};

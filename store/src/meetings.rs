@@ -147,8 +147,18 @@ pub struct CalendarEntry {
     pub end: DateTime<Utc>,
     pub all_day: bool,
     pub private: bool,
-    /// The viewer organises, attends or has the meeting in their own calendar.
+    /// The viewer organises, attends or has the meeting in their own calendar. Worked out
+    /// for private meetings only (the only ones it matters for); true for the others.
     pub viewer_participates: bool,
+    pub organiser_user_id: Option<String>,
+    pub version: i64,
+    /// An occurrence of a recurring series.
+    pub occurrence: bool,
+    /// The calendar owner's answer as an attendee (`accepted`, `declined`, `tentative`,
+    /// `needsAction`); None when they are not listed as an attendee.
+    pub response: Option<String>,
+    /// What the meeting's last sync left to say (`meetings.sync_notice`).
+    pub notice: String,
 }
 
 impl Store {
@@ -291,6 +301,19 @@ impl Store {
         found(done)
     }
 
+    /// Records a user's answer to a meeting they attend (`accepted`, `declined`, `tentative`,
+    /// `needsAction`), as a provider reports it.
+    pub async fn set_attendee_response(&self, tenant_id: &str, meeting_id: &str, user_id: &str, response: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE meeting_attendees SET response = $1 WHERE tenant_id = $2 AND meeting_id = $3 AND user_id = $4")
+            .bind(response)
+            .bind(tenant_id)
+            .bind(meeting_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        found(done)
+    }
+
     pub async fn meeting_count(&self, tenant_id: &str) -> Result<i64> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM meetings WHERE tenant_id = $1").bind(tenant_id).fetch_one(&self.pool).await?;
         Ok(row.try_get("n")?)
@@ -311,12 +334,16 @@ impl Store {
             return Ok(Vec::new());
         }
         let users = placeholders(6, user_ids.len());
+        // The participation check (F-CAL-10) runs only for private meetings: CASE evaluates
+        // its subqueries lazily, so public meetings cost nothing extra.
         let select = "SELECT c.user_id AS calendar_user_id, m.id AS id, m.subject AS subject, m.location AS location, \
              m.start_at AS start_at, m.end_at AS end_at, m.all_day AS all_day, m.is_private AS is_private, \
-             CAST(CASE WHEN m.organiser_user_id = $2 \
+             m.organiser_user_id AS organiser_user_id, m.version AS version, m.original_start_at AS original_start_at, m.sync_notice AS sync_notice, \
+             CAST(CASE WHEN NOT m.is_private THEN 1 WHEN m.organiser_user_id = $2 \
                   OR EXISTS (SELECT 1 FROM meeting_copies v WHERE v.meeting_id = m.id AND v.user_id = $2) \
                   OR EXISTS (SELECT 1 FROM meeting_attendees a WHERE a.meeting_id = m.id AND a.user_id = $2) \
-             THEN 1 ELSE 0 END AS BIGINT) AS viewer_participates \
+             THEN 1 ELSE 0 END AS BIGINT) AS viewer_participates, \
+             (SELECT r.response FROM meeting_attendees r WHERE r.meeting_id = m.id AND r.user_id = c.user_id LIMIT 1) AS response \
              FROM meeting_copies c JOIN meetings m ON m.id = c.meeting_id";
         let sql = format!(
             "{select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND NOT c.long_span \
@@ -348,6 +375,11 @@ impl Store {
                     all_day: flag(r, "all_day")?,
                     private: flag(r, "is_private")?,
                     viewer_participates: r.try_get::<i64, _>("viewer_participates")? != 0,
+                    organiser_user_id: r.try_get("organiser_user_id")?,
+                    version: r.try_get("version")?,
+                    occurrence: r.try_get::<Option<i64>, _>("original_start_at")?.is_some(),
+                    response: r.try_get("response")?,
+                    notice: r.try_get("sync_notice")?,
                 })
             })
             .collect()

@@ -1,7 +1,7 @@
 //! Tenants (customer companies) and their users.
 
 use crate::{flag, found, new_id, Result, Store, StoreError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use domain::Role;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -23,8 +23,28 @@ pub struct User {
     pub time_zone: String,
     /// 0 = Monday … 6 = Sunday.
     pub week_start: i64,
+    /// `en`, `da`, or empty: follow the browser's language.
     pub locale: String,
     pub show_weekends: bool,
+    /// `week`, `month`, … ('' = the week view).
+    pub default_view: String,
+    /// Working hours: minutes from midnight in the user's zone, and days (bit 0 = Monday).
+    pub work_start: i64,
+    pub work_end: i64,
+    pub work_days: i64,
+}
+
+/// What a user sets on their settings page (F-X-5, F-X-6, F-CAL-6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserSettings {
+    pub locale: String,
+    pub time_zone: String,
+    pub week_start: i64,
+    pub default_view: String,
+    pub show_weekends: bool,
+    pub work_start: i64,
+    pub work_end: i64,
+    pub work_days: i64,
 }
 
 pub struct NewUser<'a> {
@@ -36,9 +56,14 @@ pub struct NewUser<'a> {
     pub week_start: i64,
 }
 
-const USER_COLUMNS: &str = "id, tenant_id, email, display_name, role, time_zone, week_start, locale, show_weekends";
+const USER_COLUMNS: &str = "id, tenant_id, email, display_name, role, time_zone, week_start, locale, show_weekends, default_view, work_start, work_end, work_days";
 
-fn user_from_row(row: &AnyRow) -> Result<User> {
+/// The user columns of a query that names the users table `alias`.
+pub(crate) fn user_columns(alias: &str) -> String {
+    USER_COLUMNS.split(", ").map(|c| format!("{alias}.{c} AS {c}")).collect::<Vec<_>>().join(", ")
+}
+
+pub(crate) fn user_from_row(row: &AnyRow) -> Result<User> {
     let role: String = row.try_get("role")?;
     Ok(User {
         id: row.try_get("id")?,
@@ -50,6 +75,10 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
         week_start: row.try_get("week_start")?,
         locale: row.try_get("locale")?,
         show_weekends: flag(row, "show_weekends")?,
+        default_view: row.try_get("default_view")?,
+        work_start: row.try_get("work_start")?,
+        work_end: row.try_get("work_end")?,
+        work_days: row.try_get("work_days")?,
     })
 }
 
@@ -82,8 +111,8 @@ impl Store {
         let id = new_id();
         let email = u.email.trim().to_lowercase();
         sqlx::query(
-            "INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, time_zone, week_start, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, time_zone, week_start, locale, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9)",
         )
         .bind(&id)
         .bind(tenant_id)
@@ -123,6 +152,58 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(user_from_row).collect()
+    }
+
+    /// Saves the user's settings page (F-X-5, F-X-6, F-CAL-6).
+    pub async fn set_user_settings(&self, tenant_id: &str, user_id: &str, s: &UserSettings) -> Result<()> {
+        let done = sqlx::query(
+            "UPDATE users SET locale = $1, time_zone = $2, week_start = $3, default_view = $4, show_weekends = $5, \
+             work_start = $6, work_end = $7, work_days = $8 WHERE tenant_id = $9 AND id = $10",
+        )
+        .bind(&s.locale)
+        .bind(&s.time_zone)
+        .bind(s.week_start)
+        .bind(&s.default_view)
+        .bind(s.show_weekends)
+        .bind(s.work_start)
+        .bind(s.work_end)
+        .bind(s.work_days)
+        .bind(tenant_id)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        found(done)
+    }
+
+    /// The user's calendar choices (F-CAL-7): who is shown and in which colour, as the app
+    /// wrote them (JSON).
+    pub async fn calendar_prefs(&self, tenant_id: &str, user_id: &str) -> Result<String> {
+        let row = sqlx::query("SELECT calendar_prefs FROM users WHERE tenant_id = $1 AND id = $2").bind(tenant_id).bind(user_id).fetch_one(&self.pool).await?;
+        Ok(row.try_get("calendar_prefs")?)
+    }
+
+    pub async fn set_calendar_prefs(&self, tenant_id: &str, user_id: &str, prefs: &str) -> Result<()> {
+        let done = sqlx::query("UPDATE users SET calendar_prefs = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(prefs)
+            .bind(tenant_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        found(done)
+    }
+
+    /// Users of the tenant whose calendar is connected and has been synchronised at least
+    /// once, with when it last was: the colleagues whose calendars can be shown (F-CAL-7).
+    pub async fn users_with_synced_calendars(&self, tenant_id: &str) -> Result<Vec<(User, DateTime<Utc>)>> {
+        let cols = user_columns("u");
+        let rows = sqlx::query(&format!(
+            "SELECT {cols}, c.last_synced_at AS last_synced_at FROM users u JOIN calendar_connections c ON c.user_id = u.id AND c.tenant_id = u.tenant_id \
+             WHERE u.tenant_id = $1 AND c.last_synced_at IS NOT NULL ORDER BY u.display_name, u.id"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((user_from_row(r)?, crate::time_ms(r.try_get("last_synced_at")?)))).collect()
     }
 
     pub async fn set_show_weekends(&self, tenant_id: &str, user_id: &str, show: bool) -> Result<()> {

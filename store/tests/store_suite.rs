@@ -293,8 +293,8 @@ async fn calendar_connections_one_per_user_and_kept_per_tenant() {
         let alice = user(&s, &a.id, "alice@acme.example").await;
         let new = |sealed: &'static str| store::NewConnection {
             user_id: "",
-            provider: "ews",
-            auth_kind: "basic",
+            provider: domain::ProviderKind::Ews,
+            auth_kind: domain::AuthKind::Basic,
             mailbox: "Alice@Acme.example",
             account: "alice@acme.example",
             ews_url: "https://mail.acme.example/EWS/Exchange.asmx",
@@ -311,10 +311,11 @@ async fn calendar_connections_one_per_user_and_kept_per_tenant() {
         assert!(s.connections(&b.id).await.unwrap().is_empty());
         assert!(matches!(s.delete_connection(&b.id, &c.id).await, Err(StoreError::NotFound)));
 
-        s.set_connection_status(&a.id, &c.id, "needs_reconnect", "The password was changed.").await.unwrap();
+        let reason = domain::StatusReason::PasswordRefused { detail: "401 Unauthorized".into() };
+        s.set_connection_status(&a.id, &c.id, domain::ConnectionStatus::NeedsReconnect, &reason).await.unwrap();
         s.set_connection_secret(&a.id, &c.id, "v1.k2.resealed").await.unwrap();
         let got = s.connection_of_user(&a.id, &alice.id).await.unwrap().unwrap();
-        assert_eq!((got.status.as_str(), got.status_reason.as_str(), got.sealed_secret.as_str()), ("needs_reconnect", "The password was changed.", "v1.k2.resealed"));
+        assert_eq!((got.status, &got.status_reason, got.sealed_secret.as_str()), (domain::ConnectionStatus::NeedsReconnect, &reason, "v1.k2.resealed"));
         assert_eq!(s.all_connections().await.unwrap().len(), 1);
         s.delete_connection(&a.id, &c.id).await.unwrap();
         assert_eq!(s.connection_of_user(&a.id, &alice.id).await.unwrap(), None);
@@ -324,12 +325,12 @@ async fn calendar_connections_one_per_user_and_kept_per_tenant() {
 
 async fn connection_for(s: &Store, tenant: &str, email: &str) -> String {
     let u = user(s, tenant, email).await;
-    let c = store::NewConnection { user_id: &u.id, provider: "ews", auth_kind: "basic", mailbox: email, account: email, ews_url: "https://x/EWS/Exchange.asmx", sealed_secret: "v1.k.s" };
+    let c = store::NewConnection { user_id: &u.id, provider: domain::ProviderKind::Ews, auth_kind: domain::AuthKind::Basic, mailbox: email, account: email, ews_url: "https://x/EWS/Exchange.asmx", sealed_secret: "v1.k.s" };
     s.create_connection(tenant, c).await.unwrap().id
 }
 
 fn job<'a>(connection: &'a str, key: Option<&'a str>, run_at: DateTime<Utc>) -> store::NewJob<'a> {
-    store::NewJob { connection_id: Some(connection), kind: "sync", coalesce_key: key, payload: "{}", run_at, flags: 0 }
+    store::NewJob { connection_id: Some(connection), kind: store::JobKind::Sync, coalesce_key: key, payload: "{}", run_at, flags: 0 }
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@ use providers::google::GoogleCalendar;
 use providers::graph::GraphCalendar;
 use providers::http::HttpConfig;
 use providers::oauth::{OAuthConfig, TokenSet};
-use providers::{CalendarProvider, MailboxInfo, ProviderError};
+use domain::connection::AuthKind;
+use providers::{CalendarProvider, MailboxInfo, ProviderError, ProviderKind};
 use serde::{Deserialize, Serialize};
 use store::{Connection, NewConnection, Store, StoreError};
 
@@ -79,19 +80,26 @@ pub enum OAuthProvider {
 }
 
 impl OAuthProvider {
-    pub fn of(provider: &str) -> Option<OAuthProvider> {
+    pub fn of(provider: ProviderKind) -> Option<OAuthProvider> {
         match provider {
-            "google" => Some(OAuthProvider::Google),
-            "graph" => Some(OAuthProvider::Graph),
-            _ => None,
+            ProviderKind::Google => Some(OAuthProvider::Google),
+            ProviderKind::Graph => Some(OAuthProvider::Graph),
+            ProviderKind::Ews => None,
+        }
+    }
+
+    pub fn kind(self) -> ProviderKind {
+        match self {
+            OAuthProvider::Google => ProviderKind::Google,
+            OAuthProvider::Graph => ProviderKind::Graph,
         }
     }
 }
 
 /// Credentials the provider accepted, ready to store.
 pub(crate) struct Checked {
-    provider: &'static str,
-    auth_kind: &'static str,
+    provider: ProviderKind,
+    auth_kind: AuthKind,
     mailbox: String,
     account: String,
     url: String,
@@ -183,18 +191,14 @@ impl Connections {
             return Err(ConnectError::Invalid(format!("{mailbox:?} is not an e-mail address")));
         }
         let (provider, auth_kind, account, url, secret) = match credentials {
-            Credentials::EwsBasic { url, username, password } => ("ews", "basic", username.clone(), url.clone(), Secret::Password { password: password.clone() }),
+            Credentials::EwsBasic { url, username, password } => {
+                (ProviderKind::Ews, AuthKind::Basic, username.clone(), url.clone(), Secret::Password { password: password.clone() })
+            }
             Credentials::EwsImpersonation { url, service_account, password } => {
-                ("ews", "impersonation", service_account.clone(), url.clone(), Secret::Password { password: password.clone() })
+                (ProviderKind::Ews, AuthKind::Impersonation, service_account.clone(), url.clone(), Secret::Password { password: password.clone() })
             }
-            Credentials::EwsBearer { url, token } => ("ews", "bearer", String::new(), url.clone(), Secret::Bearer { token: token.clone() }),
-            Credentials::OAuth { provider, tokens } => {
-                let p = match provider {
-                    OAuthProvider::Google => "google",
-                    OAuthProvider::Graph => "graph",
-                };
-                (p, "oauth", String::new(), String::new(), Secret::OAuth { tokens: tokens.clone() })
-            }
+            Credentials::EwsBearer { url, token } => (ProviderKind::Ews, AuthKind::Bearer, String::new(), url.clone(), Secret::Bearer { token: token.clone() }),
+            Credentials::OAuth { provider, tokens } => (provider.kind(), AuthKind::OAuth, String::new(), String::new(), Secret::OAuth { tokens: tokens.clone() }),
         };
         let client = build(&self.http, &self.endpoints, provider, auth_kind, &mailbox, &account, &url, &secret)?;
         let info = client.validate().await?;
@@ -218,19 +222,19 @@ impl Connections {
     /// gives [`ProviderError::ReauthorizationRequired`].
     pub async fn open(&self, conn: &Connection, meter: Option<std::sync::Arc<providers::http::CallMeter>>) -> Result<Box<dyn CalendarProvider>, ConnectError> {
         let mut secret = self.secret(conn)?;
-        if let (Secret::OAuth { tokens }, Some(provider)) = (&secret, OAuthProvider::of(&conn.provider)) {
+        if let (Secret::OAuth { tokens }, Some(provider)) = (&secret, OAuthProvider::of(conn.provider)) {
             let expiring = tokens.expires_at.is_some_and(|t| t - REFRESH_MARGIN < chrono::Utc::now());
             if expiring {
                 secret = Secret::OAuth { tokens: self.refresh_tokens(conn, provider, tokens).await? };
             }
         }
         let http = providers::http::HttpConfig { meter, ..self.http.clone() };
-        build(&http, &self.endpoints, &conn.provider, &conn.auth_kind, &conn.mailbox, &conn.account, &conn.ews_url, &secret)
+        build(&http, &self.endpoints, conn.provider, conn.auth_kind, &conn.mailbox, &conn.account, &conn.ews_url, &secret)
     }
 
     /// Refreshes an OAuth connection's access token now (the provider refused the one we had).
     pub async fn refresh(&self, conn: &Connection) -> Result<(), ConnectError> {
-        match (self.secret(conn)?, OAuthProvider::of(&conn.provider)) {
+        match (self.secret(conn)?, OAuthProvider::of(conn.provider)) {
             (Secret::OAuth { tokens }, Some(provider)) => self.refresh_tokens(conn, provider, &tokens).await.map(|_| ()),
             _ => Err(ConnectError::Invalid("not an OAuth connection".into())),
         }
@@ -241,7 +245,7 @@ impl Connections {
             .refresh_token
             .as_deref()
             .ok_or_else(|| ProviderError::ReauthorizationRequired("the provider gave no refresh token; connect the calendar again".into()))?;
-        let cfg = self.endpoints.oauth(provider).ok_or_else(|| ConnectError::Invalid(format!("no OAuth configuration for {}", conn.provider)))?;
+        let cfg = self.endpoints.oauth(provider).ok_or_else(|| ConnectError::Invalid(format!("no OAuth configuration for {}", conn.provider.as_str())))?;
         let fresh = providers::oauth::refresh(cfg, &self.http, refresh_token).await?;
         let sealed = self.keyring.seal(&serde_json::to_string(&Secret::OAuth { tokens: fresh.clone() }).expect("secrets serialise"));
         self.store.set_connection_secret(&conn.tenant_id, &conn.id, &sealed).await?;
@@ -287,33 +291,33 @@ impl Connections {
 fn build(
     http: &HttpConfig,
     endpoints: &Endpoints,
-    provider: &str,
-    auth_kind: &str,
+    provider: ProviderKind,
+    auth_kind: AuthKind,
     mailbox: &str,
     account: &str,
     url: &str,
     secret: &Secret,
 ) -> Result<Box<dyn CalendarProvider>, ConnectError> {
     Ok(match (provider, auth_kind, secret) {
-        ("ews", "basic", Secret::Password { password }) => Box::new(EwsCalendar::new(
+        (ProviderKind::Ews, AuthKind::Basic, Secret::Password { password }) => Box::new(EwsCalendar::new(
             http,
             url,
             EwsAuth::Basic { username: if account.is_empty() { mailbox.into() } else { account.into() }, password: password.clone() },
             mailbox,
         )?),
-        ("ews", "impersonation", Secret::Password { password }) => Box::new(EwsCalendar::new(
+        (ProviderKind::Ews, AuthKind::Impersonation, Secret::Password { password }) => Box::new(EwsCalendar::new(
             http,
             url,
             EwsAuth::Impersonation { username: account.into(), password: password.clone() },
             mailbox,
         )?),
-        ("ews", "bearer", Secret::Bearer { token }) => Box::new(EwsCalendar::new(http, url, EwsAuth::Bearer { token: token.clone() }, mailbox)?),
-        ("google", "oauth", Secret::OAuth { tokens }) => {
+        (ProviderKind::Ews, AuthKind::Bearer, Secret::Bearer { token }) => Box::new(EwsCalendar::new(http, url, EwsAuth::Bearer { token: token.clone() }, mailbox)?),
+        (ProviderKind::Google, AuthKind::OAuth, Secret::OAuth { tokens }) => {
             Box::new(GoogleCalendar::new(http, &endpoints.google_api, tokens.access_token.clone(), "primary")?)
         }
-        ("graph", "oauth", Secret::OAuth { tokens }) => {
+        (ProviderKind::Graph, AuthKind::OAuth, Secret::OAuth { tokens }) => {
             Box::new(GraphCalendar::new(http, &endpoints.graph_api, tokens.access_token.clone(), None)?)
         }
-        _ => return Err(ConnectError::Invalid(format!("unsupported connection kind {provider}/{auth_kind}"))),
+        _ => return Err(ConnectError::Invalid(format!("unsupported connection kind {}/{}", provider.as_str(), auth_kind.as_str()))),
     })
 }

@@ -18,7 +18,8 @@ use chrono::{DateTime, Duration, Utc};
 use providers::http::CallMeter;
 use providers::{CalendarProvider, ProviderError, ProviderKind};
 use serde::{Deserialize, Serialize};
-use store::{Connection, Job, NewJob, Store, StoreError};
+use domain::connection::{AuthKind, ConnectionStatus, StatusReason};
+use store::{Connection, Job, JobKind, NewJob, Store, StoreError};
 
 use crate::connections::{ConnectError, Connections};
 use crate::queue::{JobFailure, JobReport};
@@ -86,6 +87,14 @@ pub enum LiveEvent {
 /// to the other processes).
 pub trait Live: Send + Sync + 'static {
     fn publish(&self, event: LiveEvent);
+
+    /// Where this process's stream of page-visible announcements stands (calendar and status
+    /// changes heard so far), as an opaque token. A page records it with what it rendered;
+    /// the live stream says it again when it opens, and a page whose token differs reads
+    /// again — so a change announced before the page's stream opened is not missed.
+    fn stamp(&self) -> String {
+        String::new()
+    }
 }
 
 /// Announces nothing (command line, tests that do not watch).
@@ -129,15 +138,6 @@ impl Metrics {
     }
     pub fn jobs_failed(&self) -> u64 {
         self.jobs_failed.load(Ordering::Relaxed)
-    }
-}
-
-pub fn provider_kind(name: &str) -> Option<ProviderKind> {
-    match name {
-        "google" => Some(ProviderKind::Google),
-        "graph" => Some(ProviderKind::Graph),
-        "ews" => Some(ProviderKind::Ews),
-        _ => None,
     }
 }
 
@@ -196,11 +196,10 @@ impl From<StoreError> for Fail {
 /// What the calendar page shows in its "up to date" indicator (F-CAL-2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncStatus {
-    pub provider: String,
+    pub provider: ProviderKind,
     pub mailbox: String,
-    /// `active`, `failing` or `needs_reconnect`.
-    pub state: String,
-    pub reason: String,
+    pub state: ConnectionStatus,
+    pub reason: StatusReason,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub syncing: bool,
 }
@@ -225,6 +224,10 @@ impl Engine {
     pub(crate) fn publish(&self, e: LiveEvent) {
         self.inner.live.publish(e);
     }
+    /// See [`Live::stamp`].
+    pub fn live_stamp(&self) -> String {
+        self.inner.live.stamp()
+    }
 
     /// Runs one claimed job.
     pub async fn run(&self, job: Job) -> JobReport {
@@ -237,13 +240,11 @@ impl Engine {
             Err(StoreError::NotFound) => return Ok(()).into(),
             Err(e) => return Err(JobFailure::retry(e.to_string())).into(),
         };
-        let Some(kind) = provider_kind(&conn.provider) else {
-            return Err(JobFailure::permanent(format!("unknown provider {}", conn.provider))).into();
-        };
+        let kind = conn.provider;
         let mut run = Run { conn, kind, meter: Arc::new(CallMeter::default()), touched: BTreeSet::new(), changes: 0 };
-        let result = match job.kind.as_str() {
-            "sync" => self.sync_calendar(&mut run, job.flags & FULL != 0).await,
-            "write" => match serde_json::from_str::<WritePayload>(&job.payload) {
+        let result = match job.kind {
+            JobKind::Sync => self.sync_calendar(&mut run, job.flags & FULL != 0).await,
+            JobKind::Write => match serde_json::from_str::<WritePayload>(&job.payload) {
                 Ok(p) => {
                     // A newer request for this meeting arrived while this one was claimed: it
                     // takes over (with this one's flags), so a delete is never carried out by
@@ -258,11 +259,10 @@ impl Engine {
                 }
                 Err(e) => return Err(JobFailure::permanent(format!("bad write job payload: {e}"))).into(),
             },
-            "push" => self.keep_subscription(&mut run).await,
-            other => return Err(JobFailure::permanent(format!("unknown job kind {other}"))).into(),
+            JobKind::Push => self.keep_subscription(&mut run).await,
         };
         let calls = run.meter.calls();
-        tracing::debug!(job = %job.id, kind = %job.kind, connection = %run.conn.id, ok = result.is_ok(), changes = run.changes, calls, touched = run.touched.len(), "job ran");
+        tracing::debug!(job = %job.id, kind = job.kind.as_str(), connection = %run.conn.id, ok = result.is_ok(), changes = run.changes, calls, touched = run.touched.len(), "job ran");
         let m = &self.inner.metrics;
         m.calls[slot(kind)].fetch_add(calls, Ordering::Relaxed);
         m.changes[slot(kind)].fetch_add(run.changes.max(0) as u64, Ordering::Relaxed);
@@ -276,12 +276,12 @@ impl Engine {
             }
             // An OAuth access token refused before it expired (revoked, rotated): refresh it
             // and run the job again at once; only a refused refresh needs the user.
-            Err(Fail::Provider(ProviderError::InvalidCredentials(why))) if run.conn.auth_kind == "oauth" && job.attempts <= 1 => {
+            Err(Fail::Provider(ProviderError::InvalidCredentials(why))) if run.conn.auth_kind == AuthKind::OAuth && job.attempts <= 1 => {
                 match self.inner.conns.refresh(&run.conn).await {
                     Ok(()) => Err(JobFailure { retry_after: Some(std::time::Duration::ZERO), ..JobFailure::retry(why) }),
                     Err(e) => {
                         m.jobs_failed.fetch_add(1, Ordering::Relaxed);
-                        Err(self.failed(&run.conn, &job.kind, e.into()).await)
+                        Err(self.failed(&run.conn, job.kind, e.into()).await)
                     }
                 }
             }
@@ -290,7 +290,7 @@ impl Engine {
                 if matches!(fail, Fail::Provider(ProviderError::Throttled { .. })) {
                     m.throttled[slot(kind)].fetch_add(1, Ordering::Relaxed);
                 }
-                Err(self.failed(&run.conn, &job.kind, fail).await)
+                Err(self.failed(&run.conn, job.kind, fail).await)
             }
         };
         JobReport { outcome, changes: run.changes, provider_calls: calls as i64 }
@@ -298,44 +298,38 @@ impl Engine {
 
     /// Turns a failure into the connection's status (what the user reads) and the queue's
     /// decision (retry after a back-off, or stop until the user acts).
-    async fn failed(&self, conn: &Connection, kind: &str, fail: Fail) -> JobFailure {
-        let oauth = conn.auth_kind == "oauth";
+    async fn failed(&self, conn: &Connection, kind: JobKind, fail: Fail) -> JobFailure {
+        use ConnectionStatus::{Failing, NeedsReconnect};
+        let oauth = conn.auth_kind == AuthKind::OAuth;
         let (status, reason, failure) = match fail {
-            Fail::Provider(ProviderError::ReauthorizationRequired(why)) => {
-                ("needs_reconnect", format!("The calendar must be connected again ({why})."), JobFailure::permanent(why))
-            }
+            Fail::Provider(ProviderError::ReauthorizationRequired(why)) => (NeedsReconnect, StatusReason::Reconnect { detail: why.clone() }, JobFailure::permanent(why)),
             Fail::Provider(ProviderError::InvalidCredentials(why)) => {
-                let text = if oauth {
-                    format!("The provider no longer accepts the CRM's access ({why}). Connect the calendar again.")
-                } else {
-                    format!("The Exchange server refused the password ({why}). Enter the password again.")
-                };
-                ("needs_reconnect", text, JobFailure::permanent(why))
+                let reason = if oauth { StatusReason::AccessRevoked { detail: why.clone() } } else { StatusReason::PasswordRefused { detail: why.clone() } };
+                (NeedsReconnect, reason, JobFailure::permanent(why))
             }
-            Fail::Provider(e @ (ProviderError::MailboxNotFound(_) | ProviderError::ImpersonationDenied(_) | ProviderError::AccessDenied(_))) => {
-                ("needs_reconnect", format!("{e}. Check the connection settings."), JobFailure::permanent(e.to_string()))
+            Fail::Provider(ProviderError::MailboxNotFound(why)) => (NeedsReconnect, StatusReason::MailboxNotFound { detail: why.clone() }, JobFailure::permanent(why)),
+            Fail::Provider(ProviderError::ImpersonationDenied(why)) => {
+                (NeedsReconnect, StatusReason::ImpersonationDenied { detail: why.clone() }, JobFailure::permanent(why))
             }
+            Fail::Provider(ProviderError::AccessDenied(why)) => (NeedsReconnect, StatusReason::AccessDenied { detail: why.clone() }, JobFailure::permanent(why)),
             Fail::Provider(e @ ProviderError::Throttled { .. }) => {
                 let wait = e.retry_after();
-                let text = match wait {
-                    Some(w) => format!("The provider asked us to slow down; retrying in {} s.", w.as_secs().max(1)),
-                    None => "The provider asked us to slow down; retrying shortly.".to_string(),
-                };
-                ("failing", text, JobFailure { retry_after: wait, ..JobFailure::retry(e.to_string()) })
+                let reason = StatusReason::Throttled { retry_secs: wait.map(|w| w.as_secs().max(1)) };
+                (Failing, reason, JobFailure { retry_after: wait, ..JobFailure::retry(e.to_string()) })
             }
-            Fail::Provider(e) if e.is_transient() => ("failing", format!("{e}; retrying."), JobFailure::retry(e.to_string())),
-            Fail::Provider(e) => ("failing", format!("{e}."), JobFailure::retry(e.to_string())),
-            Fail::Connect(e) => ("failing", format!("{e}."), JobFailure::retry(e.to_string())),
+            Fail::Provider(e) if e.is_transient() => (Failing, StatusReason::Retrying { detail: e.to_string() }, JobFailure::retry(e.to_string())),
+            Fail::Provider(e) => (Failing, StatusReason::Failed { detail: e.to_string() }, JobFailure::retry(e.to_string())),
+            Fail::Connect(e) => (Failing, StatusReason::Failed { detail: e.to_string() }, JobFailure::retry(e.to_string())),
             Fail::Store(e) => {
                 // Ours, not the calendar's: retry without blaming the connection.
                 tracing::warn!(connection = %conn.id, error = %e, "sync job hit a database error");
                 return JobFailure::retry(e.to_string());
             }
         };
-        tracing::info!(connection = %conn.id, job = kind, status, reason = %reason, "sync job failed");
+        tracing::info!(connection = %conn.id, job = kind.as_str(), status = status.as_str(), reason = ?reason, "sync job failed");
         // A failed write of one meeting is reported on the meeting; the calendar's own status
         // changes only for failures that stop the whole connection.
-        if kind != "write" || status == "needs_reconnect" {
+        if kind != JobKind::Write || status == NeedsReconnect {
             if let Err(e) = self.inner.store.finish_sync(&conn.tenant_id, &conn.id, Utc::now(), Err((status, &reason))).await {
                 tracing::warn!(connection = %conn.id, error = %e, "could not record the sync status");
             }
@@ -356,7 +350,7 @@ impl Engine {
         let created = self
             .inner
             .store
-            .enqueue_job(tenant_id, NewJob { connection_id: Some(connection_id), kind: "sync", coalesce_key: Some(&key), payload: "{}", run_at: Utc::now(), flags: if full { FULL } else { 0 } })
+            .enqueue_job(tenant_id, NewJob { connection_id: Some(connection_id), kind: JobKind::Sync, coalesce_key: Some(&key), payload: "{}", run_at: Utc::now(), flags: if full { FULL } else { 0 } })
             .await?;
         self.publish(LiveEvent::Jobs);
         Ok(created)
@@ -365,13 +359,21 @@ impl Engine {
     /// Page loads (F-CAL-1): sync the user's calendar unless it was synced moments ago or a
     /// sync is already waiting.
     pub async fn sync_if_stale(&self, tenant_id: &str, user_id: &str) -> Result<(), StoreError> {
-        let Some(conn) = self.inner.store.connection_of_user(tenant_id, user_id).await? else { return Ok(()) };
-        if conn.status == "needs_reconnect" {
+        match self.inner.store.connection_of_user(tenant_id, user_id).await? {
+            Some(conn) => self.sync_connection_if_stale(&conn).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The same for a connection already read (the calendar page reads those of every shown
+    /// calendar in one query, and refreshes each that is stale).
+    pub async fn sync_connection_if_stale(&self, conn: &Connection) -> Result<(), StoreError> {
+        if conn.status == ConnectionStatus::NeedsReconnect {
             return Ok(());
         }
         let fresh = conn.last_synced_at.is_some_and(|t| Utc::now() - t < self.inner.config.fresh_for);
         if !fresh && !self.inner.store.job_pending(&format!("sync:{}", conn.id)).await? {
-            self.request_sync(tenant_id, &conn.id, false).await?;
+            self.request_sync(&conn.tenant_id, &conn.id, false).await?;
         }
         Ok(())
     }
@@ -426,7 +428,7 @@ impl Engine {
         let created = self
             .inner
             .store
-            .enqueue_job(&conn.tenant_id, NewJob { connection_id: Some(&conn.id), kind: "push", coalesce_key: Some(&key), payload: "{}", run_at: Utc::now(), flags: 0 })
+            .enqueue_job(&conn.tenant_id, NewJob { connection_id: Some(&conn.id), kind: JobKind::Push, coalesce_key: Some(&key), payload: "{}", run_at: Utc::now(), flags: 0 })
             .await?;
         self.publish(LiveEvent::Jobs);
         Ok(created)

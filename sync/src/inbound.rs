@@ -35,8 +35,8 @@ impl Engine {
     pub(crate) async fn sync_calendar(&self, run: &mut Run, mut full: bool) -> Result<(), Fail> {
         let store = self.store().clone();
         let conn = run.conn.clone();
-        if conn.status == "needs_reconnect" {
-            return Err(Fail::Provider(ProviderError::ReauthorizationRequired(conn.status_reason.clone())));
+        if conn.status == domain::connection::ConnectionStatus::NeedsReconnect {
+            return Err(Fail::Provider(ProviderError::ReauthorizationRequired(conn.status_reason.detail().to_string())));
         }
         store.set_syncing(&conn.tenant_id, &conn.id, Some(Utc::now())).await?;
         self.publish(LiveEvent::Status { tenant_id: conn.tenant_id.clone(), user_id: conn.user_id.clone() });
@@ -288,8 +288,9 @@ async fn upsert(
     Ok(changed)
 }
 
+/// The stored notice for a merge that kept the calendar's value of these fields.
 pub(crate) fn conflict_notice(fields: &[&str]) -> String {
-    format!("Changed in the calendar while you edited it ({}): the calendar's version was kept.", fields.join(", "))
+    domain::SyncNotice::Conflict { fields: fields.iter().map(|f| f.to_string()).collect() }.to_stored()
 }
 
 /// The copy left the user's calendar.

@@ -21,5 +21,5 @@ pub mod queue;
 pub mod secrets;
 
 pub use engine::{Engine, Live, LiveEvent, Silent, SyncConfig, SyncStatus};
-pub use meetings::{EditError, MeetingInput};
+pub use meetings::{EditError, MeetingInput, MoveQuestion};
 pub use push::Heard;

@@ -6,10 +6,18 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use store::{Connection, MeetingData, NewJob, StoreError, SyncMeeting, SyncTx, User};
+use store::{Connection, JobKind, MeetingData, NewJob, StoreError, SyncMeeting, SyncTx, User};
 
 use crate::engine::{Engine, LiveEvent, WritePayload, SEND};
 use crate::fields::{apply, Fields};
+use domain::Problem;
+
+/// Limits on what the editor may send (checked on the server; providers have their own,
+/// larger ones).
+pub const MAX_SUBJECT: usize = 255;
+pub const MAX_LOCATION: usize = 255;
+pub const MAX_DESCRIPTION: usize = 32_000;
+pub const MAX_ATTENDEES: usize = 200;
 
 /// What the meeting editor submits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,10 +35,18 @@ pub struct MeetingInput {
     pub attendees: Vec<String>,
 }
 
+/// See [`Engine::move_question`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MoveQuestion {
+    pub attendees: usize,
+    pub can_keep_quiet: bool,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
-    #[error("{0}")]
-    Invalid(String),
+    /// Input the user can correct; `field` names the editor's field it concerns.
+    #[error("invalid {field:?}: {problem:?}")]
+    Invalid { field: Option<&'static str>, problem: Problem },
     #[error("this meeting does not exist (any more)")]
     NotFound,
     #[error("the meeting was changed meanwhile; reload it and make your change again")]
@@ -51,16 +67,25 @@ impl From<StoreError> for EditError {
 
 impl MeetingInput {
     fn check(&self) -> Result<(), EditError> {
+        let invalid = |field, problem| Err(EditError::Invalid { field: Some(field), problem });
         if self.subject.trim().is_empty() {
-            return Err(EditError::Invalid("The meeting needs a subject.".into()));
+            return invalid("subject", Problem::SubjectMissing);
+        }
+        for (field, value, max) in [("subject", &self.subject, MAX_SUBJECT), ("location", &self.location, MAX_LOCATION), ("description", &self.description, MAX_DESCRIPTION)] {
+            if value.chars().count() > max {
+                return invalid(field, Problem::TooLong { max });
+            }
         }
         if self.end < self.start || (!self.all_day && self.end == self.start) {
-            return Err(EditError::Invalid("The meeting must end after it starts.".into()));
+            return invalid("end", Problem::EndBeforeStart);
+        }
+        if self.attendees.len() > MAX_ATTENDEES {
+            return invalid("attendees", Problem::TooManyAttendees { max: MAX_ATTENDEES });
         }
         for a in &self.attendees {
             let a = a.trim();
             if a.len() > 254 || !a.contains('@') || a.starts_with('@') || a.ends_with('@') || a.contains(char::is_whitespace) {
-                return Err(EditError::Invalid(format!("{a:?} is not an e-mail address.")));
+                return invalid("attendees", Problem::NotAnEmail { value: a.chars().take(254).collect() });
             }
         }
         Ok(())
@@ -142,6 +167,54 @@ impl Engine {
         Ok(())
     }
 
+    /// Moves or resizes a meeting on the calendar (F-X-10): only its time changes, and only
+    /// its time is written to the provider (nothing else of the event is touched, so an
+    /// Outlook meeting keeps its HTML description and its Teams link). For now only the
+    /// organiser moves a meeting, in their own calendar. Returns the meeting's new version.
+    pub async fn move_meeting(
+        &self,
+        tenant_id: &str,
+        editor: &User,
+        meeting_id: &str,
+        version: i64,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        send: bool,
+    ) -> Result<i64, EditError> {
+        let mut tx = self.store().begin_sync(tenant_id).await?;
+        let m = movable(&mut tx, editor, meeting_id).await?;
+        if m.version != version {
+            return Err(EditError::Stale);
+        }
+        if end < start || (!m.data.all_day && end == start) {
+            return Err(EditError::Invalid { field: Some("end"), problem: Problem::EndBeforeStart });
+        }
+        let data = MeetingData { start, end, ..m.data.clone() };
+        if !tx.update_meeting(meeting_id, version, &data).await? {
+            return Err(EditError::Stale);
+        }
+        tx.set_sync_notice(meeting_id, "").await?;
+        let users = self.queue_for_writer(&mut tx, tenant_id, editor, &m, send).await?;
+        tx.commit().await?;
+        self.edited(tenant_id, &users);
+        Ok(version + 1)
+    }
+
+    /// What to ask before moving this meeting (the calendar asks when anyone would hear of
+    /// it): how many attendees it has (the organiser left out), and whether the move can be
+    /// made without telling them — Microsoft Graph mails the attendees it knows of every time
+    /// change of a meeting, and has no switch to keep quiet.
+    pub async fn move_question(&self, tenant_id: &str, editor: &User, meeting_id: &str) -> Result<MoveQuestion, EditError> {
+        let mut tx = self.store().begin_sync(tenant_id).await?;
+        let m = movable(&mut tx, editor, meeting_id).await?;
+        let copy = tx.copy_of(meeting_id, &editor.id).await?;
+        tx.commit().await?;
+        let conn = self.store().connection_of_user(tenant_id, &editor.id).await?;
+        let graph_knows_attendees = conn.is_some_and(|c| c.provider == providers::ProviderKind::Graph)
+            && copy.and_then(|c| Fields::from_json(c.synced.as_deref())).is_some_and(|agreed| !agreed.attendees.is_empty());
+        Ok(MoveQuestion { attendees: Fields::of(&m.data).attendees.len(), can_keep_quiet: !graph_knows_attendees })
+    }
+
     /// Deletes a meeting (F-EDIT-11), with or without cancellations to the attendees.
     pub async fn delete_meeting(&self, tenant_id: &str, editor: &User, meeting_id: &str, version: i64, send: bool) -> Result<(), EditError> {
         let mut tx = self.store().begin_sync(tenant_id).await?;
@@ -208,6 +281,17 @@ async fn editable(tx: &mut SyncTx, editor: &User, meeting_id: &str) -> Result<Sy
     Ok(m)
 }
 
+/// The meeting, if the editor may move it on the calendar: for now, the organiser, in their
+/// own calendar (moving into a colleague's comes with booking on behalf).
+async fn movable(tx: &mut SyncTx, editor: &User, meeting_id: &str) -> Result<SyncMeeting, EditError> {
+    let m = editable(tx, editor, meeting_id).await?;
+    let copies = tx.copies_of_meeting(meeting_id).await?;
+    if m.organiser_user_id.as_deref() != Some(editor.id.as_str()) || !copies.iter().any(|c| c.user_id == editor.id) {
+        return Err(EditError::Invalid { field: None, problem: Problem::NotMovable });
+    }
+    Ok(m)
+}
+
 async fn queue_write(tx: &mut SyncTx, conn: &Connection, meeting_id: &str, user_id: &str, send: bool) -> Result<(), StoreError> {
     let send_version = match send {
         true => tx.meeting(meeting_id).await?.map(|m| m.version),
@@ -216,8 +300,8 @@ async fn queue_write(tx: &mut SyncTx, conn: &Connection, meeting_id: &str, user_
     let payload = serde_json::to_string(&WritePayload { meeting_id: meeting_id.to_string(), user_id: user_id.to_string(), send_version }).expect("payload serialises");
     let key = format!("write:{meeting_id}:{user_id}");
     let now = Utc::now();
-    tx.enqueue(NewJob { connection_id: Some(&conn.id), kind: "write", coalesce_key: Some(&key), payload: &payload, run_at: now, flags: if send { SEND } else { 0 } }).await?;
+    tx.enqueue(NewJob { connection_id: Some(&conn.id), kind: JobKind::Write, coalesce_key: Some(&key), payload: &payload, run_at: now, flags: if send { SEND } else { 0 } }).await?;
     let sync_key = format!("sync:{}", conn.id);
-    tx.enqueue(NewJob { connection_id: Some(&conn.id), kind: "sync", coalesce_key: Some(&sync_key), payload: "{}", run_at: now, flags: 0 }).await?;
+    tx.enqueue(NewJob { connection_id: Some(&conn.id), kind: JobKind::Sync, coalesce_key: Some(&sync_key), payload: "{}", run_at: now, flags: 0 }).await?;
     Ok(())
 }

@@ -12,7 +12,7 @@
 //!
 //! Invitations go only when the job carries [`crate::engine::SEND`] (F-EDIT-9, sync rule 6).
 
-use providers::{ProviderError, ProviderEvent, SendInvitations};
+use providers::{Changed, ProviderError, ProviderEvent, SendInvitations};
 use store::{CopyUpdate, StoreError, SyncMeeting};
 
 use crate::engine::{Engine, Fail, Run};
@@ -152,7 +152,11 @@ impl Engine {
             }
             let wrote = written(&m, agreed.as_ref(), with_attendees);
             self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote, None).await?;
-            match client.update(&id, etag.as_deref(), &draft(meeting_id, &m.data), sending).await {
+            // Only what differs from what the provider last agreed (everything when that is
+            // not known): a move writes the times and leaves an HTML body alone. With
+            // invitations the attendee list always goes along, so the provider knows whom to tell.
+            let changed = changed_fields(agreed.as_ref(), &local, with_attendees, send, findable);
+            match client.update_fields(&id, etag.as_deref(), &draft(meeting_id, &m.data), changed, sending).await {
                 Ok(updated) => {
                     // A save made meanwhile has its own job queued.
                     self.absorb(run, m, user_id, &wrote, &updated, &zone, with_attendees, None, sent).await?;
@@ -180,6 +184,11 @@ impl Engine {
                         return Ok(());
                     }
                 }
+                Err(e @ ProviderError::Rejected { .. }) => {
+                    // The provider refused this change (not a passing failure: asking again
+                    // gets the same answer). Its version stays, and the user is told.
+                    return self.refused(run, m, user_id, &id, &zone, &e).await;
+                }
                 Err(ProviderError::NotFound) => {
                     // Deleted at the provider meanwhile: the provider owns existence.
                     let mut tx = store.begin_sync(&tenant).await?;
@@ -196,6 +205,34 @@ impl Engine {
             }
         }
         Err(Fail::Provider(ProviderError::Conflict))
+    }
+
+    /// A change the provider refused: the meeting takes the provider's version again, the
+    /// user reads why on the meeting (and the calendar moves it back), and the job is done.
+    async fn refused(&self, run: &mut Run, m: SyncMeeting, user_id: &str, id: &str, zone: &str, why: &ProviderError) -> Result<(), Fail> {
+        tracing::info!(meeting = %m.id, error = %why, "the provider refused a change");
+        let remote = self.client(run).await?.get(id).await?;
+        let remote_data = meeting_data(&remote, zone);
+        let data = apply(&m.data, &Fields::of(&remote_data), &[&remote_data]);
+        let mut tx = self.store().begin_sync(&run.conn.tenant_id).await?;
+        if data != m.data && !tx.update_meeting(&m.id, m.version, &data).await? {
+            // Saved again meanwhile: that newer edit has its own job.
+            return Ok(());
+        }
+        let detail = match why {
+            ProviderError::Rejected { message, .. } if !message.is_empty() => message.clone(),
+            other => other.to_string(),
+        };
+        tx.set_sync_notice(&m.id, &domain::SyncNotice::Refused { detail }.to_stored()).await?;
+        let synced = Fields::of(&remote_data).to_json();
+        let update = CopyUpdate { provider_event_id: &remote.id, etag: remote.etag.as_deref(), provider_series_id: remote.series_id.as_deref(), synced: &synced, confirmed: None, sent_version: None };
+        tx.put_copy(&m.id, user_id, update).await?;
+        for c in tx.copies_of_meeting(&m.id).await? {
+            run.touched.insert(c.user_id);
+        }
+        tx.commit().await?;
+        run.changes += 1;
+        Ok(())
     }
 
     /// Records, before a provider call, what it is about to write, beside earlier writes whose
@@ -288,7 +325,7 @@ impl Engine {
         let mut data = apply(&restored.data, &Fields::of(&data), &[&data]);
         data.cancelled = restored.data.cancelled;
         tx.update_meeting(&m.id, restored.version, &data).await?;
-        tx.set_sync_notice(&m.id, "Not deleted: it was changed in the calendar meanwhile. Delete it again if it should go.").await?;
+        tx.set_sync_notice(&m.id, &domain::SyncNotice::NotDeleted.to_stored()).await?;
         let update = CopyUpdate { provider_event_id: &remote.id, etag: remote.etag.as_deref(), provider_series_id: remote.series_id.as_deref(), synced: &synced, confirmed: None, sent_version: None };
         tx.put_copy(&m.id, user_id, update).await?;
         for c in tx.copies_of_meeting(&m.id).await? {
@@ -297,5 +334,60 @@ impl Engine {
         tx.commit().await?;
         run.changes += 1;
         Ok(())
+    }
+}
+
+/// Which fields an update writes: those where the CRM's meeting differs from what the
+/// provider last agreed (all when nothing was agreed yet), the attendee list whenever
+/// invitations go out (the provider tells whom it lists), and the CRM id on whole meetings.
+fn changed_fields(agreed: Option<&Fields>, local: &Fields, with_attendees: bool, send: bool, whole_meeting: bool) -> Changed {
+    let Some(a) = agreed else {
+        // Every field the CRM has — but not a whole replacement, which would drop what the
+        // CRM does not model (conference data, recurrence).
+        return Changed { attendees: with_attendees, crm_id: whole_meeting, everything: false, ..Changed::ALL };
+    };
+    Changed {
+        subject: a.subject != local.subject,
+        location: a.location != local.location,
+        description: a.description != local.description,
+        time: (a.start, a.end, a.all_day) != (local.start, local.end, local.all_day),
+        private: a.private != local.private,
+        attendees: with_attendees && (send || a.attendees != local.attendees),
+        crm_id: whole_meeting,
+        everything: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn f(start: i64) -> Fields {
+        Fields {
+            subject: "Visit".into(),
+            location: "Harbour".into(),
+            description: "Agenda".into(),
+            start,
+            end: start + 3600,
+            all_day: false,
+            private: false,
+            attendees: BTreeSet::from(["ida@kunde.example".to_string()]),
+        }
+    }
+
+    #[test]
+    fn a_move_writes_only_the_times() {
+        // F-X-10
+        let c = changed_fields(Some(&f(0)), &f(1800), true, false, true);
+        assert_eq!(c, Changed { time: true, crm_id: true, ..Default::default() });
+        // With updates to the attendees: their list goes along.
+        let c = changed_fields(Some(&f(0)), &f(1800), true, true, true);
+        assert_eq!(c, Changed { time: true, attendees: true, crm_id: true, ..Default::default() });
+        // Graph without sending never writes attendees.
+        assert!(!changed_fields(Some(&f(0)), &f(1800), false, false, false).attendees);
+        // Nothing agreed yet: everything, but not what the provider must keep (recurrence, free/busy).
+        let c = changed_fields(None, &f(0), true, false, true);
+        assert!(c.description && c.time && c.attendees && !c.everything);
     }
 }

@@ -14,7 +14,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use store::Connection;
 
-use crate::engine::{provider_kind, Engine, Fail, LiveEvent, Run};
+use crate::engine::{Engine, Fail, LiveEvent, Run};
 
 /// What became of an incoming notification (the webhook answers accordingly).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,7 +96,7 @@ impl Engine {
             // to have the provider end it. Real changes for unknown ids end it.
             return Ok(if n.event == NotificationEvent::Hello { Heard::Accepted } else { Heard::Unknown });
         };
-        if provider_kind(&conn.provider) != Some(kind) {
+        if conn.provider != kind {
             return Ok(Heard::Unknown);
         }
         let Some(sub) = self.subscription(&conn) else { return Ok(Heard::Unknown) };

@@ -107,7 +107,7 @@ impl Worker {
             tenant_id: job.tenant_id.clone(),
             connection_id: job.connection_id.clone(),
             job_id: job.id.clone(),
-            kind: job.kind.clone(),
+            kind: job.kind,
             worker: self.name.clone(),
             started_at: started,
             finished_at: started,

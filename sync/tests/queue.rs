@@ -18,7 +18,7 @@ async fn a_throttled_connection_waits_its_back_off_and_delays_no_one_else() {
             .create_user(&t, NewUser { email, display_name: email, password_hash: "x", role: domain::Role::User, time_zone: "UTC", week_start: 0 })
             .await
             .unwrap();
-        let c = NewConnection { user_id: &u.id, provider: "ews", auth_kind: "basic", mailbox: email, account: email, ews_url: "https://x/EWS/Exchange.asmx", sealed_secret: "v1.k.s" };
+        let c = NewConnection { user_id: &u.id, provider: domain::ProviderKind::Ews, auth_kind: domain::AuthKind::Basic, mailbox: email, account: email, ews_url: "https://x/EWS/Exchange.asmx", sealed_secret: "v1.k.s" };
         conns.push(store.create_connection(&t, c).await.unwrap().id);
     }
     let (slow, fine) = (conns[0].clone(), conns[1].clone());
@@ -27,7 +27,7 @@ async fn a_throttled_connection_waits_its_back_off_and_delays_no_one_else() {
         let t = t.clone();
         async move {
             let key = format!("sync:{c}");
-            store.enqueue_job(&t, NewJob { connection_id: Some(&c), kind: "sync", coalesce_key: Some(&key), payload: "{}", run_at: Utc::now(), flags: 0 }).await.unwrap()
+            store.enqueue_job(&t, NewJob { connection_id: Some(&c), kind: store::JobKind::Sync, coalesce_key: Some(&key), payload: "{}", run_at: Utc::now(), flags: 0 }).await.unwrap()
         }
     };
     enqueue(slow.clone()).await;

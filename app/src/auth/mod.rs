@@ -1,70 +1,77 @@
-//! Sign-in page and the sign-in / sign-out server functions (F-X-1).
+//! The sign-in page (in the browser's language) and the sign-out button (F-X-1).
 
-#[cfg(feature = "ssr")]
-pub mod server;
+pub mod api;
 
-use crate::error::AppError;
+use api::{Login, Logout};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_query_map;
+use leptos_router::{lazy_route, LazyRoute};
 
-#[server(endpoint = "login")]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
-    crate::error::respond(async {
-        server::sign_in(&email, &password).await?;
-        leptos_axum::redirect(&server::safe_next(next.as_deref()));
-        Ok(())
-    }
-    .await)
-}
+use crate::components::{ErrorLine, Interactive, PageTitle};
+use crate::i18n::*;
 
-#[server(endpoint = "logout")]
-pub async fn logout() -> Result<(), AppError> {
-    crate::error::respond(async {
-        server::sign_out().await?;
-        leptos_axum::redirect("/login");
-        Ok(())
+/// The sign-in page as a route of its own WebAssembly chunk: the calendar's first load does
+/// not carry it.
+pub struct LoginRoute;
+
+#[lazy_route]
+impl LazyRoute for LoginRoute {
+    fn data() -> Self {
+        LoginRoute
     }
-    .await)
+
+    fn view(_this: Self) -> AnyView {
+        view! { <LoginPage/> }.into_any()
+    }
 }
 
 #[component]
-pub fn LoginPage() -> impl IntoView {
+fn LoginPage() -> impl IntoView {
+    let l = crate::lang::use_locale();
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let expired = move || query.with(|q| q.get("expired").is_some());
     let next = move || query.with(|q| q.get("next")).unwrap_or_default();
-    let error = move || login.value().get().and_then(Result::err);
+    let error = Signal::derive(move || login.value().get().and_then(Result::err));
     view! {
-        <main class="login">
-            <h1>"CRM Calendar"</h1>
-            <p class="tagline">"Your meetings, your customers, every calendar in sync."</p>
+        <PageTitle page=td_string!(l, auth.title).to_string()/>
+        <main class="login" id="main">
+            <h1>{td_string!(l, app.name)}</h1>
+            <p class="tagline">{td_string!(l, app.tagline)}</p>
             <ActionForm action=login>
-                <Show when=move || expired() && error().is_none()>
-                    <p class="notice" role="status">"Your session has expired. Please sign in again."</p>
+                <Show when=move || expired() && error.get().is_none()>
+                    <p class="notice" role="status">{td_string!(l, auth.expired)}</p>
                 </Show>
-                {move || error().map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
+                <ErrorLine error/>
                 <label>
-                    "E-mail"
-                    <input type="email" name="email" autocomplete="username" required autofocus/>
+                    {td_string!(l, auth.email)}
+                    <input type="email" name="email" autocomplete="username" maxlength="254" required autofocus/>
                 </label>
                 <label>
-                    "Password"
-                    <input type="password" name="password" autocomplete="current-password" required/>
+                    {td_string!(l, auth.password)}
+                    <input type="password" name="password" autocomplete="current-password" maxlength="1024" required/>
                 </label>
-                <input type="hidden" name="next" prop:value=next/>
-                <button type="submit" disabled=move || login.pending().get()>"Sign in"</button>
+                // An attribute, not a property: the server writes it, so a form sent before
+                // the page is interactive still comes back to where the user was going.
+                <input type="hidden" name="next" value=next/>
+                <button type="submit" disabled=move || login.pending().get()>
+                    {move || if login.pending().get() { td_string!(l, auth.signing_in) } else { td_string!(l, auth.sign_in) }}
+                </button>
             </ActionForm>
         </main>
+        <Interactive/>
     }
 }
 
-/// The sign-out button of the page header.
+/// The sign-out button of the app bar: a plain form, so signing out is a whole new page (the
+/// server answers with the sign-in page, and nothing of the session stays in the browser).
 #[component]
 pub fn SignOut() -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
+    let l = crate::lang::use_locale();
     view! {
-        <ActionForm action=logout>
-            <button type="submit" class="link">"Sign out"</button>
-        </ActionForm>
+        <form method="post" action=Logout::PATH class="signout">
+            <button type="submit" class="link">{td_string!(l, app.sign_out)}</button>
+        </form>
     }
 }

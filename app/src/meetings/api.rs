@@ -1,7 +1,8 @@
 //! The meeting editor's server functions (F-EDIT-5/6/9/11/12): load a meeting the viewer may
-//! change, save it ("Save" or "Save and send invitations"), delete it. Times travel as the
-//! viewer's wall clock (dates and times as typed) and are converted on the server in the
-//! viewer's zone; every save goes through the sync engine (meeting + job in one transaction).
+//! change, save it ("Save" or "Save and send invitations"), delete it, and move it on the
+//! calendar (F-X-10). Times travel as the viewer's wall clock (dates and times as typed) and
+//! are converted on the server in the viewer's zone; every change goes through the sync
+//! engine (meeting + job in one transaction).
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -14,6 +15,8 @@ pub struct MeetingForm {
     pub id: Option<String>,
     /// The version loaded (a save of an older one is refused, not silently applied).
     pub version: i64,
+    /// New meetings: the user whose calendar it goes into (empty: the viewer's own).
+    pub calendar_user: String,
     pub subject: String,
     pub location: String,
     pub description: String,
@@ -27,51 +30,87 @@ pub struct MeetingForm {
     /// Attendees' e-mail addresses, separated by commas, semicolons or new lines.
     pub attendees: String,
     /// What the last sync of this meeting left to say (read-only).
-    pub notice: String,
+    pub notice: Option<domain::SyncNotice>,
     /// An occurrence of a recurring series (read-only): changes apply to this occurrence.
     pub occurrence: bool,
 }
 
 impl MeetingForm {
+    /// A date and a time of the form as one wall-clock instant; None while either does not
+    /// read as one (being typed, or wrong).
+    pub fn instant(date: &str, time: &str) -> Option<chrono::NaiveDateTime> {
+        domain::iso::parse_date_time(&format!("{date}T{time}"))
+    }
+
     pub fn attendee_list(&self) -> Vec<String> {
         self.attendees.split([',', ';', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
     }
+
+    /// A new meeting from `start` to `end` (the viewer's wall clock) in `calendar_user`'s
+    /// calendar ("" = the viewer's).
+    pub fn new_at(start: chrono::NaiveDateTime, end: chrono::NaiveDateTime, calendar_user: &str) -> MeetingForm {
+        MeetingForm {
+            calendar_user: calendar_user.to_string(),
+            start_date: start.date().to_string(),
+            start_time: domain::calendar::hh_mm(start),
+            end_date: end.date().to_string(),
+            end_time: domain::calendar::hh_mm(end),
+            ..MeetingForm::default()
+        }
+    }
 }
 
-#[server(endpoint = "meeting")]
+#[server(endpoint = "meeting", input = crate::codec::Json, output = crate::codec::Json)]
 pub async fn get_meeting(id: String) -> Result<MeetingForm, AppError> {
     crate::error::respond(server::load(&id).await)
 }
 
 /// Saves the form; `send`: "Save and send invitations". Returns the meeting's id.
-#[server(endpoint = "meeting-save")]
+#[server(endpoint = "meeting-save", input = crate::codec::Json, output = crate::codec::Json)]
 pub async fn save_meeting(form: MeetingForm, send: bool) -> Result<String, AppError> {
     crate::error::respond(server::save(form, send).await)
 }
 
-#[server(endpoint = "meeting-delete")]
+#[server(endpoint = "meeting-delete", input = crate::codec::Json, output = crate::codec::Json)]
 pub async fn delete_meeting(id: String, version: i64, send: bool) -> Result<(), AppError> {
     crate::error::respond(server::delete(&id, version, send).await)
+}
+
+/// What a move on the calendar came to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MoveOutcome {
+    /// Nothing saved yet: the meeting has attendees, so the user is asked first whether
+    /// they get updates (F-X-10). `can_keep_quiet`: false when the provider mails them
+    /// anyway (Microsoft 365), so "don't send" is not offered.
+    Ask { attendees: usize, can_keep_quiet: bool },
+    /// Moved; the meeting's new version (for an undo).
+    Moved { version: i64 },
+}
+
+/// Moves (or resizes) a meeting to `start`–`end` (`YYYY-MM-DDTHH:MM`, the viewer's wall
+/// clock). `send`: None asks first when there are attendees; Some(answer) saves with or
+/// without updates to them.
+#[server(endpoint = "meeting-move", input = crate::codec::Json, output = crate::codec::Json)]
+pub async fn move_meeting(id: String, version: i64, start: String, end: String, send: Option<bool>) -> Result<MoveOutcome, AppError> {
+    crate::error::respond(server::move_to(&id, version, &start, &end, send).await)
 }
 
 #[cfg(feature = "ssr")]
 mod server {
     use super::*;
-    use crate::auth::server::current_user;
-    use crate::state::app_state;
-    use chrono::{NaiveDate, NaiveTime, TimeDelta};
-    use domain::tz::{local_to_utc, parse_tz, to_local, Tz};
+    use crate::error::check_len;
+    use crate::state::Ctx;
+    use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+    use domain::tz::{local_to_utc, to_local, Tz};
+    use domain::Problem;
     use sync::MeetingInput;
 
-    fn zone(name: &str) -> Tz {
-        parse_tz(name).unwrap_or(Tz::UTC)
-    }
-
     pub async fn load(id: &str) -> Result<MeetingForm, AppError> {
-        let me = current_user().await?;
-        let engine = app_state()?.sync;
-        let m = engine.store().sync_meeting(&me.tenant_id, id).await?.filter(|m| !m.deleted).ok_or(AppError::NotFound)?;
-        let mut tx = engine.store().begin_sync(&me.tenant_id).await?;
+        let ctx = Ctx::signed_in().await?;
+        let (me, engine) = (&ctx.user, &ctx.engine);
+        check_len("id", id, 64)?;
+        let m = engine.store().sync_meeting(ctx.tenant(), id).await?.filter(|m| !m.deleted).ok_or(AppError::NotFound)?;
+        let mut tx = engine.store().begin_sync(ctx.tenant()).await?;
         let copies = tx.copies_of_meeting(id).await?;
         tx.commit().await?;
         let involved = m.organiser_user_id.as_deref() == Some(me.id.as_str())
@@ -81,23 +120,23 @@ mod server {
             // F-CAL-10: someone else's private meeting is only "Busy", never its details.
             return Err(AppError::NotFound);
         }
-        let tz = zone(&me.time_zone);
         let (start, end) = if m.data.all_day {
             (m.data.start.naive_utc(), (m.data.end - TimeDelta::days(1)).naive_utc())
         } else {
-            (to_local(m.data.start, tz), to_local(m.data.end, tz))
+            (to_local(m.data.start, ctx.tz), to_local(m.data.end, ctx.tz))
         };
-        let notice = engine.store().meeting_notice(&me.tenant_id, id).await?;
+        let notice = engine.store().meeting_notice(ctx.tenant(), id).await?;
         Ok(MeetingForm {
             id: Some(m.id.clone()),
             version: m.version,
+            calendar_user: String::new(),
             subject: m.data.subject.clone(),
             location: m.data.location.clone(),
             description: m.data.description.clone(),
-            start_date: start.format("%Y-%m-%d").to_string(),
-            start_time: start.format("%H:%M").to_string(),
-            end_date: end.format("%Y-%m-%d").to_string(),
-            end_time: end.format("%H:%M").to_string(),
+            start_date: start.date().to_string(),
+            start_time: domain::calendar::hh_mm(start),
+            end_date: end.date().to_string(),
+            end_time: domain::calendar::hh_mm(end),
             all_day: m.data.all_day,
             private: m.data.private,
             attendees: m
@@ -108,30 +147,31 @@ mod server {
                 .map(|a| a.email.clone())
                 .collect::<Vec<_>>()
                 .join(", "),
-            notice,
+            notice: domain::SyncNotice::from_stored(&notice),
             occurrence: m.data.original_start.is_some(),
         })
     }
 
-    /// The form's times as UTC instants, in the viewer's zone; clear messages for what cannot be read.
+    /// The form's times as UTC instants, in the viewer's zone; each unreadable part is named.
     fn times(form: &MeetingForm, tz: Tz) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), AppError> {
-        let date = |s: &str, what: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| AppError::Invalid(format!("The {what} date is missing or not a date.")));
-        let time = |s: &str, what: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| AppError::Invalid(format!("The {what} time is missing or not a time (HH:MM).")));
-        let start_date = date(&form.start_date, "start")?;
-        let end_date = if form.end_date.trim().is_empty() { start_date } else { date(&form.end_date, "end")? };
+        let date = |s: &str, field: &str| s.trim().parse::<NaiveDate>().map_err(|_| AppError::field(field, Problem::NotADate));
+        let time = |s: &str, field: &str| NaiveTime::parse_from_str(s.trim(), "%H:%M").map_err(|_| AppError::field(field, Problem::NotATime));
+        let start_date = date(&form.start_date, "start_date")?;
+        let end_date = if form.end_date.trim().is_empty() { start_date } else { date(&form.end_date, "end_date")? };
         if form.all_day {
             if end_date < start_date {
-                return Err(AppError::Invalid("The meeting must end after it starts.".into()));
+                return Err(AppError::field("end", Problem::EndBeforeStart));
             }
             let midnight = |d: NaiveDate| d.and_time(NaiveTime::MIN).and_utc();
             return Ok((midnight(start_date), midnight(end_date + TimeDelta::days(1))));
         }
-        let start = local_to_utc(start_date.and_time(time(&form.start_time, "start")?), tz);
-        let end = local_to_utc(end_date.and_time(time(&form.end_time, "end")?), tz);
+        let start = local_to_utc(start_date.and_time(time(&form.start_time, "start_time")?), tz);
+        let end = local_to_utc(end_date.and_time(time(&form.end_time, "end_time")?), tz);
         Ok((start, end))
     }
 
     fn input(form: &MeetingForm, tz: Tz) -> Result<MeetingInput, AppError> {
+        check_len("attendees", &form.attendees, 20_000)?;
         let (start, end) = times(form, tz)?;
         Ok(MeetingInput {
             subject: form.subject.clone(),
@@ -147,20 +187,48 @@ mod server {
     }
 
     pub async fn save(form: MeetingForm, send: bool) -> Result<String, AppError> {
-        let me = current_user().await?;
-        let engine = app_state()?.sync;
-        let input = input(&form, zone(&me.time_zone))?;
+        let ctx = Ctx::signed_in().await?;
+        let input = input(&form, ctx.tz)?;
         match &form.id {
-            None => Ok(engine.create_meeting(&me.tenant_id, &me, &input, send).await?),
+            None => {
+                // Into the viewer's calendar, or a colleague's whose calendar is connected
+                // (booking for them; F-EDIT-2 is completed with the editor).
+                let calendar = if form.calendar_user.is_empty() || form.calendar_user == ctx.user.id {
+                    ctx.user.clone()
+                } else {
+                    check_len("calendar", &form.calendar_user, 64)?;
+                    let u = ctx.store.user(ctx.tenant(), &form.calendar_user).await.map_err(|_| AppError::field("calendar", Problem::NotAChoice))?;
+                    if ctx.store.connection_of_user(ctx.tenant(), &u.id).await?.is_none() {
+                        return Err(AppError::field("calendar", Problem::NotAChoice));
+                    }
+                    u
+                };
+                Ok(ctx.engine.create_meeting(ctx.tenant(), &calendar, &input, send).await?)
+            }
             Some(id) => {
-                engine.update_meeting(&me.tenant_id, &me, id, form.version, &input, send).await?;
+                ctx.engine.update_meeting(ctx.tenant(), &ctx.user, id, form.version, &input, send).await?;
                 Ok(id.clone())
             }
         }
     }
 
     pub async fn delete(id: &str, version: i64, send: bool) -> Result<(), AppError> {
-        let me = current_user().await?;
-        Ok(app_state()?.sync.delete_meeting(&me.tenant_id, &me, id, version, send).await?)
+        let ctx = Ctx::signed_in().await?;
+        Ok(ctx.engine.delete_meeting(ctx.tenant(), &ctx.user, id, version, send).await?)
+    }
+
+    pub async fn move_to(id: &str, version: i64, start: &str, end: &str, send: Option<bool>) -> Result<MoveOutcome, AppError> {
+        let ctx = Ctx::signed_in().await?;
+        check_len("id", id, 64)?;
+        let at = |s: &str, field: &str| NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").map_err(|_| AppError::field(field, Problem::NotATime));
+        let (start, end) = (local_to_utc(at(start, "start")?, ctx.tz), local_to_utc(at(end, "end")?, ctx.tz));
+        if send.is_none() {
+            let q = ctx.engine.move_question(ctx.tenant(), &ctx.user, id).await?;
+            if q.attendees > 0 {
+                return Ok(MoveOutcome::Ask { attendees: q.attendees, can_keep_quiet: q.can_keep_quiet });
+            }
+        }
+        let version = ctx.engine.move_meeting(ctx.tenant(), &ctx.user, id, version, start, end, send.unwrap_or(false)).await?;
+        Ok(MoveOutcome::Moved { version })
     }
 }

@@ -241,6 +241,12 @@ pub fn fault_response(kind: &FaultKind) -> Response {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             resp
         }
+        // A request Exchange refuses (not a passing failure).
+        FaultKind::Status { status } if *status < 500 => {
+            let mut f = Fault::new("ErrorInvalidRequest", "The request is invalid.");
+            f.status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_REQUEST);
+            f.into_response()
+        }
         FaultKind::Status { status } => {
             let mut f = Fault::new("ErrorInternalServerTransientError", "An internal server error occurred. Try again later.");
             f.status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -26,10 +26,8 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE};
 use url::Url;
 
 use crate::http::{self, HttpConfig};
-use crate::{
-    CalendarProvider, Change, ChangePage, EventDraft, EventKind, EventTime, FreeBusy, MailboxInfo, Notification,
-    ProviderError, ProviderEvent, ProviderKind, Result, SendInvitations, Subscription, Window,
-};
+use crate::{Changed, CalendarProvider, Change, ChangePage, EventDraft, EventKind, EventTime, FreeBusy, MailboxInfo, Notification,
+    ProviderError, ProviderEvent, ProviderKind, Result, SendInvitations, Subscription, Window,};
 use parse::{NotSoap, M, T};
 
 /// How the client authenticates.
@@ -549,8 +547,8 @@ impl CalendarProvider for EwsCalendar {
         self.get(&id).await
     }
 
-    async fn update(&self, id: &str, etag: Option<&str>, draft: &EventDraft, send: SendInvitations) -> Result<ProviderEvent> {
-        let payload = self.call(&soap::update_item(id, etag, draft, send)?).await?;
+    async fn update_fields(&self, id: &str, etag: Option<&str>, draft: &EventDraft, changed: Changed, send: SendInvitations) -> Result<ProviderEvent> {
+        let payload = self.call(&soap::update_item(id, etag, draft, changed, send)?).await?;
         let msg = parse::single(&payload)?;
         let new_id = parse::items(msg).next().and_then(parse::item_id).map(|(id, _)| id);
         self.get(new_id.as_deref().unwrap_or(id)).await

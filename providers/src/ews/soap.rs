@@ -8,7 +8,7 @@ use domain::xml::escape;
 
 use super::parse::{M, S, T};
 use super::recurrence;
-use crate::{EventDraft, EventTime, ProviderError, Result, SendInvitations};
+use crate::{Changed, EventDraft, EventTime, ProviderError, Result, SendInvitations};
 
 /// Version written in every request header; the first one with `StartTimeZoneId`.
 pub const SERVER_VERSION: &str = "Exchange2013";
@@ -280,10 +280,26 @@ pub fn create_item(mailbox: &str, draft: &EventDraft, send: SendInvitations) -> 
 
 /// Sets every field of the draft on the item. With a ChangeKey the write only succeeds when
 /// the item has not changed since (`NeverOverwrite`); without, it overwrites.
-pub fn update_item(id: &str, change_key: Option<&str>, draft: &EventDraft, send: SendInvitations) -> Result<String> {
-    let mut fields = fields(draft)?;
+pub fn update_item(id: &str, change_key: Option<&str>, draft: &EventDraft, changed: Changed, send: SendInvitations) -> Result<String> {
+    // Only the fields that changed: an untouched body keeps its HTML (and a Teams link in it).
+    // (A field's `uri` is its whole FieldURI element; the name is its attribute value.)
+    let name = |uri: &str| uri.split('"').nth(1).unwrap_or_default().to_string();
+    let wanted = |uri: &str| {
+        changed.everything
+            || uri == CRM_ID_URI && changed.crm_id
+            || match name(uri).as_str() {
+                "item:Subject" => changed.subject,
+                "item:Sensitivity" => changed.private,
+                "item:Body" => changed.description,
+                "calendar:Start" | "calendar:End" | "calendar:IsAllDayEvent" | "calendar:StartTimeZoneId" | "calendar:EndTimeZoneId" => changed.time,
+                "calendar:Location" => changed.location,
+                "calendar:RequiredAttendees" | "calendar:OptionalAttendees" => changed.attendees,
+                _ => false,
+            }
+    };
+    let mut fields: Vec<Field> = fields(draft)?.into_iter().filter(|f| wanted(&f.uri)).collect();
     // Zones first: Exchange places an all-day item's midnights in the item's zone.
-    fields.rotate_right(2);
+    fields.sort_by_key(|f| !name(&f.uri).ends_with("TimeZoneId"));
     let mut updates = String::new();
     for f in fields {
         match f.value {

@@ -260,7 +260,7 @@ impl Rig {
     }
 
     pub fn fault(&self, kind: FaultKind, count: u32) {
-        self.emu.with_state(|s| s.faults.push(Fault { provider: provider(self.kind), kind, remaining: count }));
+        self.emu.with_state(|s| s.faults.push(Fault { provider: provider(self.kind), kind, remaining: count, only: None }));
     }
 
     pub async fn meetings(&self) -> i64 {

@@ -1,0 +1,141 @@
+//! The editor dialog itself: the form, its buttons and its messages.
+
+use leptos::prelude::*;
+
+use super::api::{DeleteMeeting, MeetingForm, SaveMeeting};
+use super::Editor;
+use crate::components::{field_error, CheckField, DateField, Dialog, ErrorLine, SelectField, TextArea, TextField, TimeField};
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::lang;
+
+#[component]
+pub fn EditorDialog(form: MeetingForm, editor: Editor) -> impl IntoView {
+    let l = crate::lang::use_locale();
+    let save = ServerAction::<SaveMeeting>::new();
+    let delete = ServerAction::<DeleteMeeting>::new();
+    let is_new = form.id.is_none();
+    let calendar_user = RwSignal::new(form.calendar_user.clone());
+    let subject = RwSignal::new(form.subject.clone());
+    let location = RwSignal::new(form.location.clone());
+    let description = RwSignal::new(form.description.clone());
+    let start_date = RwSignal::new(form.start_date.clone());
+    let start_time = RwSignal::new(form.start_time.clone());
+    let end_date = RwSignal::new(form.end_date.clone());
+    let end_time = RwSignal::new(form.end_time.clone());
+    let all_day = RwSignal::new(form.all_day);
+    let private = RwSignal::new(form.private);
+    let attendees = RwSignal::new(form.attendees.clone());
+    let base = StoredValue::new(form.clone());
+    let current = move || MeetingForm {
+        calendar_user: calendar_user.get_untracked(),
+        subject: subject.get_untracked(),
+        location: location.get_untracked(),
+        description: description.get_untracked(),
+        start_date: start_date.get_untracked(),
+        start_time: start_time.get_untracked(),
+        end_date: end_date.get_untracked(),
+        end_time: end_time.get_untracked(),
+        all_day: all_day.get_untracked(),
+        private: private.get_untracked(),
+        attendees: attendees.get_untracked(),
+        ..base.get_value()
+    };
+    // Moving the start moves the end with it, keeping the meeting's length, as calendars do
+    // (a start typed past the end would otherwise leave a meeting that ends before it starts,
+    // or one that runs into the next day). Measured from the last start that read as a time.
+    Effect::new(move |last: Option<Option<chrono::NaiveDateTime>>| {
+        let start = start_date.with(|d| start_time.with(|t| MeetingForm::instant(d, t)));
+        let last = last.flatten();
+        if let (Some(from), Some(to)) = (last, start) {
+            let end = end_date.with_untracked(|d| end_time.with_untracked(|t| MeetingForm::instant(d, t)));
+            if let (true, Some(end)) = (from != to, end) {
+                let end = end + (to - from);
+                end_date.set(end.date().to_string());
+                end_time.set(domain::calendar::hh_mm(end));
+            }
+        }
+        start.or(last)
+    });
+    let close = move || editor.open.set(None);
+    // Done: close and let the calendar read itself again. Failed: stay, with everything typed.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = save.value().get() {
+            editor.changed.update(|n| *n += 1);
+            close();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            editor.changed.update(|n| *n += 1);
+            close();
+        }
+    });
+    let error: Signal<Option<AppError>> = Signal::derive(move || {
+        let failed = |v: Option<Result<(), AppError>>| v.and_then(Result::err);
+        failed(save.value().get().map(|r| r.map(|_| ()))).or_else(|| failed(delete.value().get()))
+    });
+    // Errors that belong to no field are shown at the top.
+    let general = Signal::derive(move || error.get().filter(|e| !matches!(e, AppError::Invalid { field: Some(_), .. })));
+    let busy = move || save.pending().get() || delete.pending().get();
+    let has_attendees = move || attendees.with(|a| a.split([',', ';', '\n', ' ']).any(|s| !s.trim().is_empty()));
+    let on_save = move |send: bool| {
+        save.dispatch(SaveMeeting { form: current(), send });
+    };
+    let on_delete = move |send: bool| {
+        let f = base.get_value();
+        if let Some(id) = f.id {
+            delete.dispatch(DeleteMeeting { id, version: f.version, send });
+        }
+    };
+    let notice = form.notice.clone();
+    let occurrence = form.occurrence;
+    let calendars = Signal::derive(move || editor.calendars.get());
+    let end_error = field_error(error, "end");
+    view! {
+        <Dialog labelled_by="editor-title" on_close=move |_| close() class="editor-dialog">
+            <h2 id="editor-title">{move || if is_new { td_string!(l, editor.new_title) } else { td_string!(l, editor.edit_title) }}</h2>
+            {notice.map(|n| view! { <p class="notice" role="status">{lang::notice_text(l, &n)}</p> })}
+            {occurrence.then(|| view! { <p class="hint">{td_string!(l, editor.occurrence)}</p> })}
+            <ErrorLine error=general/>
+            <form class="editor" on:submit=move |ev| { ev.prevent_default(); on_save(false); }>
+                <TextField name="subject" value=subject class="wide" required=true error=field_error(error, "subject")>{td_string!(l, editor.subject)}</TextField>
+                {(is_new && calendars.with_untracked(|c| c.len() > 1)).then(|| view! {
+                    <SelectField name="calendar" value=calendar_user class="wide" options=calendars error=field_error(error, "calendar")>{td_string!(l, editor.calendar)}</SelectField>
+                })}
+                <CheckField name="all_day" value=all_day class="wide">{td_string!(l, editor.all_day)}</CheckField>
+                <fieldset class="when">
+                    <legend>{td_string!(l, editor.starts)}</legend>
+                    <DateField name="start_date" value=start_date error=field_error(error, "start_date")>{td_string!(l, editor.date)}</DateField>
+                    <Show when=move || !all_day.get()>
+                        <TimeField name="start_time" value=start_time error=field_error(error, "start_time")>{td_string!(l, editor.time)}</TimeField>
+                    </Show>
+                </fieldset>
+                <fieldset class="when">
+                    <legend>{td_string!(l, editor.ends)}</legend>
+                    <DateField name="end_date" value=end_date error=field_error(error, "end_date")>{td_string!(l, editor.date)}</DateField>
+                    <Show when=move || !all_day.get()>
+                        <TimeField name="end_time" value=end_time error=field_error(error, "end_time")>{td_string!(l, editor.time)}</TimeField>
+                    </Show>
+                </fieldset>
+                {move || end_error.get().map(|m| view! { <p class="field-error wide" role="alert">{m}</p> })}
+                <TextField name="location" value=location class="wide" error=field_error(error, "location")>{td_string!(l, editor.location)}</TextField>
+                <TextArea name="attendees" value=attendees class="wide" rows=2 max=20_000 error=field_error(error, "attendees")>{td_string!(l, editor.attendees)}</TextArea>
+                <TextArea name="description" value=description class="wide" rows=4 error=field_error(error, "description")>{td_string!(l, editor.description)}</TextArea>
+                <CheckField name="private" value=private class="wide">{td_string!(l, editor.private)}</CheckField>
+                <Show when=has_attendees>
+                    <p class="hint wide">{td_string!(l, editor.save_hint)}</p>
+                </Show>
+                <div class="actions wide">
+                    <button type="submit" class="btn" disabled=busy>{td_string!(l, editor.save)}</button>
+                    <button type="button" class="btn primary" disabled=busy on:click=move |_| on_save(true)>{td_string!(l, editor.save_send)}</button>
+                    {(!is_new).then(|| view! {
+                        <button type="button" class="btn danger" disabled=busy on:click=move |_| on_delete(false)>{td_string!(l, editor.delete)}</button>
+                        <button type="button" class="btn danger" disabled=busy on:click=move |_| on_delete(true)>{td_string!(l, editor.delete_send)}</button>
+                    })}
+                    <button type="button" class="btn link" on:click=move |_| close()>{td_string!(l, editor.cancel)}</button>
+                </div>
+            </form>
+        </Dialog>
+    }
+}

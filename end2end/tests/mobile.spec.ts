@@ -1,0 +1,68 @@
+import { test, expect, signIn, hydrated, Page } from './fixtures';
+import { todayIn, addDays } from './dates';
+
+// A phone-sized screen (390 × 844, F-X-7): no sideways scrolling, three days of the week, the
+// bar folded into a menu, a one-column editor, touch targets of at least 44 px.
+
+test.use({ viewport: { width: 390, height: 844 }, hasTouch: true });
+
+async function noSideways(page: Page, where: string) {
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(wide, `${where} is wider than the screen`).toBeLessThanOrEqual(390);
+}
+
+test('every view fits the screen; the week shows three days and moves three at a time', async ({ page }) => {
+  await signIn(page);
+  await noSideways(page, 'week');
+  const days = page.locator('.grid-head .day-head');
+  const visible = async () => (await days.evaluateAll((els) => els.filter((e) => (e as HTMLElement).offsetWidth > 0).length));
+  expect(await visible()).toBe(3);
+  const today = todayIn();
+  await page.locator('[data-nav="next-phone"]').click();
+  await expect(page.locator('main.calendar')).toHaveAttribute('data-date', addDays(today, 3));
+  expect(await visible()).toBe(3);
+  await expect(page.locator('.day-col:visible').first()).toHaveAttribute('data-day', /\d+/);
+  for (const view of ['month', 'schedule', 'day', 'agenda']) {
+    await page.goto(`/calendar?view=${view}`);
+    await hydrated(page);
+    await noSideways(page, view);
+  }
+  await page.goto('/settings');
+  await hydrated(page);
+  await noSideways(page, 'settings');
+});
+
+test('the bar folds into a menu; touch targets are large enough', async ({ page }) => {
+  await signIn(page);
+  const views = page.locator('nav.views').first();
+  await expect(views).toBeHidden();
+  const menu = page.getByRole('button', { name: 'Menu' });
+  await expect(menu).toHaveAttribute('aria-expanded', 'false');
+  await menu.click();
+  await expect(menu).toHaveAttribute('aria-expanded', 'true');
+  await expect(views).toBeVisible();
+  await views.getByRole('link', { name: 'Month', exact: true }).click();
+  await expect(page.locator('main.calendar')).toHaveAttribute('data-view', 'month');
+  await expect(views).toBeHidden();
+  for (const target of [menu, page.getByRole('link', { name: 'Today' }), page.getByRole('button', { name: 'New meeting' }), page.getByRole('button', { name: 'Refresh' })]) {
+    const box = (await target.boundingBox())!;
+    expect(Math.min(box.width, box.height), await target.textContent() ?? '').toBeGreaterThanOrEqual(44);
+  }
+});
+
+test('a tap on a slot opens a one-column editor that fits the screen, and the meeting is made', { tag: '@smoke' }, async ({ page }) => {
+  await signIn(page, undefined, undefined, `/calendar?view=day&date=${todayIn()}`);
+  const col = (await page.locator('.day-col').boundingBox())!;
+  await page.locator('.timed').evaluate((e) => (e.scrollTop = (e.scrollHeight * 17) / 24));
+  const box = (await page.locator('.day-col').boundingBox())!;
+  await page.touchscreen.tap(box.x + box.width / 2, box.y + (box.height * (18 * 60 + 10)) / 1440);
+  expect(col.width).toBeGreaterThan(200);
+  const dialog = page.getByRole('dialog');
+  await expect(dialog.getByLabel('Time').first()).toHaveValue('18:00');
+  await noSideways(page, 'editor');
+  const columns = await page.locator('form.editor').evaluate((f) => getComputedStyle(f).gridTemplateColumns.split(' ').length);
+  expect(columns).toBe(1);
+  await dialog.getByLabel('Subject').fill('Made on the phone screen');
+  await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.locator('.day-col .event', { hasText: 'Made on the phone screen' })).toBeVisible();
+});
