@@ -55,7 +55,7 @@ test('the editor takes focus, keeps it, closes on Escape and gives it back', { t
 
 test('meetings are announced with time, subject and whose calendar; moving to another period announces it', async ({ page }) => {
   await signIn(page);
-  const standUp = page.locator('.day-col .event', { hasText: 'Weekly sales stand-up' }).first();
+  const standUp = page.locator('.day-col:visible .event', { hasText: 'Weekly sales stand-up' }).first();
   await expect(standUp).toHaveAttribute('aria-label', 'Weekly sales stand-up, 09:00 to 09:45, Anna Berg’s calendar');
   await expect(standUp).toHaveAttribute('role', 'button');
   await expect(page.locator('.period .title')).toHaveAttribute('aria-live', 'polite');

@@ -5,8 +5,8 @@ import { test, expect, signIn, hydrated, ANNA } from './fixtures';
 test('signing in shows the seeded meetings in the week view', { tag: '@smoke' }, async ({ page }) => {
   await signIn(page);
   await expect(page.locator('main.calendar')).toHaveAttribute('data-view', 'week');
-  const standUp = page.locator('.day-col .event', { hasText: 'Weekly sales stand-up' });
-  const call = page.locator('.day-col .event', { hasText: 'Call with Fjord Logistics' });
+  const standUp = page.locator('.day-col:visible .event', { hasText: 'Weekly sales stand-up' });
+  const call = page.locator('.day-col:visible .event', { hasText: 'Call with Fjord Logistics' });
   await expect(standUp).toBeVisible();
   await expect(call).toBeVisible();
   // F-CAL-4: overlapping meetings sit side by side, not on top of each other.

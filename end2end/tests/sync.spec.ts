@@ -40,7 +40,7 @@ for (const user of USERS) {
       await open(page, user.email);
       const subject = `Call from the car ${user.provider}`;
       const id = await phoneCreate(server.emulator, user, subject, todayAt(12));
-      const event = page.locator('main.calendar .event', { hasText: subject });
+      const event = page.locator('main.calendar .event:visible', { hasText: subject });
       await expect(event).toBeVisible();
       await phoneDelete(server.emulator, user, id);
       await expect(event).toHaveCount(0);
@@ -55,12 +55,12 @@ for (const user of USERS) {
       await expect(dialog.getByText('the attendees hear nothing')).toBeVisible();
       await dialog.getByRole('button', { name: 'Save', exact: true }).click();
       await expect(dialog).toHaveCount(0);
-      await expect(page.locator('main.calendar .event', { hasText: subject })).toBeVisible();
+      await expect(page.locator('main.calendar .event:visible', { hasText: subject })).toBeVisible();
       await expect.poll(async () => (await stored(server.emulator, user.email)).crmIds[subject] ?? '').not.toBe('');
       expect(await outbox(server.emulator)).toEqual([]);
 
       const renamed = `${subject} – final offer`;
-      await page.locator('main.calendar .event', { hasText: subject }).click();
+      await page.locator('main.calendar .event:visible', { hasText: subject }).click();
       const edit = page.getByRole('dialog');
       await expect(edit.getByLabel('Subject')).toHaveValue(subject);
       await edit.getByLabel('Subject').fill(renamed);
@@ -82,9 +82,9 @@ for (const user of USERS) {
       await expect.poll(async () => (await stored(server.emulator, user.email)).subjects).toContain(subject);
       await expect.poll(async () => (await outbox(server.emulator)).map((m) => m.kind)).toEqual(['invite']);
 
-      await page.locator('main.calendar .event', { hasText: subject }).click();
+      await page.locator('main.calendar .event:visible', { hasText: subject }).click();
       await page.getByRole('dialog').getByRole('button', { name: 'Delete and send cancellations' }).click();
-      await expect(page.locator('main.calendar .event', { hasText: subject })).toHaveCount(0);
+      await expect(page.locator('main.calendar .event:visible', { hasText: subject })).toHaveCount(0);
       await expect.poll(async () => (await stored(server.emulator, user.email)).subjects).not.toContain(subject);
       await expect.poll(async () => (await outbox(server.emulator)).map((m) => `${m.kind} ${m.to}`)).toEqual(['invite ' + CUSTOMERS[0], 'cancel ' + CUSTOMERS[0]]);
     });
@@ -98,7 +98,7 @@ for (const user of USERS) {
       await page.getByLabel('Go to date').fill(mondayText);
       await page.getByLabel('Go to date').press('Enter');
       await expect(page.locator('main.calendar')).toHaveAttribute('data-date', mondayText);
-      const occurrence = page.locator('main.calendar .event', { hasText: 'Weekly team call' }).first();
+      const occurrence = page.locator('main.calendar .event:visible', { hasText: 'Weekly team call' }).first();
       await occurrence.click();
       const edit = page.getByRole('dialog');
       await expect(edit.getByText('one occurrence of a recurring meeting')).toBeVisible();
@@ -113,7 +113,7 @@ for (const user of USERS) {
       const from = new Date(monday.getTime() - 86400_000);
       const to = new Date(monday.getTime() + 8 * 86400_000);
       await phoneRenameOccurrence(server.emulator, user, crmName, from, to, phoneName);
-      await expect(page.locator('main.calendar .event', { hasText: phoneName })).toBeVisible();
+      await expect(page.locator('main.calendar .event:visible', { hasText: phoneName })).toBeVisible();
       await stillSamePage(page);
       expect(await outbox(server.emulator)).toEqual([]);
     });
@@ -130,7 +130,7 @@ test('another user\'s private meeting stays "Busy" when it arrives live', async 
   await expect(page.locator('.sync-state')).toHaveAttribute('data-sync-state', 'ok', { timeout: 20_000 });
   await expect(page.locator('body[data-live="open"]')).toHaveCount(1);
   // Ben's week is on the page (his weekly contract review is in every week of the demo).
-  await expect(page.locator('main.calendar .event', { hasText: 'Contract review with Helios' })).toBeVisible();
+  await expect(page.locator('main.calendar .event:visible', { hasText: 'Contract review with Helios' })).toBeVisible();
   const before = await page.locator('main.calendar .event.busy').count();
   const token = await (await fetch(`${server.emulator}/_emulator/tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: ben.email, provider: 'graph' }) })).json();
   const start = todayAt(15).toISOString().replace(/\.\d{3}Z$/, '');
@@ -183,6 +183,6 @@ test('a change made on the phone just before the page loads is not missed, howev
   await expect.poll(async () => (await (await page.request.post('/api/calendar', { data: { view: 'day' } })).text()).includes(subject)).toBe(true);
   release();
   await expect(page.locator('body[data-live="open"]')).toHaveCount(1);
-  await expect(page.locator('main.calendar .event', { hasText: subject })).toBeVisible();
+  await expect(page.locator('main.calendar .event:visible', { hasText: subject })).toBeVisible();
   await expect(page.locator('.sync-state')).toHaveAttribute('data-sync-state', 'ok');
 });

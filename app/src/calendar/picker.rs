@@ -93,7 +93,12 @@ pub fn Picker() -> impl IntoView {
                                     <span class="swatch" aria-hidden="true"></span>
                                     <span class="name">{name.clone()}</span>
                                 </label>
-                                <ColourSelect id=id.clone() name=Signal::stored(name.clone()) colour on_pick=set_colour/>
+                                // Only a shown calendar has a colour to choose: with hundreds of
+                                // colleagues listed, a select for each would be most of the page.
+                                {
+                                    let (id, name) = (id.clone(), name.clone());
+                                    move || shown().then(|| view! { <ColourSelect id=id.clone() name=Signal::stored(name.clone()) colour on_pick=set_colour/> })
+                                }
                             </li>
                         }
                     }

@@ -168,7 +168,8 @@ pub fn TimeGrid(data: CalendarData) -> impl IntoView {
                 {heads}
             </div>
             {all_day}
-            <div class="timed" node_ref=timed on:scroll=on_scroll
+            // Focusable, so a keyboard can scroll the hours even on a day with no meeting in it.
+            <div class="timed" node_ref=timed on:scroll=on_scroll role="region" aria-label=td_string!(l, calendar.hours_of_day) tabindex="0"
                 on:pointerdown=p.down on:pointermove=p.moved on:pointerup=p.up on:pointercancel=p.cancel>
                 <div class="hours" aria-hidden="true">{hours}</div>
                 {cols}
