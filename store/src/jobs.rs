@@ -237,6 +237,19 @@ impl Store {
         Ok(row.try_get::<i64, _>("n")? > 0)
     }
 
+    /// Which of these coalescing keys have a job waiting (not yet leased).
+    pub async fn jobs_pending(&self, coalesce_keys: &[String]) -> Result<std::collections::HashSet<String>> {
+        if coalesce_keys.is_empty() {
+            return Ok(Default::default());
+        }
+        let sql = format!("SELECT coalesce_key FROM sync_jobs WHERE lease_owner IS NULL AND coalesce_key IN ({})", crate::placeholders(1, coalesce_keys.len()));
+        let mut q = sqlx::query(&sql);
+        for k in coalesce_keys {
+            q = q.bind(k);
+        }
+        q.fetch_all(&self.pool).await?.iter().map(|r| Ok(r.try_get("coalesce_key")?)).collect()
+    }
+
     pub async fn jobs_of_connection(&self, tenant_id: &str, connection_id: &str) -> Result<Vec<Job>> {
         let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM sync_jobs WHERE tenant_id = $1 AND connection_id = $2 ORDER BY run_at, id"))
             .bind(tenant_id)

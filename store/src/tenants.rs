@@ -1,7 +1,7 @@
 //! Tenants (customer companies) and their users.
 
 use crate::{flag, found, new_id, Result, Store, StoreError};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use domain::Role;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -32,6 +32,13 @@ pub struct User {
     pub work_start: i64,
     pub work_end: i64,
     pub work_days: i64,
+}
+
+/// A user as a list of people shows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserName {
+    pub id: String,
+    pub display_name: String,
 }
 
 /// What a user sets on their settings page (F-X-5, F-X-6, F-CAL-6).
@@ -193,17 +200,17 @@ impl Store {
     }
 
     /// Users of the tenant whose calendar is connected and has been synchronised at least
-    /// once, with when it last was: the colleagues whose calendars can be shown (F-CAL-7).
-    pub async fn users_with_synced_calendars(&self, tenant_id: &str) -> Result<Vec<(User, DateTime<Utc>)>> {
-        let cols = user_columns("u");
-        let rows = sqlx::query(&format!(
-            "SELECT {cols}, c.last_synced_at AS last_synced_at FROM users u JOIN calendar_connections c ON c.user_id = u.id AND c.tenant_id = u.tenant_id \
-             WHERE u.tenant_id = $1 AND c.last_synced_at IS NOT NULL ORDER BY u.display_name, u.id"
-        ))
+    /// once: the colleagues whose calendars can be shown (F-CAL-7). Only what the picker
+    /// shows is read: a company has hundreds of users, and the calendar page asks every time.
+    pub async fn users_with_synced_calendars(&self, tenant_id: &str) -> Result<Vec<UserName>> {
+        let rows = sqlx::query(
+            "SELECT u.id AS id, u.display_name AS display_name FROM users u JOIN calendar_connections c ON c.user_id = u.id AND c.tenant_id = u.tenant_id \
+             WHERE u.tenant_id = $1 AND c.last_synced_at IS NOT NULL ORDER BY u.display_name, u.id",
+        )
         .bind(tenant_id)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((user_from_row(r)?, crate::time_ms(r.try_get("last_synced_at")?)))).collect()
+        rows.iter().map(|r| Ok(UserName { id: r.try_get("id")?, display_name: r.try_get("display_name")? })).collect()
     }
 
     pub async fn set_show_weekends(&self, tenant_id: &str, user_id: &str, show: bool) -> Result<()> {

@@ -356,24 +356,24 @@ impl Engine {
         Ok(created)
     }
 
-    /// Page loads (F-CAL-1): sync the user's calendar unless it was synced moments ago or a
-    /// sync is already waiting.
-    pub async fn sync_if_stale(&self, tenant_id: &str, user_id: &str) -> Result<(), StoreError> {
-        match self.inner.store.connection_of_user(tenant_id, user_id).await? {
-            Some(conn) => self.sync_connection_if_stale(&conn).await,
-            None => Ok(()),
-        }
-    }
-
-    /// The same for a connection already read (the calendar page reads those of every shown
-    /// calendar in one query, and refreshes each that is stale).
-    pub async fn sync_connection_if_stale(&self, conn: &Connection) -> Result<(), StoreError> {
-        if conn.status == ConnectionStatus::NeedsReconnect {
+    /// Page loads (F-CAL-1): syncs each of these calendars unless it was synced moments ago,
+    /// must be reconnected first, or has a sync waiting already — one query for the waiting
+    /// syncs of all of them, however many colleagues the page shows.
+    pub async fn sync_stale(&self, conns: &[Connection]) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let stale: Vec<&Connection> = conns
+            .iter()
+            .filter(|c| c.status != ConnectionStatus::NeedsReconnect && !c.last_synced_at.is_some_and(|t| now - t < self.inner.config.fresh_for))
+            .collect();
+        if stale.is_empty() {
             return Ok(());
         }
-        let fresh = conn.last_synced_at.is_some_and(|t| Utc::now() - t < self.inner.config.fresh_for);
-        if !fresh && !self.inner.store.job_pending(&format!("sync:{}", conn.id)).await? {
-            self.request_sync(&conn.tenant_id, &conn.id, false).await?;
+        let keys: Vec<String> = stale.iter().map(|c| format!("sync:{}", c.id)).collect();
+        let waiting = self.inner.store.jobs_pending(&keys).await?;
+        for (conn, key) in stale.iter().zip(&keys) {
+            if !waiting.contains(key) {
+                self.request_sync(&conn.tenant_id, &conn.id, false).await?;
+            }
         }
         Ok(())
     }

@@ -186,14 +186,14 @@ mod server {
 
         // Colleagues come from the viewer's own tenant and must have a synchronised calendar;
         // ids in the address that are not such colleagues are ignored.
-        let listable: Vec<(store::User, chrono::DateTime<Utc>)> = store.users_with_synced_calendars(ctx.tenant()).await?.into_iter().filter(|(u, _)| u.id != me.id).collect();
+        let listable: Vec<store::UserName> = store.users_with_synced_calendars(ctx.tenant()).await?.into_iter().filter(|u| u.id != me.id).collect();
         let wanted = url.users.clone().unwrap_or_else(|| prefs.shown.clone());
-        let mut shown: Vec<&store::User> = Vec::new();
+        let mut shown: Vec<&store::UserName> = Vec::new();
         for id in &wanted {
             if shown.len() + 1 >= MAX_LANES {
                 break;
             }
-            if let Some((u, _)) = listable.iter().find(|(u, _)| u.id == *id) {
+            if let Some(u) = listable.iter().find(|u| u.id == *id) {
                 if !shown.iter().any(|s| s.id == u.id) {
                     shown.push(u);
                 }
@@ -201,26 +201,24 @@ mod server {
         }
         let ids: Vec<String> = std::iter::once(me.id.clone()).chain(shown.iter().map(|u| u.id.clone())).collect();
         // Colours by the whole list (not by who is shown now), so each calendar keeps its colour.
-        let everyone: Vec<String> = std::iter::once(me.id.clone()).chain(listable.iter().map(|(u, _)| u.id.clone())).collect();
+        let everyone: Vec<String> = std::iter::once(me.id.clone()).chain(listable.iter().map(|u| u.id.clone())).collect();
         let palette = lane_colours(&everyone, &prefs.colours);
         let colour_of = |id: &str| everyone.iter().position(|e| e == id).map(|i| palette[i]).unwrap_or(0);
         let colours: Vec<u8> = ids.iter().map(|id| colour_of(id)).collect();
 
         // F-CAL-1: opening the calendar refreshes every shown calendar that is not fresh.
         let conns = store.connections_of_users(ctx.tenant(), &ids).await?;
-        for c in &conns {
-            if let Err(e) = ctx.engine.sync_connection_if_stale(c).await {
-                tracing::warn!(error = %e, "could not queue a sync on page load");
-            }
+        if let Err(e) = ctx.engine.sync_stale(&conns).await {
+            tracing::warn!(error = %e, "could not queue a sync on page load");
         }
-        let lanes: Vec<Lane> = std::iter::once(me)
-            .chain(shown.iter().copied())
+        let lanes: Vec<Lane> = std::iter::once((&me.id, &me.display_name))
+            .chain(shown.iter().map(|u| (&u.id, &u.display_name)))
             .zip(&colours)
-            .map(|(u, colour)| {
-                let conn = conns.iter().find(|c| c.user_id == u.id);
+            .map(|((id, name), colour)| {
+                let conn = conns.iter().find(|c| c.user_id == *id);
                 Lane {
-                    user_id: u.id.clone(),
-                    name: u.display_name.clone(),
+                    user_id: id.clone(),
+                    name: name.clone(),
                     colour: *colour,
                     synced_at: conn.and_then(|c| c.last_synced_at).map(|t| t.timestamp()),
                     connected: conn.is_some(),
@@ -229,7 +227,8 @@ mod server {
             .collect();
         let colleagues = listable
             .iter()
-            .map(|(u, _)| Colleague { user_id: u.id.clone(), name: u.display_name.clone(), colour: colour_of(&u.id), shown: lanes.iter().any(|l| l.user_id == u.id) })
+            .zip(&palette[1..])
+            .map(|(u, colour)| Colleague { user_id: u.id.clone(), name: u.display_name.clone(), colour: *colour, shown: ids.contains(&u.id) })
             .collect();
 
         let (first, end) = nav.load_range();
