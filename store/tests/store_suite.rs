@@ -351,6 +351,11 @@ async fn jobs_coalesce_lease_and_run_one_per_connection() {
         assert!(s.enqueue_job(&t, job(&b, Some(&format!("sync:{b}")), now)).await.unwrap());
         assert!(s.enqueue_job(&t, job(&b, None, later)).await.unwrap());
         assert_eq!(s.job_count().await.unwrap(), 4);
+        // The calendar page asks in one query which of its calendars have a sync waiting.
+        let key_b = format!("sync:{b}");
+        let asked = [key_a.clone(), key_b.clone(), "sync:nobody".to_string()];
+        let waiting = s.jobs_pending(&asked).await.unwrap();
+        assert_eq!(waiting, [key_a.clone(), key_b.clone()].into_iter().collect());
 
         // One job per connection at a time; the not-yet-due one waits.
         let lease = now + chrono::Duration::seconds(30);
@@ -361,6 +366,10 @@ async fn jobs_coalesce_lease_and_run_one_per_connection() {
         want.sort();
         assert_eq!(conns, want, "{got:?}");
         assert!(s.claim_jobs("w2", now, lease, 10).await.unwrap().is_empty(), "both connections busy");
+        // A job being run is no longer waiting (both syncs were due and are taken): a page load
+        // may queue the next sync.
+        assert!(conns.len() == 2 && got.iter().filter(|j| j.coalesce_key.as_deref().is_some_and(|k| k.starts_with("sync:"))).count() == 2, "{got:?}");
+        assert!(s.jobs_pending(&asked).await.unwrap().is_empty());
 
         // A worker dies: after its lease, another takes the job over (attempt 2).
         let a_job = got.iter().find(|j| j.connection_id.as_deref() == Some(&a)).unwrap().clone();
