@@ -1,5 +1,6 @@
 import { test, expect, signIn, Page } from './fixtures';
 import { USERS, phoneCreate, phoneDelete, phoneRenameOccurrence, stored, outbox } from './phone';
+import { addDays, todayIn, zonedTime } from './dates';
 
 // Two-way sync in the browser, for each provider of the demo: Anna on Google, Ben on
 // Microsoft 365 (Graph), Carla on Exchange (EWS). The provider side is the embedded emulator,
@@ -18,10 +19,10 @@ async function stillSamePage(page: Page) {
   expect(await page.evaluate(() => (window as any).__noReload)).toBe('still here');
 }
 
-function todayAt(hourUtc: number): Date {
-  const d = new Date();
-  d.setUTCHours(hourUtc, 0, 0, 0);
-  return d;
+/** A time today as the demo users (Copenhagen) see it: on the page's today, whatever the hour
+ *  the test runs at. */
+function todayAt(hour: number): Date {
+  return zonedTime(todayIn(), hour);
 }
 
 async function newMeeting(page: Page, subject: string, attendees: string) {
@@ -91,9 +92,9 @@ for (const user of USERS) {
 
     test('an occurrence of a recurring meeting changed in the CRM changes at the provider, and back', async ({ page, server }) => {
       // The demo series: "Weekly team call", Mondays, from last week; this week's is unchanged.
-      const now = new Date();
-      const monday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - ((now.getUTCDay() + 6) % 7)));
-      const mondayText = monday.toISOString().slice(0, 10);
+      const today = todayIn();
+      const mondayText = addDays(today, -((new Date(`${today}T12:00:00Z`).getUTCDay() + 6) % 7));
+      const monday = new Date(`${mondayText}T00:00:00Z`);
       await open(page, user.email);
       await page.getByLabel('Go to date').fill(mondayText);
       await page.getByLabel('Go to date').press('Enter');

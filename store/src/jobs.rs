@@ -233,8 +233,7 @@ impl Store {
 
     /// Is a job with this coalescing key waiting (not yet running)?
     pub async fn job_pending(&self, coalesce_key: &str) -> Result<bool> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM sync_jobs WHERE coalesce_key = $1 AND lease_owner IS NULL").bind(coalesce_key).fetch_one(&self.pool).await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        Ok(!self.jobs_pending(&[coalesce_key.to_string()]).await?.is_empty())
     }
 
     /// Which of these coalescing keys have a job waiting (not yet leased).

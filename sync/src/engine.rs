@@ -368,14 +368,23 @@ impl Engine {
         if stale.is_empty() {
             return Ok(());
         }
-        let keys: Vec<String> = stale.iter().map(|c| format!("sync:{}", c.id)).collect();
+        self.sync_unless_waiting(&stale).await.map(drop)
+    }
+
+    /// Queues a sync of each of these calendars that has none waiting yet (one query for
+    /// all of them); returns how many it queued. (A running sync does not count: its process
+    /// may have died; its lease tells.)
+    async fn sync_unless_waiting(&self, conns: &[&Connection]) -> Result<usize, StoreError> {
+        let keys: Vec<String> = conns.iter().map(|c| format!("sync:{}", c.id)).collect();
         let waiting = self.inner.store.jobs_pending(&keys).await?;
-        for (conn, key) in stale.iter().zip(&keys) {
+        let mut queued = 0;
+        for (conn, key) in conns.iter().zip(&keys) {
             if !waiting.contains(key) {
                 self.request_sync(&conn.tenant_id, &conn.id, false).await?;
+                queued += 1;
             }
         }
-        Ok(())
+        Ok(queued)
     }
 
     /// The "up to date" indicator of a user's calendar; None when it is not connected.
@@ -396,18 +405,15 @@ impl Engine {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
         let cfg = &self.inner.config;
         let store = &self.inner.store;
-        let mut queued = 0;
-        for conn in store.connections_synced_before(now - cfg.poll_without_push, 500).await? {
-            let pushed = cfg.public_url.is_some() && conn.push_expires_at.is_some_and(|t| t > now);
-            if pushed && conn.last_synced_at.is_some_and(|t| now - t < cfg.poll_with_push) {
-                continue;
-            }
-            // (A running sync does not count: its process may have died; its lease tells.)
-            if !store.job_pending(&format!("sync:{}", conn.id)).await? {
-                self.request_sync(&conn.tenant_id, &conn.id, false).await?;
-                queued += 1;
-            }
-        }
+        let quiet = store.connections_synced_before(now - cfg.poll_without_push, 500).await?;
+        let due: Vec<&Connection> = quiet
+            .iter()
+            .filter(|conn| {
+                let pushed = cfg.public_url.is_some() && conn.push_expires_at.is_some_and(|t| t > now);
+                !(pushed && conn.last_synced_at.is_some_and(|t| now - t < cfg.poll_with_push))
+            })
+            .collect();
+        let mut queued = self.sync_unless_waiting(&due).await?;
         if cfg.public_url.is_some() {
             for conn in store.connections_push_due(now + cfg.push_renew_before, 500).await? {
                 if self.request_push(&conn, false).await? {

@@ -453,3 +453,51 @@ mod oauth {
         super::an_expiring_access_token_is_refreshed_before_use(providers::ProviderKind::Graph).await
     }
 }
+
+/// F-CAL-1: opening the calendar refreshes every shown calendar whose last sync is stale —
+/// colleagues' too — and no other: not one synced moments ago, not one that must be
+/// reconnected first, and never twice while a sync is waiting. The page hears the result.
+#[tokio::test]
+async fn a_page_load_refreshes_the_shown_calendars_that_are_stale_and_no_others() {
+    let rig = Rig::new(ProviderKind::Google).await;
+    rig.drain().await;
+    let conn = |name: &'static str| {
+        let rig = &rig;
+        async move { rig.store.connection_of_user(&rig.tenant, &rig.user(name).id).await.unwrap().unwrap() }
+    };
+    let (alice, bob) = (conn("alice").await, conn("bob").await);
+    let key = |c: &store::Connection| format!("sync:{}", c.id);
+    let keys = vec![key(&alice), key(&bob)];
+    let make_stale = |c: &store::Connection| {
+        let id = c.id.clone();
+        let pool = rig.store.pool().clone();
+        async move {
+            let hour_ago = (chrono::Utc::now() - Duration::hours(1)).timestamp_millis();
+            sqlx::query("UPDATE calendar_connections SET last_synced_at = $1 WHERE id = $2").bind(hour_ago).bind(id).execute(&pool).await.unwrap();
+        }
+    };
+
+    // Bob (the viewer's colleague) was synced an hour ago, Alice just now.
+    rig.phone("bob").create(&phone_draft("Made on Bob's phone", at(10), 30), SendInvitations::No).await.unwrap();
+    make_stale(&bob).await;
+    let shown = vec![conn("alice").await, conn("bob").await];
+    rig.engine.sync_stale(&shown).await.unwrap();
+    assert_eq!(rig.store.jobs_pending(&keys).await.unwrap(), [key(&bob)].into(), "only the stale calendar is refreshed");
+    // Reloading the page while that sync waits adds nothing.
+    rig.engine.sync_stale(&shown).await.unwrap();
+    assert_eq!(rig.store.job_count().await.unwrap(), 1);
+
+    rig.live.0.lock().unwrap().clear();
+    rig.drain().await;
+    assert_eq!(rig.crm("bob").await, vec![("Made on Bob's phone".to_string(), at(10))]);
+    let heard = rig.live.0.lock().unwrap().iter().any(|e| matches!(e, sync::LiveEvent::Calendar { user_ids, .. } if user_ids.contains(&rig.user("bob").id)));
+    assert!(heard, "the open pages are told Bob's calendar changed");
+
+    // Both stale, but Bob's must be reconnected first: a sync could only fail again.
+    make_stale(&alice).await;
+    make_stale(&bob).await;
+    rig.store.set_connection_status(&rig.tenant, &bob.id, ConnectionStatus::NeedsReconnect, &StatusReason::Reconnect { detail: "revoked".into() }).await.unwrap();
+    rig.engine.sync_stale(&[conn("alice").await, conn("bob").await]).await.unwrap();
+    assert_eq!(rig.store.jobs_pending(&keys).await.unwrap(), [key(&alice)].into());
+    rig.finish().await;
+}

@@ -97,7 +97,10 @@ pub fn keep_scroll(cal: CalendarCtx, node: NodeRef<leptos::html::Div>, selector:
         // in): act on a later frame, on the element in the page then.
         fn place(node: NodeRef<leptos::html::Div>, selector: &'static str, vertical: bool, at: std::rc::Rc<dyn Fn(&leptos::web_sys::Element) -> i32>, tries: u8) {
             request_animation_frame(move || {
-                let found = node.get_untracked().map(Into::into).or_else(|| document().query_selector(selector).ok().flatten());
+                // A live update may have replaced the view (and disposed its node) before this
+                // frame: then the new view places itself.
+                let Some(mine) = node.try_get_untracked() else { return };
+                let found = mine.map(Into::into).or_else(|| document().query_selector(selector).ok().flatten());
                 let laid_out = found.as_ref().is_some_and(|el: &leptos::web_sys::Element| el.is_connected() && el.client_height() > 0);
                 match found {
                     Some(el) if laid_out => {

@@ -181,7 +181,8 @@ fn SyncState() -> impl IntoView {
         let users = live.watched.get_untracked();
         leptos::task::spawn_local(async move {
             let answer = get_sync_state(users).await;
-            if asked.get_value() == ask {
+            // (The toolbar may be gone by the time the answer comes.)
+            if asked.try_get_value() == Some(ask) {
                 state.set(Some(answer));
             }
         });

@@ -21,7 +21,7 @@ pub fn Dialog(
         // Opened once the element is in the page (`showModal` refuses a detached one, and a
         // Suspense may build the view before inserting it).
         fn open_when_attached(node: NodeRef<leptos::html::Dialog>, tries: u8) {
-            request_animation_frame(move || match node.get_untracked() {
+            request_animation_frame(move || match node.try_get_untracked().flatten() {
                 Some(d) if d.is_connected() => {
                     if !d.open() {
                         let _ = d.show_modal();
@@ -35,7 +35,7 @@ pub fn Dialog(
         on_cleanup(move || {
             // Closed first: while a modal dialog is open the page behind it is inert and
             // cannot take focus.
-            if let Some(d) = node.get_untracked() {
+            if let Some(d) = node.try_get_untracked().flatten() {
                 d.close();
             }
             if let Some(el) = opener.take() {
