@@ -56,7 +56,9 @@ pub fn Picker() -> impl IntoView {
         save(None, vec![(id, colour)]);
     };
     let colleagues = move || cal.data.with(|d| d.as_ref().map(|d| d.colleagues.clone()).unwrap_or_default());
-    let colleague = move |id: String| move || cal.data.with(|d| d.as_ref().and_then(|d| d.colleagues.iter().find(|c| c.user_id == id).cloned()));
+    // Each row's state (shown, colour) by id, built once per load: a row looks itself up here
+    // instead of searching the list (hundreds of rows each searching hundreds was quadratic).
+    let states = Memo::new(move |_| cal.data.with(|d| d.as_ref().map(|d| d.colleagues.iter().map(|c| (c.user_id.clone(), (c.shown, c.colour))).collect::<std::collections::HashMap<_, _>>()).unwrap_or_default()));
     let my_colour = move || cal.data.with(|d| d.as_ref().and_then(|d| d.lanes.first().map(|l| l.colour)).unwrap_or(0));
     let my_id = me.0.with_untracked(|m| m.id.clone());
     view! {
@@ -76,10 +78,13 @@ pub fn Picker() -> impl IntoView {
                 </li>
                 <For each=colleagues key=|c: &Colleague| c.user_id.clone() let:c>
                     {
-                        let now = Signal::derive(colleague(c.user_id.clone()));
-                        let shown = move || now.with(|c| c.as_ref().is_some_and(|c| c.shown));
-                        let colour = Signal::derive(move || now.with(|c| c.as_ref().map(|c| c.colour).unwrap_or(0)));
                         let id = c.user_id.clone();
+                        let now = Memo::new({
+                            let id = id.clone();
+                            move |_| states.with(|s| s.get(&id).copied().unwrap_or((false, 0)))
+                        });
+                        let shown = move || now.get().0;
+                        let colour = Signal::derive(move || now.get().1);
                         let name = c.name.clone();
                         view! {
                             <li class=move || format!("pick c{}", colour.get()) class:on=shown>
