@@ -347,14 +347,14 @@ impl Store {
              FROM meeting_copies c JOIN meetings m ON m.id = c.meeting_id";
         // The page's hottest query comes back as one JSON array in one row: sqlx's SQLite
         // driver hands each row across threads and copies each value twice, which cost more
-        // than the query itself at a hundred rows (page benchmark profile).
-        let (array, aggregate) = match self.backend {
-            crate::Backend::Sqlite => ("json_array", "json_group_array({})"),
-            crate::Backend::Postgres => ("json_build_array", "CAST(COALESCE(json_agg({}), CAST('[]' AS json)) AS TEXT)"),
+        // than the query itself at a hundred rows (page benchmark profile). Flags as 0/1 on
+        // both backends, in the order of [`EntryRow`].
+        let cols = "calendar_user_id, id, subject, location, start_at, end_at, CASE WHEN all_day THEN 1 ELSE 0 END, \
+             CASE WHEN is_private THEN 1 ELSE 0 END, organiser_user_id, version, original_start_at, sync_notice, viewer_participates, response";
+        let aggregate = match self.backend {
+            crate::Backend::Sqlite => format!("json_group_array(json_array({cols}))"),
+            crate::Backend::Postgres => format!("CAST(COALESCE(json_agg(json_build_array({cols})), CAST('[]' AS json)) AS TEXT)"),
         };
-        let row = format!(
-            "{array}(calendar_user_id, id, subject, location, start_at, end_at, all_day, is_private, organiser_user_id, version, original_start_at, sync_notice, viewer_participates, response)"
-        );
         let sql = format!(
             "SELECT {} AS entries FROM ( \
              {select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND NOT c.long_span \
@@ -363,7 +363,7 @@ impl Store {
              {select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND c.long_span \
                AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' AND m.deleted_at IS NULL \
              ) e",
-            aggregate.replace("{}", &row)
+            aggregate
         );
         let mut q = sqlx::query(&sql)
             .bind(tenant_id)
@@ -379,20 +379,20 @@ impl Store {
         let mut entries: Vec<CalendarEntry> = rows
             .into_iter()
             .map(|r| CalendarEntry {
-                calendar_user_id: r.0,
-                meeting_id: r.1,
-                subject: r.2,
-                location: r.3,
-                start: time(r.4),
-                end: time(r.5),
-                all_day: r.6 .0,
-                private: r.7 .0,
-                organiser_user_id: r.8,
-                version: r.9,
-                occurrence: r.10.is_some(),
-                notice: r.11,
-                viewer_participates: r.12 != 0,
-                response: r.13,
+                calendar_user_id: r.calendar_user_id,
+                meeting_id: r.meeting_id,
+                subject: r.subject,
+                location: r.location,
+                start: time(r.start_at),
+                end: time(r.end_at),
+                all_day: r.all_day != 0,
+                private: r.private != 0,
+                organiser_user_id: r.organiser_user_id,
+                version: r.version,
+                occurrence: r.original_start_at.is_some(),
+                notice: r.sync_notice,
+                viewer_participates: r.viewer_participates != 0,
+                response: r.response,
             })
             .collect();
         entries.sort_by(|a, b| (a.start, &a.meeting_id, &a.calendar_user_id).cmp(&(b.start, &b.meeting_id, &b.calendar_user_id)));
@@ -400,33 +400,24 @@ impl Store {
     }
 }
 
-/// One row of [`Store::calendar_entries`] as its JSON array holds it (columns in query order).
+/// One row of [`Store::calendar_entries`] as its JSON array holds it (serde reads a struct
+/// from an array by field order: keep it in the order of the query's columns).
 #[derive(serde::Deserialize)]
-struct EntryRow(String, String, String, String, i64, i64, JsonFlag, JsonFlag, Option<String>, i64, Option<i64>, String, i64, Option<String>);
-
-/// A BOOLEAN column in JSON: `true`/`false` from PostgreSQL, 0/1 from SQLite.
-struct JsonFlag(bool);
-
-impl<'de> serde::Deserialize<'de> for JsonFlag {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = JsonFlag;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a boolean or 0/1")
-            }
-            fn visit_bool<E>(self, v: bool) -> std::result::Result<JsonFlag, E> {
-                Ok(JsonFlag(v))
-            }
-            fn visit_i64<E>(self, v: i64) -> std::result::Result<JsonFlag, E> {
-                Ok(JsonFlag(v != 0))
-            }
-            fn visit_u64<E>(self, v: u64) -> std::result::Result<JsonFlag, E> {
-                Ok(JsonFlag(v != 0))
-            }
-        }
-        d.deserialize_any(Visitor)
-    }
+struct EntryRow {
+    calendar_user_id: String,
+    meeting_id: String,
+    subject: String,
+    location: String,
+    start_at: i64,
+    end_at: i64,
+    all_day: i64,
+    private: i64,
+    organiser_user_id: Option<String>,
+    version: i64,
+    original_start_at: Option<i64>,
+    sync_notice: String,
+    viewer_participates: i64,
+    response: Option<String>,
 }
 
 async fn insert_meeting(tx: &mut Transaction<'static, Any>, tenant_id: &str, id: &str, m: &NewMeeting) -> Result<String> {

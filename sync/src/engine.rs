@@ -365,9 +365,6 @@ impl Engine {
             .iter()
             .filter(|c| c.status != ConnectionStatus::NeedsReconnect && !c.last_synced_at.is_some_and(|t| now - t < self.inner.config.fresh_for))
             .collect();
-        if stale.is_empty() {
-            return Ok(());
-        }
         self.sync_unless_waiting(&stale).await.map(drop)
     }
 
