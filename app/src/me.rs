@@ -79,18 +79,21 @@ pub fn use_me() -> MeCtx {
 #[component]
 pub fn SignedIn(children: ChildrenFn) -> impl IntoView {
     let me = Resource::new(|| (), |_| get_me());
-    let children = StoredValue::new(children);
+    // One `Suspend`, not a closure returning one: on the server, Suspense walks its children
+    // several times to find what they load, and re-runs a closure each time — which built the
+    // whole page again (and started its data loads again: the calendar's was read and sent to
+    // the browser three times per page). A `Suspend` resolves once and keeps its view.
     view! {
         <Suspense fallback=crate::components::Loading>
-            {move || {
-                me.get().map(|loaded| match loaded {
+            {Suspend::new(async move {
+                match me.await {
                     Ok(me) => {
                         provide_context(MeCtx(RwSignal::new(me)));
-                        children.read_value()().into_any()
+                        children().into_any()
                     }
                     Err(error) => view! { <crate::components::ErrorView error/> }.into_any(),
-                })
-            }}
+                }
+            })}
         </Suspense>
     }
 }

@@ -65,7 +65,8 @@ impl Answer {
     }
 }
 
-/// One meeting as one calendar shows it.
+/// One meeting as one calendar shows it. Empty and false fields are left out of its JSON (a
+/// page carries hundreds of these in its hydration data, escaped once more as a string).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CalEvent {
     pub meeting_id: String,
@@ -73,6 +74,7 @@ pub struct CalEvent {
     pub calendar: usize,
     /// `None` when the viewer may only see that the time is booked ("Busy").
     pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
     /// Local wall-clock time in the viewer's zone. All-day meetings: midnight of their first day.
     #[serde(with = "crate::iso::date_time")]
@@ -80,22 +82,32 @@ pub struct CalEvent {
     /// Exclusive end. All-day meetings: midnight after their last day.
     #[serde(with = "crate::iso::date_time")]
     pub end: NaiveDateTime,
+    #[serde(default, skip_serializing_if = "is_false")]
     pub all_day: bool,
     /// A private meeting the viewer may read (their own): shown with a lock.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub private: bool,
     /// The calendar owner's answer.
     pub answer: Answer,
     /// The viewer may move and resize it on the calendar (F-X-10): they organise it and it is
     /// in their own calendar.
+    #[serde(default, skip_serializing_if = "is_false")]
     pub movable: bool,
     /// The version shown (a move made on an older one is refused, not applied blindly).
     pub version: i64,
     /// One occurrence of a recurring series (a move moves this occurrence only).
+    #[serde(default, skip_serializing_if = "is_false")]
     pub occurrence: bool,
     /// The organisations it is linked to (the agenda lists them; empty elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organisation: Option<String>,
     /// What its last sync left to say (only for meetings the viewer moves).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notice: Option<crate::message::SyncNotice>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl CalEvent {

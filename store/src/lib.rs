@@ -193,6 +193,26 @@ pub(crate) fn flag(row: &AnyRow, col: &str) -> Result<bool> {
     }
 }
 
+/// A query whose rows come back as one JSON array in one row: `SELECT <array of arrays of
+/// cols> FROM (inner)`. sqlx's SQLite driver hands each row across threads (a wake-up per row)
+/// and copies each value twice, which costs more than the query itself at a few hundred rows
+/// (page benchmark profiles); the calendar page's multi-row queries use this. Decode with
+/// [`json_rows`] into a struct whose fields are in the order of `cols`. Row order is not kept:
+/// sort after decoding.
+pub(crate) fn json_rows_sql(backend: Backend, cols: &str, inner: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("SELECT json_group_array(json_array({cols})) AS json_rows FROM ({inner}) e"),
+        Backend::Postgres => format!("SELECT CAST(COALESCE(json_agg(json_build_array({cols})), CAST('[]' AS json)) AS TEXT) AS json_rows FROM ({inner}) e"),
+    }
+}
+
+/// The rows of a [`json_rows_sql`] query (serde reads a struct from an array by field order).
+pub(crate) fn json_rows<T: serde::de::DeserializeOwned>(row: &AnyRow) -> Result<Vec<T>> {
+    use sqlx::Row;
+    let json: String = row.try_get("json_rows")?;
+    serde_json::from_str(&json).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))
+}
+
 /// `$from, $from+1, …` placeholders for an IN list.
 pub(crate) fn placeholders(from: usize, count: usize) -> String {
     (from..from + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")

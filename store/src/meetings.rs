@@ -345,26 +345,18 @@ impl Store {
              THEN 1 ELSE 0 END AS BIGINT) AS viewer_participates, \
              (SELECT r.response FROM meeting_attendees r WHERE r.meeting_id = m.id AND r.user_id = c.user_id LIMIT 1) AS response \
              FROM meeting_copies c JOIN meetings m ON m.id = c.meeting_id";
-        // The page's hottest query comes back as one JSON array in one row: sqlx's SQLite
-        // driver hands each row across threads and copies each value twice, which cost more
-        // than the query itself at a hundred rows (page benchmark profile). Flags as 0/1 on
-        // both backends, in the order of [`EntryRow`].
+        // The page's hottest query: its rows come back as one JSON array (see
+        // `json_rows_sql`); flags as 0/1 on both backends, in the order of [`EntryRow`].
         let cols = "calendar_user_id, id, subject, location, start_at, end_at, CASE WHEN all_day THEN 1 ELSE 0 END, \
              CASE WHEN is_private THEN 1 ELSE 0 END, organiser_user_id, version, original_start_at, sync_notice, viewer_participates, response";
-        let aggregate = match self.backend {
-            crate::Backend::Sqlite => format!("json_group_array(json_array({cols}))"),
-            crate::Backend::Postgres => format!("CAST(COALESCE(json_agg(json_build_array({cols})), CAST('[]' AS json)) AS TEXT)"),
-        };
-        let sql = format!(
-            "SELECT {} AS entries FROM ( \
-             {select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND NOT c.long_span \
+        let inner = format!(
+            "{select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND NOT c.long_span \
                AND c.start_at >= $5 AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' AND m.deleted_at IS NULL \
              UNION ALL \
              {select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND c.long_span \
-               AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' AND m.deleted_at IS NULL \
-             ) e",
-            aggregate
+               AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' AND m.deleted_at IS NULL"
         );
+        let sql = crate::json_rows_sql(self.backend, cols, &inner);
         let mut q = sqlx::query(&sql)
             .bind(tenant_id)
             .bind(viewer_id)
@@ -374,8 +366,7 @@ impl Store {
         for u in user_ids {
             q = q.bind(u);
         }
-        let json: String = q.fetch_one(&self.pool).await?.try_get("entries")?;
-        let rows: Vec<EntryRow> = serde_json::from_str(&json).map_err(|e| StoreError::Db(sqlx::Error::Decode(Box::new(e))))?;
+        let rows: Vec<EntryRow> = crate::json_rows(&q.fetch_one(&self.pool).await?)?;
         let mut entries: Vec<CalendarEntry> = rows
             .into_iter()
             .map(|r| CalendarEntry {

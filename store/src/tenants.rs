@@ -35,7 +35,7 @@ pub struct User {
 }
 
 /// A user as a list of people shows them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
 pub struct UserName {
     pub id: String,
     pub display_name: String,
@@ -203,14 +203,16 @@ impl Store {
     /// once: the colleagues whose calendars can be shown (F-CAL-7). Only what the picker
     /// shows is read: a company has hundreds of users, and the calendar page asks every time.
     pub async fn users_with_synced_calendars(&self, tenant_id: &str) -> Result<Vec<UserName>> {
-        let rows = sqlx::query(
+        // Hundreds of rows on every page: as one JSON array (see `json_rows_sql`).
+        let sql = crate::json_rows_sql(
+            self.backend,
+            "id, display_name",
             "SELECT u.id AS id, u.display_name AS display_name FROM users u JOIN calendar_connections c ON c.user_id = u.id AND c.tenant_id = u.tenant_id \
-             WHERE u.tenant_id = $1 AND c.last_synced_at IS NOT NULL ORDER BY u.display_name, u.id",
-        )
-        .bind(tenant_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(|r| Ok(UserName { id: r.try_get("id")?, display_name: r.try_get("display_name")? })).collect()
+             WHERE u.tenant_id = $1 AND c.last_synced_at IS NOT NULL",
+        );
+        let mut users: Vec<UserName> = crate::json_rows(&sqlx::query(&sql).bind(tenant_id).fetch_one(&self.pool).await?)?;
+        users.sort_by(|a, b| (&a.display_name, &a.id).cmp(&(&b.display_name, &b.id)));
+        Ok(users)
     }
 
     pub async fn set_show_weekends(&self, tenant_id: &str, user_id: &str, show: bool) -> Result<()> {
