@@ -136,10 +136,16 @@ async fn run(store: Store, label: &str, total: usize, seconds: u64) -> Vec<(Stri
         println!("[{label}] {}: p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms, {rps:.0} requests/s ({meetings} meetings shown)", shape.what);
         out.push((shape.what.to_string(), Run { p50_ms, p99_ms, rps, meetings }));
     }
-    // The cost of a shown meeting: the slope between the smallest and the largest page.
+    // The CPU cost of a page is about two cores / (requests/s) (wrk keeps the cores busy; its
+    // p50 is mostly queueing), and of a shown meeting the slope of that between the smallest
+    // and the largest page.
+    let cpu_ms = |r: &Run| 2000.0 / r.rps;
     let (a, b) = (&out[0].1, &out[out.len() - 1].1);
+    for (what, r) in &out {
+        println!("[{label}] {what}: about {:.1} ms of CPU per page", cpu_ms(r));
+    }
     if b.meetings > a.meetings {
-        println!("[{label}] cost per shown meeting (p50, 1 → 20 users): {:.1} µs", (b.p50_ms - a.p50_ms) * 1000.0 / (b.meetings - a.meetings) as f64);
+        println!("[{label}] CPU per shown meeting (1 → 20 users; with the extra lanes): {:.1} µs", (cpu_ms(b) - cpu_ms(a)) * 1000.0 / (b.meetings - a.meetings) as f64);
     }
     println!("[{label}] | page | p50 | p99 | requests/s | meetings shown |");
     for (what, r) in &out {

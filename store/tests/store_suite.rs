@@ -194,6 +194,10 @@ async fn calendar_entries_overlap_window_per_user() {
             meeting("at-end", "2026-11-30T00:00:00Z", "2026-11-30T01:00:00Z", &[&alice]), // starts at window end: out
             meeting("six-day trip", "2026-11-18T00:00:00Z", "2026-11-24T00:00:00Z", &[&alice]),
             meeting("sabbatical", "2026-09-01T00:00:00Z", "2027-01-01T00:00:00Z", &[&alice]), // long span
+            // Long spans are found by their end (migration 0007): one over before the window
+            // and one starting at its end stay out.
+            meeting("summer holiday", "2026-07-01T00:00:00Z", "2026-07-22T00:00:00Z", &[&alice]),
+            meeting("winter course", "2026-11-30T00:00:00Z", "2026-12-14T00:00:00Z", &[&alice]),
             meeting("old", "2026-01-01T09:00:00Z", "2026-01-01T10:00:00Z", &[&alice]),
         ];
         s.insert_meetings(&t.id, &meetings).await.unwrap();
@@ -319,6 +323,36 @@ async fn calendar_connections_one_per_user_and_kept_per_tenant() {
         assert_eq!(s.all_connections().await.unwrap().len(), 1);
         s.delete_connection(&a.id, &c.id).await.unwrap();
         assert_eq!(s.connection_of_user(&a.id, &alice.id).await.unwrap(), None);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn colleagues_listed_are_the_synchronised_ones_by_name() {
+    // F-CAL-7: the picker lists users whose calendar is connected and has synchronised, by
+    // name; users without a connection, or never synchronised, and other tenants are not listed.
+    on_each_backend(|s| async move {
+        let a = s.create_tenant("Acme").await.unwrap();
+        let b = s.create_tenant("Beta").await.unwrap();
+        let named = |tenant: String, email: &'static str, name: &'static str| {
+            let s = s.clone();
+            async move {
+                s.create_user(&tenant, NewUser { email, display_name: name, password_hash: "x", role: Role::User, time_zone: "UTC", week_start: 0 }).await.unwrap()
+            }
+        };
+        let mut synced = Vec::new();
+        for (email, name) in [("zoe@acme.example", "Zoë Ørsted"), ("ann@acme.example", "Ann Berg"), ("bo@beta.example", "Bo Beta")] {
+            let tenant = if email.ends_with("beta.example") { b.id.clone() } else { a.id.clone() };
+            let u = named(tenant.clone(), email, name).await;
+            let c = store::NewConnection { user_id: &u.id, provider: domain::ProviderKind::Google, auth_kind: domain::AuthKind::OAuth, mailbox: email, account: "", ews_url: "", sealed_secret: "v1.k.s" };
+            let c = s.create_connection(&tenant, c).await.unwrap();
+            s.finish_sync(&tenant, &c.id, Utc::now(), Ok(())).await.unwrap();
+            synced.push(u);
+        }
+        named(a.id.clone(), "nils@acme.example", "Nils No-Calendar").await;
+        connection_for(&s, &a.id, "never@acme.example").await; // connected, never synchronised
+        let listed: Vec<(String, String)> = s.users_with_synced_calendars(&a.id).await.unwrap().into_iter().map(|u| (u.id, u.display_name)).collect();
+        assert_eq!(listed, vec![(synced[1].id.clone(), "Ann Berg".to_string()), (synced[0].id.clone(), "Zoë Ørsted".to_string())]);
     })
     .await;
 }
