@@ -190,6 +190,20 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn json_leaves_out_empty_fields_and_reads_back_the_same() {
+        // The page's hydration data: defaults are not written, and read back as defaults.
+        let plain = ev("2026-11-23 09:00", "2026-11-23 10:00", false);
+        let json = serde_json::to_string(&CalEvent { movable: false, ..plain.clone() }).unwrap();
+        for absent in ["location", "all_day", "private", "movable", "occurrence", "organisation", "notice"] {
+            assert!(!json.contains(&format!("\"{absent}\"")), "{absent} in {json}");
+        }
+        let full = CalEvent { location: Some("Room 1".into()), all_day: true, private: true, occurrence: true, organisation: Some("Helios".into()), ..plain };
+        for e in [full.clone(), CalEvent { subject: None, ..full }] {
+            assert_eq!(serde_json::from_str::<CalEvent>(&serde_json::to_string(&e).unwrap()).unwrap(), e);
+        }
+    }
+
+    #[test]
     fn answers_from_stored_responses() {
         // F-X-12
         assert_eq!(Answer::from_response(None), Answer::Organiser);

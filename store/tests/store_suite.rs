@@ -334,27 +334,40 @@ async fn colleagues_listed_are_the_synchronised_ones_by_name() {
     on_each_backend(|s| async move {
         let a = s.create_tenant("Acme").await.unwrap();
         let b = s.create_tenant("Beta").await.unwrap();
-        let named = |tenant: String, email: &'static str, name: &'static str| {
-            let s = s.clone();
-            async move {
-                s.create_user(&tenant, NewUser { email, display_name: name, password_hash: "x", role: Role::User, time_zone: "UTC", week_start: 0 }).await.unwrap()
-            }
-        };
         let mut synced = Vec::new();
-        for (email, name) in [("zoe@acme.example", "Zoë Ørsted"), ("ann@acme.example", "Ann Berg"), ("bo@beta.example", "Bo Beta")] {
-            let tenant = if email.ends_with("beta.example") { b.id.clone() } else { a.id.clone() };
-            let u = named(tenant.clone(), email, name).await;
+        for (tenant, email, name) in [(&a.id, "zoe@acme.example", "Zoë Ørsted"), (&a.id, "ann@acme.example", "Ann Berg"), (&b.id, "bo@beta.example", "Bo Beta")] {
+            let u = s.create_user(tenant, NewUser { email, display_name: name, password_hash: "x", role: Role::User, time_zone: "UTC", week_start: 0 }).await.unwrap();
             let c = store::NewConnection { user_id: &u.id, provider: domain::ProviderKind::Google, auth_kind: domain::AuthKind::OAuth, mailbox: email, account: "", ews_url: "", sealed_secret: "v1.k.s" };
-            let c = s.create_connection(&tenant, c).await.unwrap();
-            s.finish_sync(&tenant, &c.id, Utc::now(), Ok(())).await.unwrap();
-            synced.push(u);
+            let c = s.create_connection(tenant, c).await.unwrap();
+            s.finish_sync(tenant, &c.id, Utc::now(), Ok(())).await.unwrap();
+            synced.push(u.id);
         }
-        named(a.id.clone(), "nils@acme.example", "Nils No-Calendar").await;
+        user(&s, &a.id, "nils@acme.example").await; // no calendar
         connection_for(&s, &a.id, "never@acme.example").await; // connected, never synchronised
         let listed: Vec<(String, String)> = s.users_with_synced_calendars(&a.id).await.unwrap().into_iter().map(|u| (u.id, u.display_name)).collect();
-        assert_eq!(listed, vec![(synced[1].id.clone(), "Ann Berg".to_string()), (synced[0].id.clone(), "Zoë Ørsted".to_string())]);
+        assert_eq!(listed, vec![(synced[1].clone(), "Ann Berg".to_string()), (synced[0].clone(), "Zoë Ørsted".to_string())]);
     })
     .await;
+}
+
+#[tokio::test]
+async fn calendar_copies_are_read_from_covering_indexes_on_sqlite() {
+    // Page speed (issue 9, migration 0007): the bundled SQLite finds the period's copies in
+    // the indexes alone — short meetings by start, long ones by end — without reading the
+    // copies table (a partial index counts as covering only when it holds `long_span` too).
+    let db = store::testing::TestDb::sqlite().await;
+    let plan = |sql: &'static str| {
+        let pool = db.store.pool().clone();
+        async move {
+            let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}")).fetch_all(&pool).await.unwrap();
+            rows.iter().map(|r| sqlx::Row::try_get::<String, _>(r, "detail").unwrap()).collect::<Vec<_>>().join("\n")
+        }
+    };
+    let short = plan("SELECT c.meeting_id FROM meeting_copies c WHERE c.tenant_id = 't' AND c.user_id IN ('a', 'b') AND NOT c.long_span AND c.start_at >= 1 AND c.start_at < 9 AND c.end_at > 2").await;
+    assert!(short.contains("COVERING INDEX meeting_copies_range"), "{short}");
+    let long = plan("SELECT c.meeting_id FROM meeting_copies c WHERE c.tenant_id = 't' AND c.user_id IN ('a', 'b') AND c.long_span AND c.start_at < 9 AND c.end_at > 2").await;
+    assert!(long.contains("COVERING INDEX meeting_copies_long") && long.contains("end_at>?"), "{long}");
+    db.finish().await;
 }
 
 async fn connection_for(s: &Store, tenant: &str, email: &str) -> String {
