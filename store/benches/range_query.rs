@@ -17,7 +17,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// SQLite loads through the repository (`insert_meetings`); PostgreSQL in one `generate_series`
 /// statement (the row-at-a-time path runs at ~700 rows/s over loopback and would take half an
-/// hour), then ANALYZE. The measured query is the repository's in both cases.
+/// hour), then settled as autovacuum would (`store::testing::settle`). The measured query is
+/// the repository's in both cases.
 async fn run(store: &Store, label: &str, total: usize) {
     let tenant = store.create_tenant("Bench").await.unwrap();
     let mut users = Vec::new();
@@ -106,7 +107,7 @@ async fn bulk_load_postgres(store: &Store, tenant: &str, origin: i64, span_secs:
     .execute(store.pool())
     .await
     .unwrap();
-    sqlx::query::<Any>("ANALYZE").execute(store.pool()).await.unwrap();
+    store::testing::settle(store).await.unwrap();
 }
 
 #[tokio::main]

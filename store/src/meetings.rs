@@ -334,27 +334,29 @@ impl Store {
             return Ok(Vec::new());
         }
         let users = placeholders(6, user_ids.len());
-        // The participation check (F-CAL-10) runs only for private meetings: CASE evaluates
-        // its subqueries lazily, so public meetings cost nothing extra.
-        let select = "SELECT c.user_id AS calendar_user_id, m.id AS id, m.subject AS subject, m.location AS location, \
-             m.start_at AS start_at, m.end_at AS end_at, m.all_day AS all_day, m.is_private AS is_private, \
-             m.organiser_user_id AS organiser_user_id, m.version AS version, m.original_start_at AS original_start_at, m.sync_notice AS sync_notice, \
-             CAST(CASE WHEN NOT m.is_private THEN 1 WHEN m.organiser_user_id = $2 \
-                  OR EXISTS (SELECT 1 FROM meeting_copies v WHERE v.meeting_id = m.id AND v.user_id = $2) \
-                  OR EXISTS (SELECT 1 FROM meeting_attendees a WHERE a.meeting_id = m.id AND a.user_id = $2) \
-             THEN 1 ELSE 0 END AS BIGINT) AS viewer_participates, \
-             (SELECT r.response FROM meeting_attendees r WHERE r.meeting_id = m.id AND r.user_id = c.user_id LIMIT 1) AS response \
-             FROM meeting_copies c JOIN meetings m ON m.id = c.meeting_id";
+        // Everything shown comes from the copy itself (migration 0008 keeps the meeting's fields
+        // on it), so each user's period is one range of a covering index. The participation
+        // check (F-CAL-10) runs only for private meetings and the notice is read only where
+        // there is one: CASE evaluates its subqueries lazily.
+        let select = "SELECT c.user_id AS calendar_user_id, c.meeting_id AS id, c.subject AS subject, c.location AS location, \
+             c.start_at AS start_at, c.end_at AS end_at, c.all_day AS all_day, c.is_private AS is_private, \
+             c.organiser_user_id AS organiser_user_id, c.version AS version, c.occurrence AS occurrence, \
+             CASE WHEN c.has_notice THEN (SELECT n.sync_notice FROM meetings n WHERE n.id = c.meeting_id) ELSE '' END AS sync_notice, \
+             CAST(CASE WHEN NOT c.is_private THEN 1 WHEN c.organiser_user_id = $2 \
+                  OR EXISTS (SELECT 1 FROM meeting_copies v WHERE v.meeting_id = c.meeting_id AND v.user_id = $2) \
+                  OR EXISTS (SELECT 1 FROM meeting_attendees a WHERE a.meeting_id = c.meeting_id AND a.user_id = $2) \
+             THEN 1 ELSE 0 END AS BIGINT) AS viewer_participates, c.response AS response \
+             FROM meeting_copies c";
         // The page's hottest query: its rows come back as one JSON array (see
         // `json_rows_sql`); flags as 0/1 on both backends, in the order of [`EntryRow`].
         let cols = "calendar_user_id, id, subject, location, start_at, end_at, CASE WHEN all_day THEN 1 ELSE 0 END, \
-             CASE WHEN is_private THEN 1 ELSE 0 END, organiser_user_id, version, original_start_at, sync_notice, viewer_participates, response";
+             CASE WHEN is_private THEN 1 ELSE 0 END, organiser_user_id, version, CASE WHEN occurrence THEN 1 ELSE 0 END, sync_notice, viewer_participates, response";
         let inner = format!(
             "{select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND NOT c.long_span \
-               AND c.start_at >= $5 AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' AND m.deleted_at IS NULL \
+               AND c.start_at >= $5 AND c.start_at < $4 AND c.end_at > $3 AND NOT c.hidden \
              UNION ALL \
              {select} WHERE c.tenant_id = $1 AND c.user_id IN ({users}) AND c.long_span \
-               AND c.start_at < $4 AND c.end_at > $3 AND m.status <> 'cancelled' AND m.deleted_at IS NULL"
+               AND c.start_at < $4 AND c.end_at > $3 AND NOT c.hidden"
         );
         let sql = crate::json_rows_sql(self.backend, cols, &inner);
         let mut q = sqlx::query(&sql)
@@ -380,7 +382,7 @@ impl Store {
                 private: r.private != 0,
                 organiser_user_id: r.organiser_user_id,
                 version: r.version,
-                occurrence: r.original_start_at.is_some(),
+                occurrence: r.occurrence != 0,
                 notice: r.sync_notice,
                 viewer_participates: r.viewer_participates != 0,
                 response: r.response,
@@ -405,7 +407,7 @@ struct EntryRow {
     private: i64,
     organiser_user_id: Option<String>,
     version: i64,
-    original_start_at: Option<i64>,
+    occurrence: i64,
     sync_notice: String,
     viewer_participates: i64,
     response: Option<String>,

@@ -352,7 +352,7 @@ async fn colleagues_listed_are_the_synchronised_ones_by_name() {
 
 #[tokio::test]
 async fn calendar_copies_are_read_from_covering_indexes_on_sqlite() {
-    // Page speed (issue 9, migration 0007): the bundled SQLite finds the period's copies in
+    // Page speed (issue 9, migrations 0007 and 0008): the bundled SQLite finds the period's copies in
     // the indexes alone — short meetings by start, long ones by end — without reading the
     // copies table (a partial index counts as covering only when it holds `long_span` too).
     let db = store::testing::TestDb::sqlite().await;
@@ -363,11 +363,107 @@ async fn calendar_copies_are_read_from_covering_indexes_on_sqlite() {
             rows.iter().map(|r| sqlx::Row::try_get::<String, _>(r, "detail").unwrap()).collect::<Vec<_>>().join("\n")
         }
     };
-    let short = plan("SELECT c.meeting_id FROM meeting_copies c WHERE c.tenant_id = 't' AND c.user_id IN ('a', 'b') AND NOT c.long_span AND c.start_at >= 1 AND c.start_at < 9 AND c.end_at > 2").await;
+    // (The columns the calendar query reads: everything it shows comes from the copy.)
+    let short = plan("SELECT c.meeting_id, c.subject, c.location, c.all_day, c.is_private, c.organiser_user_id, c.version, c.occurrence, c.has_notice, c.response FROM meeting_copies c WHERE c.tenant_id = 't' AND c.user_id IN ('a', 'b') AND NOT c.long_span AND c.start_at >= 1 AND c.start_at < 9 AND c.end_at > 2 AND NOT c.hidden").await;
     assert!(short.contains("COVERING INDEX meeting_copies_range"), "{short}");
-    let long = plan("SELECT c.meeting_id FROM meeting_copies c WHERE c.tenant_id = 't' AND c.user_id IN ('a', 'b') AND c.long_span AND c.start_at < 9 AND c.end_at > 2").await;
+    let long = plan("SELECT c.meeting_id, c.subject, c.location, c.all_day, c.is_private, c.organiser_user_id, c.version, c.occurrence, c.has_notice, c.response FROM meeting_copies c WHERE c.tenant_id = 't' AND c.user_id IN ('a', 'b') AND c.long_span AND c.start_at < 9 AND c.end_at > 2 AND NOT c.hidden").await;
     assert!(long.contains("COVERING INDEX meeting_copies_long") && long.contains("end_at>?"), "{long}");
     db.finish().await;
+}
+
+/// What the calendar shows of one meeting in `user`'s calendar: subject, location, private,
+/// version, response, notice — or None when it is not shown.
+async fn shown(s: &Store, tenant: &str, user: &User, meeting: &str) -> Option<(String, String, bool, i64, Option<String>, String)> {
+    let entries = s.calendar_entries(tenant, &user.id, std::slice::from_ref(&user.id), at("2027-03-01T00:00:00Z"), at("2027-03-08T00:00:00Z")).await.unwrap();
+    entries.into_iter().find(|e| e.meeting_id == meeting).map(|e| (e.subject, e.location, e.private, e.version, e.response, e.notice))
+}
+
+#[tokio::test]
+async fn the_calendar_follows_every_change_to_a_meeting_its_copies_and_its_answers() {
+    // F-CAL-1, F-CAL-10 (issue 9, migration 0008): the calendar reads what it shows from the
+    // meeting's copies; whatever code changes the meeting, its attendees or its copies, the
+    // calendar shows the change at once.
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Acme").await.unwrap().id;
+        let (ann, bo) = (user(&s, &t, "ann@acme.example").await, user(&s, &t, "bo@acme.example").await);
+        let answer = |email: &str, response: &str| store::AttendeeData { email: email.into(), display_name: String::new(), response: response.into(), is_organiser: false };
+        let mut data = store::MeetingData {
+            subject: "Pricing".into(),
+            location: "Room 1".into(),
+            description: String::new(),
+            start: at("2027-03-02T09:00:00Z"),
+            end: at("2027-03-02T10:00:00Z"),
+            all_day: false,
+            time_zone: "Europe/Copenhagen".into(),
+            private: false,
+            cancelled: false,
+            organiser_email: "someone@else.example".into(),
+            ical_uid: None,
+            original_start: None,
+            is_exception: false,
+            attendees: vec![answer("bo@acme.example", "tentative")],
+        };
+        let mut tx = s.begin_sync(&t).await.unwrap();
+        let id = tx.insert_meeting(&data).await.unwrap();
+        tx.add_local_copy(&id, &ann.id).await.unwrap();
+        tx.add_local_copy(&id, &bo.id).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(shown(&s, &t, &ann, &id).await, Some(("Pricing".into(), "Room 1".into(), false, 1, None, String::new())));
+        assert_eq!(shown(&s, &t, &bo, &id).await, Some(("Pricing".into(), "Room 1".into(), false, 1, Some("tentative".into()), String::new())));
+
+        // A sync changes subject, place, privacy and answers (Ann now attends, Bo declines).
+        data.subject = "Pricing, round two".into();
+        data.location = "Room 2".into();
+        data.private = true;
+        data.attendees = vec![answer("ann@acme.example", "accepted"), answer("bo@acme.example", "declined")];
+        let mut tx = s.begin_sync(&t).await.unwrap();
+        assert!(tx.update_meeting(&id, 1, &data).await.unwrap());
+        tx.set_sync_notice(&id, "{\"code\":\"write_failed\"}").await.unwrap();
+        tx.commit().await.unwrap();
+        let now = shown(&s, &t, &ann, &id).await.unwrap();
+        assert_eq!((now.0.as_str(), now.1.as_str(), now.2, now.3, now.4.as_deref(), now.5.as_str()), ("Pricing, round two", "Room 2", true, 2, Some("accepted"), "{\"code\":\"write_failed\"}"));
+        assert_eq!(shown(&s, &t, &bo, &id).await.unwrap().4.as_deref(), Some("declined"));
+        // An answer given in the CRM.
+        s.set_attendee_response(&t, &id, &bo.id, "accepted").await.unwrap();
+        assert_eq!(shown(&s, &t, &bo, &id).await.unwrap().4.as_deref(), Some("accepted"));
+        // Bo is taken off the attendees: no answer any more.
+        data.attendees = vec![answer("ann@acme.example", "accepted")];
+        let mut tx = s.begin_sync(&t).await.unwrap();
+        assert!(tx.update_meeting(&id, 2, &data).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(shown(&s, &t, &bo, &id).await.unwrap().4, None);
+
+        // Deleted in the CRM (waiting for the provider): gone from the calendar; restored: back.
+        let version = shown(&s, &t, &ann, &id).await.unwrap().3;
+        let mut tx = s.begin_sync(&t).await.unwrap();
+        assert!(tx.mark_deleted(&id, version).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(shown(&s, &t, &ann, &id).await, None);
+        let mut tx = s.begin_sync(&t).await.unwrap();
+        tx.restore_meeting(&id).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(shown(&s, &t, &ann, &id).await.is_some());
+        // Cancelled by its organiser: kept, not shown.
+        data.cancelled = true;
+        let version = shown(&s, &t, &ann, &id).await.unwrap().3;
+        let mut tx = s.begin_sync(&t).await.unwrap();
+        assert!(tx.update_meeting(&id, version, &data).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(shown(&s, &t, &ann, &id).await, None);
+
+        // Two meetings found to be one: the copy moved over shows the meeting it now belongs to.
+        let mut other = store::MeetingData { subject: "Pricing (dup)".into(), cancelled: false, attendees: Vec::new(), ..data.clone() };
+        other.subject = "x".repeat(300);
+        let mut tx = s.begin_sync(&t).await.unwrap();
+        let keep = tx.insert_meeting(&other).await.unwrap();
+        let dup = tx.insert_meeting(&store::MeetingData { subject: "Pricing (dup)".into(), ..other.clone() }).await.unwrap();
+        tx.add_local_copy(&dup, &bo.id).await.unwrap();
+        tx.absorb(&keep, &dup).await.unwrap();
+        tx.commit().await.unwrap();
+        // (A subject longer than the editor allows is shown up to its limit.)
+        assert_eq!(shown(&s, &t, &bo, &keep).await.unwrap().0, "x".repeat(255));
+    })
+    .await;
 }
 
 async fn connection_for(s: &Store, tenant: &str, email: &str) -> String {
