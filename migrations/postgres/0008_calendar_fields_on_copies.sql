@@ -18,14 +18,20 @@ ALTER TABLE meeting_copies
     ADD COLUMN hidden BOOLEAN NOT NULL DEFAULT FALSE,      -- cancelled or deleted
     ADD COLUMN response TEXT;  -- the copy's user's answer; NULL: not an attendee
 
+-- What the calendar shows of a meeting: defined once, here.
+CREATE VIEW meetings_shown AS
+    SELECT id, left(subject, 255) AS subject, left(location, 255) AS location, all_day, is_private, organiser_user_id,
+           version, original_start_at IS NOT NULL AS occurrence, sync_notice <> '' AS has_notice,
+           status = 'cancelled' OR deleted_at IS NOT NULL AS hidden
+    FROM meetings;
+
 -- A new copy, or one moved to another meeting (duplicates merged) or user.
 CREATE FUNCTION meeting_copy_fill_shown() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    SELECT left(m.subject, 255), left(m.location, 255), m.all_day, m.is_private, m.organiser_user_id, m.version,
-           m.original_start_at IS NOT NULL, m.sync_notice <> '', m.status = 'cancelled' OR m.deleted_at IS NOT NULL
+    SELECT s.subject, s.location, s.all_day, s.is_private, s.organiser_user_id, s.version, s.occurrence, s.has_notice, s.hidden
       INTO NEW.subject, NEW.location, NEW.all_day, NEW.is_private, NEW.organiser_user_id, NEW.version,
            NEW.occurrence, NEW.has_notice, NEW.hidden
-      FROM meetings m WHERE m.id = NEW.meeting_id;
+      FROM meetings_shown s WHERE s.id = NEW.meeting_id;
     NEW.response := (SELECT a.response FROM meeting_attendees a WHERE a.meeting_id = NEW.meeting_id AND a.user_id = NEW.user_id LIMIT 1);
     RETURN NEW;
 END $$;
@@ -34,11 +40,9 @@ CREATE TRIGGER meeting_copies_shown BEFORE INSERT OR UPDATE OF meeting_id, user_
 
 CREATE FUNCTION meeting_copies_follow_meeting() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    UPDATE meeting_copies SET subject = left(NEW.subject, 255), location = left(NEW.location, 255), all_day = NEW.all_day,
-        is_private = NEW.is_private, organiser_user_id = NEW.organiser_user_id, version = NEW.version,
-        occurrence = NEW.original_start_at IS NOT NULL, has_notice = NEW.sync_notice <> '',
-        hidden = NEW.status = 'cancelled' OR NEW.deleted_at IS NOT NULL
-    WHERE meeting_id = NEW.id;
+    UPDATE meeting_copies c SET subject = s.subject, location = s.location, all_day = s.all_day, is_private = s.is_private,
+        organiser_user_id = s.organiser_user_id, version = s.version, occurrence = s.occurrence, has_notice = s.has_notice, hidden = s.hidden
+    FROM meetings_shown s WHERE s.id = NEW.id AND c.meeting_id = NEW.id;
     RETURN NULL;
 END $$;
 CREATE TRIGGER meetings_shown_on_copies AFTER UPDATE OF subject, location, all_day, is_private, organiser_user_id, version,
@@ -61,12 +65,10 @@ CREATE TRIGGER meeting_attendees_response AFTER INSERT OR DELETE OR UPDATE OF re
     FOR EACH ROW EXECUTE FUNCTION meeting_copies_follow_response();
 
 -- The copies there are.
-UPDATE meeting_copies c SET subject = left(m.subject, 255), location = left(m.location, 255), all_day = m.all_day,
-    is_private = m.is_private, organiser_user_id = m.organiser_user_id, version = m.version,
-    occurrence = m.original_start_at IS NOT NULL, has_notice = m.sync_notice <> '',
-    hidden = m.status = 'cancelled' OR m.deleted_at IS NOT NULL,
+UPDATE meeting_copies c SET subject = s.subject, location = s.location, all_day = s.all_day, is_private = s.is_private,
+    organiser_user_id = s.organiser_user_id, version = s.version, occurrence = s.occurrence, has_notice = s.has_notice, hidden = s.hidden,
     response = (SELECT a.response FROM meeting_attendees a WHERE a.meeting_id = c.meeting_id AND a.user_id = c.user_id LIMIT 1)
-FROM meetings m WHERE m.id = c.meeting_id;
+FROM meetings_shown s WHERE s.id = c.meeting_id;
 
 DROP INDEX meeting_copies_range;
 CREATE INDEX meeting_copies_range ON meeting_copies (tenant_id, user_id, start_at) INCLUDE (end_at, meeting_id, hidden,

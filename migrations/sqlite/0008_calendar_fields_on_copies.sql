@@ -18,12 +18,18 @@ ALTER TABLE meeting_copies ADD COLUMN has_notice BIGINT NOT NULL DEFAULT FALSE; 
 ALTER TABLE meeting_copies ADD COLUMN hidden BIGINT NOT NULL DEFAULT FALSE;      -- cancelled or deleted
 ALTER TABLE meeting_copies ADD COLUMN response TEXT;  -- the copy's user's answer; NULL: not an attendee
 
+-- What the calendar shows of a meeting: defined once, here.
+CREATE VIEW meetings_shown AS
+    SELECT id, substr(subject, 1, 255) AS subject, substr(location, 1, 255) AS location, all_day, is_private, organiser_user_id,
+           version, original_start_at IS NOT NULL AS occurrence, sync_notice <> '' AS has_notice,
+           status = 'cancelled' OR deleted_at IS NOT NULL AS hidden
+    FROM meetings;
+
 CREATE TRIGGER meeting_copies_shown_on_insert AFTER INSERT ON meeting_copies BEGIN
     UPDATE meeting_copies SET
         (subject, location, all_day, is_private, organiser_user_id, version, occurrence, has_notice, hidden) =
-            (SELECT substr(m.subject, 1, 255), substr(m.location, 1, 255), m.all_day, m.is_private, m.organiser_user_id,
-                    m.version, m.original_start_at IS NOT NULL, m.sync_notice <> '', m.status = 'cancelled' OR m.deleted_at IS NOT NULL
-             FROM meetings m WHERE m.id = NEW.meeting_id),
+            (SELECT subject, location, all_day, is_private, organiser_user_id, version, occurrence, has_notice, hidden
+             FROM meetings_shown WHERE id = NEW.meeting_id),
         response = (SELECT a.response FROM meeting_attendees a WHERE a.meeting_id = NEW.meeting_id AND a.user_id = NEW.user_id LIMIT 1)
     WHERE id = NEW.id;
 END;
@@ -32,19 +38,18 @@ END;
 CREATE TRIGGER meeting_copies_shown_on_move AFTER UPDATE OF meeting_id, user_id ON meeting_copies BEGIN
     UPDATE meeting_copies SET
         (subject, location, all_day, is_private, organiser_user_id, version, occurrence, has_notice, hidden) =
-            (SELECT substr(m.subject, 1, 255), substr(m.location, 1, 255), m.all_day, m.is_private, m.organiser_user_id,
-                    m.version, m.original_start_at IS NOT NULL, m.sync_notice <> '', m.status = 'cancelled' OR m.deleted_at IS NOT NULL
-             FROM meetings m WHERE m.id = NEW.meeting_id),
+            (SELECT subject, location, all_day, is_private, organiser_user_id, version, occurrence, has_notice, hidden
+             FROM meetings_shown WHERE id = NEW.meeting_id),
         response = (SELECT a.response FROM meeting_attendees a WHERE a.meeting_id = NEW.meeting_id AND a.user_id = NEW.user_id LIMIT 1)
     WHERE id = NEW.id;
 END;
 
 CREATE TRIGGER meetings_shown_on_copies AFTER UPDATE OF subject, location, all_day, is_private, organiser_user_id, version,
         original_start_at, sync_notice, status, deleted_at ON meetings BEGIN
-    UPDATE meeting_copies SET subject = substr(NEW.subject, 1, 255), location = substr(NEW.location, 1, 255), all_day = NEW.all_day,
-        is_private = NEW.is_private, organiser_user_id = NEW.organiser_user_id, version = NEW.version,
-        occurrence = NEW.original_start_at IS NOT NULL, has_notice = NEW.sync_notice <> '',
-        hidden = NEW.status = 'cancelled' OR NEW.deleted_at IS NOT NULL
+    UPDATE meeting_copies SET
+        (subject, location, all_day, is_private, organiser_user_id, version, occurrence, has_notice, hidden) =
+            (SELECT subject, location, all_day, is_private, organiser_user_id, version, occurrence, has_notice, hidden
+             FROM meetings_shown WHERE id = NEW.id)
     WHERE meeting_id = NEW.id;
 END;
 
@@ -68,9 +73,8 @@ END;
 -- The copies there are.
 UPDATE meeting_copies SET
     (subject, location, all_day, is_private, organiser_user_id, version, occurrence, has_notice, hidden) =
-        (SELECT substr(m.subject, 1, 255), substr(m.location, 1, 255), m.all_day, m.is_private, m.organiser_user_id,
-                m.version, m.original_start_at IS NOT NULL, m.sync_notice <> '', m.status = 'cancelled' OR m.deleted_at IS NOT NULL
-         FROM meetings m WHERE m.id = meeting_copies.meeting_id),
+        (SELECT subject, location, all_day, is_private, organiser_user_id, version, occurrence, has_notice, hidden
+         FROM meetings_shown s WHERE s.id = meeting_copies.meeting_id),
     response = (SELECT a.response FROM meeting_attendees a WHERE a.meeting_id = meeting_copies.meeting_id AND a.user_id = meeting_copies.user_id LIMIT 1);
 
 -- Both calendar indexes hold everything the calendar query reads (SQLite has no INCLUDE: the
