@@ -32,6 +32,21 @@ test('every view fits the screen; the week shows three days and moves three at a
   await noSideways(page, 'settings');
 });
 
+test("the schedule scrolls sideways through the day with each lane's name kept in view", async ({ page }) => {
+  // F-CAL-4, F-X-7: on a phone the day is wider than the screen; the lane names stay put.
+  await signIn(page, undefined, undefined, '/calendar?view=schedule&span=day');
+  const schedule = page.locator('.schedule');
+  await expect(schedule).toHaveAttribute('data-scrolled', 'true');
+  await schedule.evaluate((e) => (e.scrollLeft = e.scrollWidth));
+  const box = (await schedule.boundingBox())!;
+  for (const name of [page.locator('.lane .lane-name').first(), page.locator('.schedule-head .lane-name')]) {
+    await expect(async () => {
+      const at = (await name.boundingBox())!;
+      expect(at.x, 'lane name scrolled out of view').toBeGreaterThanOrEqual(box.x - 1);
+    }).toPass();
+  }
+});
+
 test('the bar folds into a menu; touch targets are large enough', async ({ page }) => {
   await signIn(page);
   const views = page.locator('nav.views').first();
