@@ -452,8 +452,7 @@ async fn the_calendar_follows_every_change_to_a_meeting_its_copies_and_its_answe
         assert_eq!(shown(&s, &t, &ann, &id).await, None);
 
         // Two meetings found to be one: the copy moved over shows the meeting it now belongs to.
-        let mut other = store::MeetingData { subject: "Pricing (dup)".into(), cancelled: false, attendees: Vec::new(), ..data.clone() };
-        other.subject = "x".repeat(300);
+        let other = store::MeetingData { subject: "x".repeat(300), cancelled: false, attendees: Vec::new(), ..data.clone() };
         let mut tx = s.begin_sync(&t).await.unwrap();
         let keep = tx.insert_meeting(&other).await.unwrap();
         let dup = tx.insert_meeting(&store::MeetingData { subject: "Pricing (dup)".into(), ..other.clone() }).await.unwrap();
