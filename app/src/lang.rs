@@ -8,7 +8,7 @@
 //! back from there when it hydrates, so both render the same words.
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use domain::{Answer, Problem, StatusReason, SyncNotice, Title};
+use domain::{Answer, AuthKind, Problem, ProviderKind, StatusReason, SyncNotice, Title};
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -74,12 +74,16 @@ pub fn from_accept_language(header: &str) -> Option<Locale> {
 #[cfg(feature = "ssr")]
 pub fn request_locale() -> Locale {
     let Some(parts) = use_context::<http::request::Parts>() else { return Locale::en };
-    if let Some(user) = parts.extensions.get::<store::User>() {
-        if let Some(l) = parse_locale(&user.locale) {
-            return l;
-        }
+    locale_for(parts.extensions.get::<store::User>(), &parts.headers)
+}
+
+/// The language of a request: the user's choice, else the browser's, else English.
+#[cfg(feature = "ssr")]
+pub fn locale_for(user: Option<&store::User>, headers: &http::HeaderMap) -> Locale {
+    if let Some(l) = user.and_then(|u| parse_locale(&u.locale)) {
+        return l;
     }
-    parts.headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(from_accept_language).unwrap_or(Locale::en)
+    headers.get(http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).and_then(from_accept_language).unwrap_or(Locale::en)
 }
 
 /// The language the page was rendered in (browser side: `<html lang>`).
@@ -284,6 +288,36 @@ pub fn answer(l: Locale, a: Answer) -> Option<&'static str> {
     }
 }
 
+/// What to do about a calendar that must be connected again (F-ADM-7).
+pub fn reason_todo(l: Locale, r: &StatusReason) -> &'static str {
+    match r {
+        StatusReason::PasswordRefused { .. } => td_string!(l, config.todo_password),
+        StatusReason::MailboxNotFound { .. } => td_string!(l, config.todo_mailbox),
+        StatusReason::ImpersonationDenied { .. } => td_string!(l, config.todo_impersonation),
+        StatusReason::AccessDenied { .. } => td_string!(l, config.todo_access),
+        _ => td_string!(l, config.todo_reconnect),
+    }
+}
+
+/// A calendar provider's name.
+pub fn provider_name(l: Locale, p: ProviderKind) -> &'static str {
+    match p {
+        ProviderKind::Google => td_string!(l, settings.provider_google),
+        ProviderKind::Graph => td_string!(l, settings.provider_graph),
+        ProviderKind::Ews => td_string!(l, settings.provider_ews),
+    }
+}
+
+/// How the CRM signs in to a calendar.
+pub fn auth_name(l: Locale, a: AuthKind) -> &'static str {
+    match a {
+        AuthKind::OAuth => td_string!(l, config.auth_oauth),
+        AuthKind::Basic => td_string!(l, config.auth_basic),
+        AuthKind::Impersonation => td_string!(l, config.auth_impersonation),
+        AuthKind::Bearer => td_string!(l, config.auth_bearer),
+    }
+}
+
 /// The words for a failed server call.
 pub fn error_text(l: Locale, e: &AppError) -> String {
     match e {
@@ -317,6 +351,19 @@ pub fn problem_text(l: Locale, p: &Problem) -> String {
         Problem::Stale => td_string!(l, problems.stale).to_string(),
         Problem::CalendarNotConnected => td_string!(l, problems.calendar_not_connected).to_string(),
         Problem::NotMovable => td_string!(l, problems.not_movable).to_string(),
+        Problem::IntegrationOff => td_string!(l, problems.integration_off).to_string(),
+        Problem::NotAnEwsAddress => td_string!(l, problems.not_an_ews_address).to_string(),
+        Problem::NotHttps => td_string!(l, problems.not_https).to_string(),
+        Problem::ServerUnreachable => td_string!(l, problems.server_unreachable).to_string(),
+        Problem::CertificateProblem => td_string!(l, problems.certificate_problem).to_string(),
+        Problem::PasswordRefused => td_string!(l, problems.password_refused).to_string(),
+        Problem::MailboxNotFound => td_string!(l, problems.mailbox_not_found).to_string(),
+        Problem::ImpersonationRefused => td_string!(l, problems.impersonation_refused).to_string(),
+        Problem::WrongAccount { signed_in } => tdf!(l, problems.wrong_account, account = signed_in),
+        Problem::ProviderRefused { detail } => tdf!(l, problems.provider_refused, detail = detail),
+        Problem::ConsentDenied => td_string!(l, problems.consent_denied).to_string(),
+        Problem::AuthorisationUnknown => td_string!(l, problems.authorisation_unknown).to_string(),
+        Problem::ProviderNotSetUp => td_string!(l, problems.provider_not_set_up).to_string(),
     }
 }
 

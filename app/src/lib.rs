@@ -24,6 +24,8 @@ pub mod auth;
 pub mod calendar;
 pub mod codec;
 pub mod components;
+pub mod configuration;
+pub mod connect;
 pub mod error;
 pub mod lang;
 pub mod live;
@@ -88,6 +90,8 @@ pub fn App() -> impl IntoView {
                 // Async: the whole page, meetings included, is rendered before it is sent.
                 <Route path=path!("/calendar") view=calendar::CalendarPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings") view={Lazy::<settings::SettingsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/configuration") view={Lazy::<configuration::ConfigurationRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/configuration/:section") view={Lazy::<configuration::ConfigurationRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

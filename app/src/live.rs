@@ -14,7 +14,7 @@ use leptos::prelude::*;
 pub struct Live {
     /// Bumped when a watched user's calendar changed.
     pub calendar: RwSignal<u64>,
-    /// Bumped when a watched user's sync status changed.
+    /// Bumped when a watched user's sync status changed (or everyone's).
     pub status: RwSignal<u64>,
     /// Users whose calendars the page shows (the viewer first); the page keeps it current.
     pub watched: RwSignal<Vec<String>>,
@@ -63,8 +63,9 @@ fn open(live: Live) {
         }
     });
     let on_status = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
+        // `null`: everyone's (the company's calendar integration was switched).
         let who: Option<String> = e.data().as_string().and_then(|d| serde_json::from_str(&d).ok());
-        if who.is_some_and(|w| live.watched.with_untracked(|s| s.contains(&w))) {
+        if who.is_none_or(|w| live.watched.with_untracked(|s| s.contains(&w))) {
             live.status.update(|n| *n += 1);
         }
     });

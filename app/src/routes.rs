@@ -8,6 +8,8 @@ pub const HOME: &str = "/";
 pub const LOGIN: &str = "/login";
 pub const CALENDAR: &str = "/calendar";
 pub const SETTINGS: &str = "/settings";
+/// Administrators only; `/configuration/<section>`.
+pub const CONFIGURATION: &str = "/configuration";
 /// Server functions live under this prefix (Leptos' default).
 pub const API: &str = "/api/";
 

@@ -1,6 +1,7 @@
 //! Shared meeting types and pure calendar logic. No I/O: compiled into the server and into the
 //! browser's WebAssembly alike, so both sides agree on dates, ranges and layout.
 
+pub mod audit;
 pub mod calendar;
 pub mod connection;
 pub mod event;

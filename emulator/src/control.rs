@@ -19,6 +19,7 @@ pub fn router() -> Router<Emulator> {
         .route("/outbox", get(outbox).delete(clear_outbox))
         .route("/faults", post(add_fault).delete(clear_faults).get(list_faults))
         .route("/subscriptions", get(subscriptions))
+        .route("/grants", get(grants))
         .route("/reset", post(reset))
 }
 
@@ -171,6 +172,13 @@ async fn clear_faults(State(emu): State<Emulator>) -> StatusCode {
 
 async fn subscriptions(State(emu): State<Emulator>) -> Json<serde_json::Value> {
     Json(json!({ "subscriptions": emu.with_state(|s| s.subscriptions.values().cloned().collect::<Vec<_>>()) }))
+}
+
+/// The OAuth grants alive (a refresh token not revoked): who gave the CRM access, where.
+async fn grants(State(emu): State<Emulator>) -> Json<serde_json::Value> {
+    let mut grants: Vec<serde_json::Value> = emu.with_state(|s| s.refresh_tokens.values().map(|(email, provider)| json!({ "email": email, "provider": provider })).collect());
+    grants.sort_by_key(|g| g.to_string());
+    Json(json!({ "grants": grants }))
 }
 
 async fn reset(State(emu): State<Emulator>) -> StatusCode {

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
-    TokenResponse, TokenUrl,
+    AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, RevocationErrorResponseType,
+    RevocationUrl, Scope, StandardRevocableToken, TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,9 @@ pub struct OAuthConfig {
     pub scopes: Vec<String>,
     /// Extra authorise parameters (Google: `access_type=offline`, `prompt=consent`).
     pub extra_params: Vec<(String, String)>,
+    /// Where a grant is withdrawn (RFC 7009; Google has one, Microsoft's identity platform
+    /// has none: there an administrator or the user removes the app's consent).
+    pub revocation_url: Option<String>,
 }
 
 impl OAuthConfig {
@@ -39,6 +42,7 @@ impl OAuthConfig {
             redirect_url: redirect_url.into(),
             scopes: vec!["https://www.googleapis.com/auth/calendar.events".into(), "openid".into(), "email".into()],
             extra_params: vec![("access_type".into(), "offline".into()), ("prompt".into(), "consent".into())],
+            revocation_url: None,
         }
     }
 
@@ -58,6 +62,7 @@ impl OAuthConfig {
                 "https://graph.microsoft.com/User.Read".into(),
             ],
             extra_params: vec![],
+            revocation_url: None,
         }
     }
 }
@@ -170,6 +175,31 @@ pub async fn refresh(cfg: &OAuthConfig, http: &HttpConfig, refresh_token: &str) 
         .await
         .map_err(token_error)?;
     Ok(token_set(&resp, Some(refresh_token)))
+}
+
+/// Withdraws the grant behind `tokens` at the provider (RFC 7009): the refresh token when there
+/// is one (Google then revokes its access tokens too), else the access token. Ok(false): the
+/// provider has no revocation endpoint. A token the provider no longer knows counts as done.
+pub async fn revoke(cfg: &OAuthConfig, http: &HttpConfig, tokens: &TokenSet) -> Result<bool> {
+    let Some(url) = &cfg.revocation_url else { return Ok(false) };
+    http.check_url(url)?;
+    let token = match &tokens.refresh_token {
+        Some(r) => StandardRevocableToken::RefreshToken(RefreshToken::new(r.clone())),
+        None => StandardRevocableToken::AccessToken(AccessToken::new(tokens.access_token.clone())),
+    };
+    let c = client(cfg)?.set_revocation_url(RevocationUrl::new(url.clone()).map_err(|e| ProviderError::InvalidUrl(format!("revocation URL: {e}")))?);
+    let call = token_endpoint(http);
+    match c.revoke_token(token).map_err(|e| ProviderError::Protocol(e.to_string()))?.request_async(&call).await {
+        Ok(()) => Ok(true),
+        Err(RequestTokenError::ServerResponse(resp)) if matches!(resp.error(), RevocationErrorResponseType::Basic(BasicErrorResponseType::Extension(code)) if code == "invalid_token") => Ok(true),
+        Err(RequestTokenError::ServerResponse(resp)) => {
+            let detail = resp.error_description().cloned().unwrap_or_else(|| resp.error().to_string());
+            Err(ProviderError::Rejected { status: 400, code: resp.error().to_string(), message: detail })
+        }
+        Err(RequestTokenError::Request(e)) => Err(e),
+        Err(RequestTokenError::Parse(e, _)) => Err(ProviderError::Protocol(e.to_string())),
+        Err(RequestTokenError::Other(e)) => Err(ProviderError::Protocol(e)),
+    }
 }
 
 /// The HTTP side of token requests, with the same limits as every provider call: timeouts,

@@ -68,6 +68,7 @@ fn wrk(url: &str, cookie: &str, seconds: u64) -> (f64, f64, f64) {
 
 async fn seed(store: &Store, total: usize) -> (String, Vec<String>) {
     let tenant = store.create_tenant("Bench Trading").await.unwrap();
+    store.set_calendar_integration(&tenant.id, true, &domain::audit::Actor::operator(), chrono::Utc::now()).await.unwrap();
     let hash = sessions::hash_password(PASSWORD);
     let mut ids = Vec::new();
     for i in 0..USERS {
@@ -96,7 +97,7 @@ async fn run(store: Store, label: &str, total: usize, seconds: u64) -> Vec<(Stri
     let conns = sync::connections::Connections::new(store.clone(), keyring, providers::http::HttpConfig::default(), Default::default());
     let engine = sync::Engine::new(store.clone(), conns, sync::SyncConfig::default(), hub.clone());
     let options = LeptosOptions::builder().output_name("crmcal").build();
-    let app = crmcal::router(AppState { store: store.clone(), secure_cookies: false, sync: engine }, options, hub);
+    let app = crmcal::router(AppState { store: store.clone(), secure_cookies: false, sync: engine }, options, hub, crmcal::health::Exporter::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

@@ -1,72 +1,163 @@
-//! `crmcal connections add|list|remove|sync|rekey`: calendar connections for operators and
-//! scripts, through the same sync engine the web UI uses (validated before storing, secrets
-//! sealed, first sync queued for the server's workers). Passwords are read from standard
-//! input, never from the command line (where `ps` and shell history would show them).
+//! The `crmcal` command line: `crmcal [serve]` runs the server; `crmcal connections …` manages
+//! calendar connections for operators and scripts, through the same sync engine and the same
+//! validations as the web forms (checked with the provider before storing, secrets sealed).
+//! Passwords are read from standard input, never from the command line (where `ps` and shell
+//! history would show them). Help is answered before anything is opened.
 
 use std::io::BufRead;
 
 use anyhow::{anyhow, bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use domain::audit::Actor;
 use sync::connections::Credentials;
 use sync::secrets::Keyring;
 
 use crate::config::Config;
 
-pub const USAGE: &str = "\
-usage:
-  crmcal connections add --user EMAIL --provider ews --ews-url URL [--email ACCOUNT]
-                         [--impersonation-email MAILBOX] --password-stdin [--tenant NAME|ID]
-      EWS with the user's own account (--email defaults to the user's address), or, with
-      --impersonation-email, as the service account --email acting for MAILBOX.
-  crmcal connections list [--tenant NAME|ID]
-  crmcal connections remove --user EMAIL
-  crmcal connections sync --user EMAIL [--full]
-      queue a sync now (--full: a full round that reconciles the whole window)
-  crmcal connections rekey      re-seal every secret with the current key (after rotation)
-";
+/// CRM Calendar: the calendar of a CRM, synchronised both ways with Google Calendar,
+/// Microsoft 365 and Exchange.
+///
+/// Configured by environment variables (CRMCAL_DATABASE_URL, CRMCAL_SECRET_KEY_FILE, …; see
+/// the README). Without a command it runs the server.
+#[derive(Debug, Parser)]
+#[command(name = "crmcal", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server, the sync workers and the scheduler (the default).
+    Serve,
+    /// Calendar connections: connect an Exchange mailbox, list, remove, sync, re-seal secrets.
+    #[command(subcommand)]
+    Connections(ConnectionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionsCommand {
+    /// Connect a user's Exchange (EWS) mailbox, checked with the server before it is stored.
+    ///
+    /// With the user's own account (--email defaults to the user's address), or, with
+    /// --impersonation-email, as the service account --email acting for that mailbox.
+    /// Google and Microsoft 365 connect through OAuth in the browser (Settings → Calendar).
+    Add(AddArgs),
+    /// List the calendar connections with their status and last sync.
+    List {
+        #[command(flatten)]
+        tenant: TenantArg,
+    },
+    /// Disconnect a user's calendar (push stopped, credentials deleted; CRM meetings kept).
+    Remove {
+        #[command(flatten)]
+        user: UserArg,
+    },
+    /// Queue a sync of a user's calendar now.
+    Sync {
+        #[command(flatten)]
+        user: UserArg,
+        /// A full round that reconciles the whole window, instead of the changes since the last sync.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Re-seal every stored secret with the current key (after rotating CRMCAL_SECRET_KEY).
+    Rekey,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProviderArg {
+    Ews,
+    Google,
+    Graph,
+}
+
+#[derive(Debug, Args)]
+pub struct TenantArg {
+    /// Only this company (its name or id).
+    #[arg(long, value_name = "NAME|ID")]
+    tenant: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UserArg {
+    /// The CRM user (their sign-in e-mail address).
+    #[arg(long, value_name = "EMAIL")]
+    user: String,
+    #[command(flatten)]
+    tenant: TenantArg,
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    #[command(flatten)]
+    user: UserArg,
+    /// The calendar provider (only ews here; the others connect through OAuth in the browser).
+    #[arg(long, value_enum)]
+    provider: ProviderArg,
+    /// The Exchange Web Services address, https://…/EWS/Exchange.asmx.
+    #[arg(long, value_name = "URL")]
+    ews_url: String,
+    /// The account that signs in (default: the user's address); with
+    /// --impersonation-email, the service account.
+    #[arg(long, value_name = "ACCOUNT")]
+    email: Option<String>,
+    /// Sign in as the service account --email, acting for this mailbox.
+    #[arg(long, value_name = "MAILBOX")]
+    impersonation_email: Option<String>,
+    /// Read the password from the first line of standard input (required).
+    #[arg(long)]
+    password_stdin: bool,
+    /// Not accepted: a password on the command line shows in `ps` and the shell's history.
+    #[arg(long, hide = true, value_name = "PASSWORD")]
+    password: Option<String>,
+}
 
 /// Runs one `connections` command; returns what to print.
-pub async fn connections(args: &[String], config: &Config, stdin: &mut dyn BufRead) -> anyhow::Result<String> {
-    let (command, flags) = args.split_first().ok_or_else(|| anyhow!("missing command\n{USAGE}"))?;
-    let flags = Flags::parse(flags)?;
+pub async fn connections(command: ConnectionsCommand, config: &Config, stdin: &mut dyn BufRead) -> anyhow::Result<String> {
+    // Checked before anything is opened: a refused command leaves no key file behind.
+    if let ConnectionsCommand::Add(a) = &command {
+        if a.password.is_some() {
+            bail!("passwords are not accepted on the command line; use --password-stdin");
+        }
+        match a.provider {
+            ProviderArg::Ews => {}
+            ProviderArg::Google | ProviderArg::Graph => bail!("Google and Microsoft 365 connect through OAuth in the browser (Settings → Calendar)"),
+        }
+        if !a.password_stdin {
+            bail!("give the password on standard input with --password-stdin");
+        }
+    }
     let store = crate::open_store(&config.database_url).await?;
     let keyring = Keyring::load(&config.secret_key_file)?;
     let public = config.public_url.clone().unwrap_or_else(|| "http://127.0.0.1".into());
-    let engine = crate::engine(config, &store, keyring, config.endpoints.for_sync(&public), config.public_url.clone(), std::sync::Arc::new(sync::Silent));
+    let engine = crate::engine(config, &store, keyring, config.endpoints.for_sync(&public), config.public_url.clone(), std::sync::Arc::new(sync::Silent), sync::engine::Metrics::none());
     let conns = engine.connections();
-    match command.as_str() {
-        "add" => {
-            let user_email = flags.required("user")?;
-            let (user, _) = store.user_for_sign_in(user_email).await?.ok_or_else(|| anyhow!("no user {user_email}"))?;
-            check_tenant(&store, &flags, &user.tenant_id).await?;
-            match flags.required("provider")? {
-                "ews" => {}
-                "google" | "graph" => bail!("Google and Microsoft 365 connect through OAuth in the browser (Settings → Calendar)"),
-                other => bail!("unknown provider {other:?} (google, graph or ews)"),
-            }
-            if !flags.has("password-stdin") {
-                bail!("give the password on standard input with --password-stdin");
-            }
+    match command {
+        ConnectionsCommand::Add(a) => {
+            let user = find_user(&store, &a.user).await?;
             let mut password = String::new();
             stdin.read_line(&mut password).context("reading the password")?;
             let password = password.trim_end_matches(['\r', '\n']).to_string();
             if password.is_empty() {
                 bail!("the password on standard input is empty");
             }
-            let url = flags.required("ews-url")?.to_string();
-            let account = flags.get("email").unwrap_or(&user.email).to_string();
-            let (mailbox, credentials) = match flags.get("impersonation-email") {
-                Some(mailbox) => (mailbox.to_string(), Credentials::EwsImpersonation { url, service_account: account, password }),
-                None => (account.clone(), Credentials::EwsBasic { url, username: account, password }),
+            let account = a.email.unwrap_or_else(|| user.email.clone());
+            let (mailbox, credentials) = match a.impersonation_email {
+                Some(mailbox) => (mailbox, Credentials::EwsImpersonation { url: a.ews_url, service_account: account, password }),
+                None => (account.clone(), Credentials::EwsBasic { url: a.ews_url, username: account, password }),
             };
             if store.connection_of_user(&user.tenant_id, &user.id).await?.is_some() {
                 bail!("{} already has a calendar connection; remove it first", user.email);
             }
-            let conn = engine.connect(&user.tenant_id, &user.id, &mailbox, credentials).await?;
+            let conn = engine.connect(&user.tenant_id, &user.id, &mailbox, credentials, &Actor::operator()).await?;
+            // An operator connecting from the command line wants it working: Synchronise too.
+            engine.synchronise(&conn).await?;
             Ok(format!("connected {} to {} ({} via {}); the first sync is queued\n", user.email, conn.mailbox, conn.provider.as_str(), conn.auth_kind.as_str()))
         }
-        "list" => {
+        ConnectionsCommand::List { tenant } => {
             let mut out = String::new();
-            for tenant_id in tenants(&store, &flags).await? {
+            for tenant_id in tenants(&store, &tenant).await? {
                 for c in conns.list(&tenant_id).await? {
                     let user = store.user(&tenant_id, &c.user_id).await?;
                     let synced = c.last_synced_at.map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into());
@@ -93,79 +184,54 @@ pub async fn connections(args: &[String], config: &Config, stdin: &mut dyn BufRe
             }
             Ok(out)
         }
-        "remove" => {
-            let user_email = flags.required("user")?;
-            let (user, _) = store.user_for_sign_in(user_email).await?.ok_or_else(|| anyhow!("no user {user_email}"))?;
-            check_tenant(&store, &flags, &user.tenant_id).await?;
+        ConnectionsCommand::Remove { user } => {
+            let user = find_user(&store, &user).await?;
             let conn = store.connection_of_user(&user.tenant_id, &user.id).await?.ok_or_else(|| anyhow!("{} has no calendar connection", user.email))?;
-            engine.disconnect(&user.tenant_id, &conn.id).await?;
+            engine.disconnect(&user.tenant_id, &conn.id, &Actor::operator()).await?;
             Ok(format!("removed the calendar connection of {}\n", user.email))
         }
-        "sync" => {
-            let user_email = flags.required("user")?;
-            let (user, _) = store.user_for_sign_in(user_email).await?.ok_or_else(|| anyhow!("no user {user_email}"))?;
-            check_tenant(&store, &flags, &user.tenant_id).await?;
+        ConnectionsCommand::Sync { user, full } => {
+            let user = find_user(&store, &user).await?;
             let conn = store.connection_of_user(&user.tenant_id, &user.id).await?.ok_or_else(|| anyhow!("{} has no calendar connection", user.email))?;
-            engine.request_sync(&user.tenant_id, &conn.id, flags.has("full")).await?;
-            Ok(format!("queued a {}sync of {}'s calendar\n", if flags.has("full") { "full " } else { "" }, user.email))
+            engine.request_sync(&user.tenant_id, &conn.id, full).await?;
+            Ok(format!("queued a {}sync of {}'s calendar\n", if full { "full " } else { "" }, user.email))
         }
-        "rekey" => Ok(format!("re-sealed {} secret(s) with the current key\n", conns.rekey().await?)),
-        other => bail!("unknown command {other:?}\n{USAGE}"),
+        ConnectionsCommand::Rekey => Ok(format!("re-sealed {} secret(s) with the current key\n", conns.rekey().await?)),
     }
 }
 
-/// `--name value` pairs and bare `--switch`es.
-struct Flags(Vec<(String, Option<String>)>);
-
-impl Flags {
-    fn parse(args: &[String]) -> anyhow::Result<Flags> {
-        let mut out = Vec::new();
-        let mut it = args.iter().peekable();
-        while let Some(arg) = it.next() {
-            let name = arg.strip_prefix("--").ok_or_else(|| anyhow!("unexpected argument {arg:?}\n{USAGE}"))?;
-            if name == "password" {
-                bail!("passwords are not accepted on the command line; use --password-stdin");
-            }
-            let value = match it.peek() {
-                Some(v) if !v.starts_with("--") => it.next().cloned(),
-                _ => None,
-            };
-            out.push((name.to_string(), value));
-        }
-        Ok(Flags(out))
-    }
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n == name).and_then(|(_, v)| v.as_deref())
-    }
-    fn has(&self, name: &str) -> bool {
-        self.0.iter().any(|(n, _)| n == name)
-    }
-    fn required(&self, name: &str) -> anyhow::Result<&str> {
-        self.get(name).ok_or_else(|| anyhow!("--{name} is required\n{USAGE}"))
-    }
-}
-
-async fn check_tenant(store: &store::Store, flags: &Flags, tenant_id: &str) -> anyhow::Result<()> {
-    if let Some(wanted) = flags.get("tenant") {
-        let tenants = tenants(store, flags).await?;
-        if !tenants.iter().any(|t| t == tenant_id) {
+/// The user `--user` names, in the company `--tenant` names (when given).
+async fn find_user(store: &store::Store, arg: &UserArg) -> anyhow::Result<store::User> {
+    let (user, _) = store.user_for_sign_in(&arg.user).await?.ok_or_else(|| anyhow!("no user {}", arg.user))?;
+    if let Some(wanted) = &arg.tenant.tenant {
+        if !tenants(store, &arg.tenant).await?.iter().any(|t| *t == user.tenant_id) {
             bail!("the user is not in tenant {wanted:?}");
         }
     }
-    Ok(())
+    Ok(user)
 }
 
 /// The tenant ids `--tenant` names (by id or name), or all.
-async fn tenants(store: &store::Store, flags: &Flags) -> anyhow::Result<Vec<String>> {
+async fn tenants(store: &store::Store, arg: &TenantArg) -> anyhow::Result<Vec<String>> {
     let all = store.tenants().await?;
-    Ok(match flags.get("tenant") {
+    Ok(match &arg.tenant {
         None => all.into_iter().map(|t| t.id).collect(),
         Some(key) => {
-            let found: Vec<String> = all.into_iter().filter(|t| t.id == key || t.name.eq_ignore_ascii_case(key)).map(|t| t.id).collect();
+            let found: Vec<String> = all.into_iter().filter(|t| t.id == *key || t.name.eq_ignore_ascii_case(key)).map(|t| t.id).collect();
             if found.is_empty() {
                 bail!("no tenant {key:?}");
             }
             found
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

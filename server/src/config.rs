@@ -48,6 +48,7 @@ pub struct ProviderEndpoints {
     pub google_api: Option<String>,
     pub google_auth_url: Option<String>,
     pub google_token_url: Option<String>,
+    pub google_revoke_url: Option<String>,
     pub google_client_id: Option<String>,
     pub google_client_secret: Option<String>,
     pub graph_api: Option<String>,
@@ -64,6 +65,7 @@ impl ProviderEndpoints {
             google_api: var("CRMCAL_GOOGLE_API_URL"),
             google_auth_url: var("CRMCAL_GOOGLE_AUTH_URL"),
             google_token_url: var("CRMCAL_GOOGLE_TOKEN_URL"),
+            google_revoke_url: var("CRMCAL_GOOGLE_REVOKE_URL"),
             google_client_id: var("CRMCAL_GOOGLE_CLIENT_ID"),
             google_client_secret: var("CRMCAL_GOOGLE_CLIENT_SECRET"),
             graph_api: var("CRMCAL_GRAPH_API_URL"),
@@ -82,6 +84,7 @@ impl ProviderEndpoints {
             google_api: or(&self.google_api, format!("{base}/google/calendar/v3")),
             google_auth_url: or(&self.google_auth_url, format!("{base}/google/o/oauth2/v2/auth")),
             google_token_url: or(&self.google_token_url, format!("{base}/google/token")),
+            google_revoke_url: or(&self.google_revoke_url, format!("{base}/google/revoke")),
             google_client_id: or(&self.google_client_id, "crmcal-demo".into()),
             google_client_secret: self.google_client_secret.clone(),
             graph_api: or(&self.graph_api, format!("{base}/graph/v1.0")),
@@ -97,8 +100,9 @@ impl ProviderEndpoints {
         use providers::oauth::OAuthConfig;
         let base = public_url.trim_end_matches('/');
         let defaults = sync::connections::Endpoints::default();
-        let google_oauth = self.google_client_id.as_ref().map(|id| {
-            OAuthConfig::google(
+        let google_oauth = self.google_client_id.as_ref().map(|id| OAuthConfig {
+            revocation_url: Some(self.google_revoke_url.clone().unwrap_or_else(|| "https://oauth2.googleapis.com/revoke".into())),
+            ..OAuthConfig::google(
                 self.google_auth_url.as_deref().unwrap_or("https://accounts.google.com/o/oauth2/v2/auth"),
                 self.google_token_url.as_deref().unwrap_or("https://oauth2.googleapis.com/token"),
                 id,

@@ -1,10 +1,15 @@
-//! Connecting a Google or Microsoft 365 calendar through OAuth (F-ADM-3, F-ADM-4, F-ADM-10):
-//! `GET /connect/{google|microsoft}` starts an authorisation code + PKCE flow bound to the
-//! signed-in session; the provider sends the browser back to `/connect/{…}/callback`, where
-//! the state is checked (one use, ten minutes, same session, same user), the code exchanged,
-//! and the connection made through the engine (validated, tokens sealed, first sync queued).
-//! A denied consent or a failed exchange ends on a page that says so; nothing is stored.
+//! Connecting a Google or Microsoft 365 calendar through OAuth (F-ADM-3, F-ADM-4): the connect
+//! widget opens `GET /connect/{google|microsoft}[?email=…]` in a pop-up, which starts an
+//! authorisation code + PKCE flow bound to the signed-in session and sends the pop-up to the
+//! provider's consent screen. The provider sends it back to `/connect/{…}/callback`, where the
+//! state is checked (one use, ten minutes, same session, same user), the code exchanged, and
+//! the connection made through the engine (validated — for Office 365, as the address the user
+//! entered —, tokens sealed). The callback's page tells the widget how it went on a
+//! BroadcastChannel (which survives the providers' cross-origin-opener policies, unlike
+//! `window.opener`) and closes the pop-up; the engine's status event tells every open page.
+//! A denied consent or a failed exchange stores nothing.
 
+use app::i18n::Locale;
 use app::state::AppState;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::HeaderMap;
@@ -12,6 +17,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
+use domain::audit::Actor;
+use domain::Problem;
 use http::StatusCode;
 use serde::Deserialize;
 use sessions::session_hash;
@@ -20,6 +27,8 @@ use sync::connections::{Credentials, OAuthProvider};
 
 /// An authorisation must come back within this.
 const FLOW_LIFETIME: chrono::Duration = chrono::Duration::minutes(10);
+/// The channel the callback's page reports on (`app::connect` listens).
+pub const CHANNEL: &str = "crmcal-connect";
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -36,41 +45,65 @@ fn provider(segment: &str) -> Option<OAuthProvider> {
     }
 }
 
-fn name(p: OAuthProvider) -> &'static str {
-    match p {
-        OAuthProvider::Google => "Google",
-        OAuthProvider::Graph => "Microsoft 365",
-    }
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-/// A small page for the outcomes that do not go back to the calendar.
-fn page(status: StatusCode, title: &str, text: &str) -> Response {
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;");
+/// The pop-up's last page: says how it went in the user's language, tells the page that
+/// opened it (`{"user": id, "problem": null | Problem}` on [`CHANNEL`]) and closes itself.
+fn done(status: StatusCode, l: Locale, user_id: &str, outcome: Result<(), Problem>) -> Response {
+    let (lang, title, text, back) = app::connect::outcome_words(l, &outcome);
+    let message = serde_json::json!({ "user": user_id, "problem": outcome.err() });
+    // JSON inside a <script>: `<` escaped so no value can end the script element.
+    let message = message.to_string().replace('<', "\\u003c");
     (
         status,
         Html(format!(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{} · CRM Calendar</title>\
-             <link rel=\"stylesheet\" href=\"/pkg/crmcal.css\"></head><body><main class=\"page-error\" role=\"alert\">\
-             <h1>{}</h1><p>{}</p><a href=\"/calendar\">Back to the calendar</a></main></body></html>",
-            esc(title),
-            esc(title),
-            esc(text)
+            "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+             <title>{title} · CRM Calendar</title><link rel=\"stylesheet\" href=\"/pkg/crmcal.css\"></head><body>\
+             <main class=\"page-error\" role=\"alert\"><h1>{title}</h1><p>{text}</p><a href=\"/settings\">{back}</a></main>\
+             <script>try {{ const c = new BroadcastChannel(\"{CHANNEL}\"); c.postMessage({message}); c.close(); }} catch (e) {{}} \
+             window.close();</script></body></html>",
+            title = esc(title),
+            text = esc(&text),
+            back = esc(back),
         )),
     )
         .into_response()
 }
 
+#[derive(Deserialize)]
+struct Start {
+    /// Office 365: the address to connect (the consent screen is asked for it, and only it is
+    /// accepted).
+    email: Option<String>,
+}
+
 /// (The guard has signed the user in.)
-async fn start(State(state): State<AppState>, Path(segment): Path<String>, Extension(user): Extension<User>, headers: HeaderMap) -> Response {
-    let Some(p) = provider(&segment) else { return page(StatusCode::NOT_FOUND, "Page not found", "There is no such calendar provider.") };
+async fn start(State(state): State<AppState>, Path(segment): Path<String>, Query(q): Query<Start>, Extension(user): Extension<User>, headers: HeaderMap) -> Response {
+    let l = app::lang::locale_for(Some(&user), &headers);
+    let Some(p) = provider(&segment) else { return done(StatusCode::NOT_FOUND, l, &user.id, Err(Problem::NotAChoice)) };
+    match state.store.calendar_integration(&user.tenant_id).await {
+        Ok(true) => {}
+        Ok(false) => return done(StatusCode::CONFLICT, l, &user.id, Err(Problem::IntegrationOff)),
+        Err(e) => {
+            tracing::error!(error = %e, "could not read the integration switch");
+            return done(StatusCode::SERVICE_UNAVAILABLE, l, &user.id, Err(Problem::ProviderRefused { detail: "database unavailable".into() }));
+        }
+    }
+    let mailbox = q.email.map(|e| e.trim().to_lowercase()).unwrap_or_default();
+    if !mailbox.is_empty() && (!mailbox.contains('@') || mailbox.chars().count() > app::connect::api::MAX_EMAIL) {
+        return done(StatusCode::BAD_REQUEST, l, &user.id, Err(Problem::NotAnEmail { value: mailbox }));
+    }
     let conns = state.sync.connections();
     let Some(cfg) = conns.endpoints().oauth(p).cloned() else {
-        return page(StatusCode::NOT_FOUND, "Not set up", &format!("This server is not registered with {} (ask the administrator to configure it).", name(p)));
+        return done(StatusCode::NOT_FOUND, l, &user.id, Err(Problem::ProviderNotSetUp));
     };
-    let cfg = providers::oauth::OAuthConfig { extra_params: [cfg.extra_params.clone(), vec![("login_hint".into(), user.email.clone())]].concat(), ..cfg };
+    let hint = if mailbox.is_empty() { user.email.clone() } else { mailbox.clone() };
+    let cfg = providers::oauth::OAuthConfig { extra_params: [cfg.extra_params.clone(), vec![("login_hint".into(), hint)]].concat(), ..cfg };
     let auth = match providers::oauth::authorize(&cfg) {
         Ok(a) => a,
-        Err(e) => return page(StatusCode::INTERNAL_SERVER_ERROR, "Cannot connect", &e.to_string()),
+        Err(e) => return done(StatusCode::INTERNAL_SERVER_ERROR, l, &user.id, Err(Problem::ProviderRefused { detail: e.to_string() })),
     };
     let flow = OAuthFlow {
         state: auth.state.clone(),
@@ -80,10 +113,11 @@ async fn start(State(state): State<AppState>, Path(segment): Path<String>, Exten
         provider: p.kind().as_str().into(),
         verifier_sealed: conns.keyring().seal(&auth.pkce_verifier),
         created_at: Utc::now(),
+        mailbox,
     };
     if let Err(e) = state.store.create_oauth_flow(&flow).await {
         tracing::error!(error = %e, "could not store the OAuth authorisation");
-        return page(StatusCode::SERVICE_UNAVAILABLE, "Not available", "The database is not available. Please try again shortly.");
+        return done(StatusCode::SERVICE_UNAVAILABLE, l, &user.id, Err(Problem::ProviderRefused { detail: "database unavailable".into() }));
     }
     Redirect::to(&auth.url).into_response()
 }
@@ -93,7 +127,6 @@ struct Callback {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
-    error_description: Option<String>,
 }
 
 async fn callback(
@@ -103,7 +136,8 @@ async fn callback(
     Extension(user): Extension<User>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(p) = provider(&segment) else { return page(StatusCode::NOT_FOUND, "Page not found", "There is no such calendar provider.") };
+    let l = app::lang::locale_for(Some(&user), &headers);
+    let Some(p) = provider(&segment) else { return done(StatusCode::NOT_FOUND, l, &user.id, Err(Problem::NotAChoice)) };
     let flow = match q.state.as_deref() {
         Some(s) => state.store.take_oauth_flow(s).await.ok().flatten(),
         None => None,
@@ -112,23 +146,29 @@ async fn callback(
     let Some(flow) = flow.filter(|f| {
         f.user_id == user.id && f.tenant_id == user.tenant_id && f.session_hash == session && Utc::now() - f.created_at < FLOW_LIFETIME && domain::ProviderKind::parse(&f.provider).and_then(OAuthProvider::of) == Some(p)
     }) else {
-        return page(StatusCode::BAD_REQUEST, "Connection not made", "This authorisation is unknown, was already used, or has expired. Start again from the calendar settings.");
+        return done(StatusCode::BAD_REQUEST, l, &user.id, Err(Problem::AuthorisationUnknown));
     };
-    if let Some(error) = q.error {
-        let why = q.error_description.unwrap_or(error);
-        return page(StatusCode::OK, "Connection not made", &format!("{} did not give access: {why}", name(p)));
+    if q.error.is_some() {
+        return done(StatusCode::OK, l, &user.id, Err(Problem::ConsentDenied));
     }
-    let Some(code) = q.code else { return page(StatusCode::BAD_REQUEST, "Connection not made", "The provider sent no authorisation code.") };
+    let Some(code) = q.code else { return done(StatusCode::BAD_REQUEST, l, &user.id, Err(Problem::ConsentDenied)) };
     let conns = state.sync.connections();
     let (Some(cfg), Ok(verifier)) = (conns.endpoints().oauth(p).cloned(), conns.keyring().open(&flow.verifier_sealed)) else {
-        return page(StatusCode::INTERNAL_SERVER_ERROR, "Connection not made", "The server's OAuth settings changed during the authorisation. Start again.");
+        return done(StatusCode::INTERNAL_SERVER_ERROR, l, &user.id, Err(Problem::AuthorisationUnknown));
     };
     let tokens = match providers::oauth::exchange_code(&cfg, conns.http(), &code, &verifier).await {
         Ok(t) => t,
-        Err(e) => return page(StatusCode::BAD_GATEWAY, "Connection not made", &format!("{} refused the authorisation: {e}", name(p))),
+        Err(e) => return done(StatusCode::BAD_GATEWAY, l, &user.id, Err(Problem::ProviderRefused { detail: e.to_string() })),
     };
-    match state.sync.connect(&user.tenant_id, &user.id, &user.email, Credentials::OAuth { provider: p, tokens }).await {
-        Ok(_) => Redirect::to("/calendar").into_response(),
-        Err(e) => page(StatusCode::BAD_GATEWAY, "Connection not made", &e.to_string()),
+    let actor = Actor::user(&user.id, &user.display_name);
+    match state.sync.connect(&user.tenant_id, &user.id, &flow.mailbox, Credentials::OAuth { provider: p, tokens }, &actor).await {
+        Ok(_) => done(StatusCode::OK, l, &user.id, Ok(())),
+        Err(e) => {
+            let problem = match app::connect::api::server::connect_error(e) {
+                app::error::AppError::Invalid { problem, .. } => problem,
+                other => Problem::ProviderRefused { detail: other.to_string() },
+            };
+            done(StatusCode::OK, l, &user.id, Err(problem))
+        }
     }
 }

@@ -97,6 +97,8 @@ fn with_customer(mut m: NewMeeting, org: &store::Organisation, person: &store::P
 /// Seeds the demo company; `now` anchors the weeks (the previous, current and next two).
 pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
     let tenant = store.create_tenant("Nordlys Trading ApS").await?;
+    // The demo company syncs from the start (F-ADM-1).
+    store.set_calendar_integration(&tenant.id, true, &domain::audit::Actor::operator(), now).await?;
     let hash = tokio::task::spawn_blocking(|| hash_password(DEMO_PASSWORD)).await?;
     let mut users = Vec::new();
     for (email, name, role, tz, week_start) in DEMO_USERS {

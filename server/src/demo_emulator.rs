@@ -1,7 +1,8 @@
 //! The provider emulator embedded in the demo (`make run`): one mailbox per provider for the
 //! demo users — Anna on Google, Ben on Microsoft 365 (Graph), Carla on an Exchange server (EWS)
 //! with a service account allowed to impersonate — holding realistic calendars of their own,
-//! including a recurring series with a moved and a cancelled occurrence.
+//! including a recurring series with a moved and a cancelled occurrence; and the
+//! administrator's Exchange mailbox, empty and not connected, to connect from the browser.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -21,6 +22,10 @@ const MAILBOXES: [(&str, Provider, &str); 3] = [
     ("ben@nordlys.example", Provider::Graph, "Europe/London"),
     ("carla@nordlys.example", Provider::Ews, "America/New_York"),
 ];
+
+/// A demo user with a mailbox on the emulator that the demo does not connect: (e-mail,
+/// provider, time zone).
+pub const UNCONNECTED: (&str, Provider, &str) = ("admin@nordlys.example", Provider::Ews, "Europe/Copenhagen");
 
 /// Starts the emulator on `addr` and fills it. Returns it with its bound address.
 pub async fn start(addr: SocketAddr, now: DateTime<Utc>) -> std::io::Result<(Emulator, SocketAddr)> {
@@ -55,7 +60,9 @@ pub async fn connect_demo_users(engine: &sync::Engine, emu: &Emulator, addr: Soc
                 password: DEMO_PASSWORD.into(),
             },
         };
-        engine.connect(&user.tenant_id, &user.id, email, credentials).await?;
+        let conn = engine.connect(&user.tenant_id, &user.id, email, credentials, &domain::audit::Actor::operator()).await?;
+        // The demo's calendars are synchronised from the start.
+        engine.synchronise(&conn).await?;
         connected += 1;
     }
     Ok(connected)
@@ -67,6 +74,9 @@ fn seed(s: &mut State, now: DateTime<Utc>) {
         let _ = s.add_mailbox(mailbox(email, name, provider, tz, false));
     }
     let _ = s.add_mailbox(mailbox(SERVICE_ACCOUNT, "CRM service account", Provider::Ews, "UTC", true));
+    // The administrator's Exchange mailbox, left for connecting from the browser
+    // (Configuration → Integration → Calendar, or Settings).
+    let _ = s.add_mailbox(mailbox(UNCONNECTED.0, "Astrid Holm", UNCONNECTED.1, UNCONNECTED.2, false));
 
     let monday = {
         let d = now.date_naive();

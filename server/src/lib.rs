@@ -34,10 +34,10 @@ use crate::live::Hub;
 
 /// The HTTP application: pages, server functions, static files, guards; push webhooks, live
 /// updates, calendar connection (OAuth) and operations endpoints.
-pub fn router(state: AppState, leptos_options: LeptosOptions, hub: Arc<Hub>) -> Router {
+pub fn router(state: AppState, leptos_options: LeptosOptions, hub: Arc<Hub>, exporter: health::Exporter) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
-    let probes = health::router(state.store.clone(), state.sync.clone());
+    let probes = health::router(state.store.clone(), exporter);
     let hooks = hooks::router(state.sync.clone());
     let live = live::router(hub);
     let connect = connect::router(state.clone());
@@ -67,7 +67,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions, hub: Arc<Hub>) -> 
 
 /// The sync engine for this process: connections with the provider endpoints and the secret
 /// key, the window and push settings, announcing through `hub`.
-pub fn engine(config: &Config, store: &Store, keyring: Keyring, endpoints: Endpoints, public_url: Option<String>, live: Arc<dyn sync::Live>) -> Engine {
+pub fn engine(config: &Config, store: &Store, keyring: Keyring, endpoints: Endpoints, public_url: Option<String>, live: Arc<dyn sync::Live>, metrics: sync::engine::Metrics) -> Engine {
     let http = providers::http::HttpConfig { allow_http_loopback: config.provider_http_loopback, ..Default::default() };
     let conns = Connections::new(store.clone(), keyring, http, endpoints);
     let sync_config = SyncConfig {
@@ -76,7 +76,7 @@ pub fn engine(config: &Config, store: &Store, keyring: Keyring, endpoints: Endpo
         public_url,
         ..SyncConfig::default()
     };
-    Engine::new(store.clone(), conns, sync_config, live)
+    Engine::metered(store.clone(), conns, sync_config, live, metrics)
 }
 
 /// A started server: where it listens, its engine, and the embedded emulator if any.
@@ -120,7 +120,8 @@ pub async fn start(config: &Config, store: Store, mut leptos_options: LeptosOpti
     let keyring = Keyring::load(&config.secret_key_file)?;
     let hub = Hub::start(&store).await?;
     let callback_base = public_url.clone().unwrap_or_else(|| format!("http://{local}"));
-    let engine = engine(config, &store, keyring, endpoints.for_sync(&callback_base), public_url, hub.clone());
+    let exporter = health::Exporter::default();
+    let engine = engine(config, &store, keyring, endpoints.for_sync(&callback_base), public_url, hub.clone(), exporter.engine_metrics());
     #[cfg(not(feature = "demo"))]
     if config.emulator_addr.is_some() {
         eprintln!("CRMCAL_EMULATOR_ADDR is set, but this build has no provider emulator (built without the `demo` feature).");
@@ -138,7 +139,7 @@ pub async fn start(config: &Config, store: Store, mut leptos_options: LeptosOpti
     }
     spawn_housekeeping(store.clone());
     let state = AppState { store, secure_cookies: config.secure_cookies, sync: engine.clone() };
-    let app = router(state, leptos_options, hub);
+    let app = router(state, leptos_options, hub, exporter);
     let serving = tokio::spawn(serve(app, listener));
     Ok(Running {
         addr: local,

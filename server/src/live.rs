@@ -124,8 +124,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
 }
 
 /// `GET /api/live`: the signed-in user's stream. `calendar` events carry the ids of users whose
-/// calendars changed (empty: any), `status` events the user whose sync status changed — only
-/// for users of the viewer's own company. The guard has signed the user in.
+/// calendars changed (empty: any), `status` events the user whose sync status changed (`null`:
+/// everyone's, the integration was switched) — only for users of the viewer's own company. The guard has signed the user in.
 async fn live(State(hub): State<Arc<Hub>>, Extension(user): Extension<User>) -> Response {
     // Subscribed before the stamp is read: nothing falls between the two.
     let rx = hub.subscribe();
@@ -143,6 +143,8 @@ fn events_for(tenant: String, rx: broadcast::Receiver<LiveEvent>) -> impl Stream
                 Ok(LiveEvent::Status { tenant_id, user_id }) if tenant_id == tenant => {
                     Event::default().event("status").data(serde_json::to_string(&user_id).unwrap_or_default())
                 }
+                // Everyone's status: `null` names no one user.
+                Ok(LiveEvent::Integration { tenant_id }) if tenant_id == tenant => Event::default().event("status").data("null"),
                 Ok(_) => continue,
                 // Fell behind: tell the page to read everything again.
                 Err(broadcast::error::RecvError::Lagged(_)) => Event::default().event("calendar").data("[]"),

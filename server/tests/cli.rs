@@ -31,6 +31,7 @@ async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite:{}", dir.path().join("crm.db").display())).await.unwrap();
     let tenant = store.create_tenant("Nordlys").await.unwrap();
+    store.set_calendar_integration(&tenant.id, true, &domain::audit::Actor::operator(), chrono::Utc::now()).await.unwrap();
     store
         .create_user(&tenant.id, NewUser { email: "anna@nordlys.example", display_name: "Anna", password_hash: "x", role: domain::Role::User, time_zone: "Europe/Copenhagen", week_start: 0 })
         .await
@@ -96,4 +97,64 @@ async fn add_list_remove_an_ews_connection_from_the_command_line() {
     assert_eq!(s.run(&["list"], "").1, "no calendar connections\n");
     let (ok, _, err) = s.run(&["add", "--user", "nobody@nordlys.example", "--provider", "ews", "--ews-url", &s.ews_url, "--password-stdin"], "x\n");
     assert!(!ok && err.contains("no user"), "{err}");
+}
+
+/// Runs `crmcal ARGS` with nothing behind it: a database path that does not exist and a key
+/// file that must not be created. Returns (exit code, stdout, stderr).
+fn bare(dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_crmcal"))
+        .args(args)
+        .env("CRMCAL_DATABASE_URL", format!("sqlite:{}", dir.join("absent/crm.db").display()))
+        .env("CRMCAL_SECRET_KEY_FILE", dir.join("secret.key"))
+        .env("CRMCAL_DEMO", "0")
+        .env_remove("CRMCAL_SECRET_KEY")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+#[test]
+fn every_command_answers_help_without_opening_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 8] = [
+        &[],
+        &["serve"],
+        &["connections"],
+        &["connections", "add"],
+        &["connections", "list"],
+        &["connections", "remove"],
+        &["connections", "sync"],
+        &["connections", "rekey"],
+    ];
+    for command in commands {
+        let args: Vec<&str> = command.iter().copied().chain(["--help"]).collect();
+        let (code, out, err) = bare(dir.path(), &args);
+        assert_eq!(code, 0, "{args:?}: {err}");
+        assert!(out.contains("Usage: crmcal"), "{args:?} prints its usage:\n{out}");
+        assert!(out.contains("--help"), "{args:?}:\n{out}");
+    }
+    let (_, out, _) = bare(dir.path(), &["connections", "add", "--help"]);
+    for flag in ["--user", "--provider", "--ews-url", "--impersonation-email", "--password-stdin"] {
+        assert!(out.contains(flag), "add's help names {flag}:\n{out}");
+    }
+    assert!(!out.contains("--password <"), "the refused --password is not offered:\n{out}");
+    let (code, out, _) = bare(dir.path(), &["--version"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("crmcal "), "{out}");
+    // Nothing was opened or created to answer.
+    assert!(!dir.path().join("secret.key").exists() && !dir.path().join("absent").exists());
+
+    // Mistakes: a usage error on standard error, a non-zero exit, nothing on standard output.
+    for wrong in [&["bogus"][..], &["connections", "frobnicate"], &["connections", "add", "--user"], &["connections", "sync"]] {
+        let (code, out, err) = bare(dir.path(), wrong);
+        assert_ne!(code, 0, "{wrong:?}");
+        assert!(out.is_empty(), "{wrong:?}: {out}");
+        assert!(err.contains("error:") && (err.contains("Usage:") || err.contains("--help")), "{wrong:?}: {err}");
+    }
+    // A refused option says why (before anything is opened).
+    let (code, _, err) = bare(dir.path(), &["connections", "add", "--user", "a@b.c", "--provider", "ews", "--ews-url", "https://x/EWS/Exchange.asmx", "--password", "hunter2"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("use --password-stdin") && !err.contains("hunter2"), "{err}");
+    assert!(!dir.path().join("secret.key").exists());
 }

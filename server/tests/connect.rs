@@ -6,12 +6,7 @@ use reqwest::{redirect::Policy, Client, StatusCode};
 
 mod common;
 
-async fn signed_in(base: &str, email: &str) -> Client {
-    let c = Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap();
-    let r = c.post(format!("{base}/api/login")).form(&[("email", email), ("password", crmcal::demo::DEMO_PASSWORD), ("next", "")]).send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::OK);
-    c
-}
+use common::signed_in;
 
 fn location(r: &reqwest::Response) -> String {
     r.headers().get("location").unwrap().to_str().unwrap().to_string()
@@ -45,9 +40,13 @@ async fn connecting_google_and_microsoft_through_oauth() {
         let callback = consent(&c, &format!("{}/connect/{path}", s.base), user, "allow").await;
         assert!(callback.starts_with(&format!("{}/connect/{path}/callback?code=", s.base)), "{callback}");
         let done = c.get(&callback).send().await.unwrap();
-        assert_eq!(done.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location(&done), "/calendar");
+        assert_eq!(done.status(), StatusCode::OK);
         let (u, _) = s.store.user_for_sign_in(user).await.unwrap().unwrap();
+        // The pop-up's last page tells the opening page (BroadcastChannel) and closes itself.
+        let page = done.text().await.unwrap();
+        assert!(page.contains("Calendar connected"), "{page}");
+        assert!(page.contains(&format!(r#"postMessage({{"problem":null,"user":"{}"}})"#, u.id)), "{page}");
+        assert!(page.contains("window.close()"), "{page}");
         let conn = s.store.connection_of_user(&u.tenant_id, &u.id).await.unwrap().expect("connected");
         assert_eq!((conn.provider.as_str(), conn.auth_kind.as_str(), conn.status.as_str()), (provider, "oauth", "active"));
         assert!(!conn.sealed_secret.contains("ya29") && !conn.sealed_secret.contains("refresh"), "tokens are sealed");
@@ -55,7 +54,53 @@ async fn connecting_google_and_microsoft_through_oauth() {
         let again = c.get(&callback).send().await.unwrap();
         assert_eq!(again.status(), StatusCode::BAD_REQUEST);
         assert!(again.text().await.unwrap().contains("already used"));
+        // Subscribed, not synchronised: the first sync waits for Synchronise (F-ADM-3).
+        assert!(conn.last_synced_at.is_none() && conn.sync_cursor.is_none());
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn office_365_connects_the_address_asked_for_and_no_other_account() {
+    // F-ADM-4
+    let s = common::in_process(false).await;
+    let ben = signed_in(&s.base, "ben@nordlys.example").await;
+    let (b, _) = s.store.user_for_sign_in("ben@nordlys.example").await.unwrap().unwrap();
+    let (emu, _) = s.running.emulator.clone().unwrap();
+    emu.with_state(|st| {
+        st.add_mailbox(emulator::model::Mailbox {
+            email: "sales@nordlys.example".into(),
+            display_name: "Sales".into(),
+            provider: emulator::model::Provider::Graph,
+            password: Some(crmcal::demo::DEMO_PASSWORD.into()),
+            time_zone: "UTC".into(),
+            can_impersonate: false,
+            uid: String::new(),
+        })
+    })
+    .unwrap();
+    let start = format!("{}/connect/microsoft?email=Ben%40Nordlys.example", s.base);
+    // Another account signs in on the consent screen: refused, nothing stored.
+    let to_provider = ben.get(&start).send().await.unwrap();
+    let auth = url::Url::parse(&location(&to_provider)).unwrap();
+    let q: std::collections::HashMap<String, String> = auth.query_pairs().into_owned().collect();
+    assert_eq!(q["login_hint"], "ben@nordlys.example", "the consent screen is asked for that address");
+    let mut form: Vec<(String, String)> = q.into_iter().collect();
+    form.extend([("email".into(), "sales@nordlys.example".into()), ("password".into(), crmcal::demo::DEMO_PASSWORD.into()), ("decision".into(), "allow".into())]);
+    let mut post = auth.clone();
+    post.set_query(None);
+    let back = ben.post(post).form(&form).send().await.unwrap();
+    let page = ben.get(location(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("You signed in as sales@nordlys.example"), "{page}");
+    assert!(page.contains(r#""wrong_account""#), "{page}");
+    assert!(s.store.connection_of_user(&b.tenant_id, &b.id).await.unwrap().is_none());
+    // The right one: connected as that address.
+    let callback = consent(&ben, &start, "ben@nordlys.example", "allow").await;
+    assert_eq!(ben.get(&callback).send().await.unwrap().status(), StatusCode::OK);
+    let conn = s.store.connection_of_user(&b.tenant_id, &b.id).await.unwrap().expect("connected");
+    assert_eq!(conn.mailbox, "ben@nordlys.example");
+    // Not an address at all: refused before the provider is asked.
+    let bad = ben.get(format!("{}/connect/microsoft?email=ben", s.base)).send().await.unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +112,8 @@ async fn a_denied_consent_or_another_session_connects_nothing() {
     let denied = consent(&anna, &format!("{}/connect/google", s.base), "anna@nordlys.example", "deny").await;
     let page = anna.get(&denied).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.text().await.unwrap().contains("did not give access"));
+    let text = page.text().await.unwrap();
+    assert!(text.contains("Access was not given") && text.contains(r#""consent_denied""#), "{text}");
     assert!(s.store.connection_of_user(&u.tenant_id, &u.id).await.unwrap().is_none());
 
     // A callback carried to someone else's session (a link sent to a colleague, a CSRF

@@ -98,7 +98,8 @@ async fn setup() -> (Setup, Store, String) {
     let (anna, _) = store.user_for_sign_in(ANNA).await.unwrap().unwrap();
     let t = setup.emu.with_state(|s| s.issue_tokens(ANNA, Provider::Google, chrono::Duration::hours(2))).unwrap();
     let tokens = providers::oauth::TokenSet { access_token: t.access_token, refresh_token: Some(t.refresh_token), expires_at: Some(Utc::now() + TimeDelta::hours(2)) };
-    engine.connect(&anna.tenant_id, &anna.id, ANNA, Credentials::OAuth { provider: OAuthProvider::Google, tokens }).await.unwrap();
+    let conn = engine.connect(&anna.tenant_id, &anna.id, ANNA, Credentials::OAuth { provider: OAuthProvider::Google, tokens }, &domain::audit::Actor::operator()).await.unwrap();
+    engine.synchronise(&conn).await.unwrap();
     for n in 0..CRM_MEETINGS {
         let start = Utc::now().date_naive().and_hms_opt(6, 0, 0).unwrap().and_utc() + TimeDelta::days(2 + n as i64);
         let input = MeetingInput {

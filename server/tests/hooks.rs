@@ -7,18 +7,8 @@ use reqwest::{Client, StatusCode};
 
 mod common;
 
-use common::InProcess as Server;
 
-/// A demo user's connection once its first sync and push subscription are done.
-async fn settled(s: &Server, email: &str) -> store::Connection {
-    let (u, _) = s.store.user_for_sign_in(email).await.unwrap().unwrap();
-    common::eventually(&format!("{email}'s first sync and subscription"), || async {
-        let c = s.store.connection_of_user(&u.tenant_id, &u.id).await.unwrap().unwrap();
-        let done = c.push_id.is_some() && c.last_synced_at.is_some() && s.store.jobs_of_connection(&u.tenant_id, &c.id).await.unwrap().is_empty();
-        done.then_some(c)
-    })
-    .await
-}
+use common::settled;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_or_unknown_notifications_change_nothing() {
@@ -109,7 +99,7 @@ async fn subscriptions_are_renewed_before_they_expire_and_stopped_on_disconnect(
     assert!(live(&second) && !live(&first), "the old channel is stopped");
 
     // Disconnecting stops it at the provider and forgets the connection.
-    engine.disconnect(&conn.tenant_id, &conn.id).await.unwrap();
+    engine.disconnect(&conn.tenant_id, &conn.id, &domain::audit::Actor::operator()).await.unwrap();
     assert!(!live(&second));
     assert!(s.store.connection_of_user(&conn.tenant_id, &conn.user_id).await.unwrap().is_none());
 }

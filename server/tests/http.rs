@@ -26,7 +26,7 @@ async fn start_with(options: LeptosOptions) -> TestServer {
     let keyring = sync::secrets::Keyring::from_base64(&sync::secrets::generate_key(), &[]).unwrap();
     let conns = sync::connections::Connections::new(store.clone(), keyring, providers::http::HttpConfig::loopback(), Default::default());
     let engine = sync::Engine::new(store.clone(), conns, sync::SyncConfig::default(), hub.clone());
-    let app = crmcal::router(AppState { store: store.clone(), secure_cookies: false, sync: engine }, options, hub);
+    let app = crmcal::router(AppState { store: store.clone(), secure_cookies: false, sync: engine }, options, hub, crmcal::health::Exporter::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move {

@@ -102,7 +102,8 @@ async fn two_processes_share_the_jobs_and_a_third_sees_their_syncs_live() {
         let (u, _) = store.user_for_sign_in(email).await.unwrap().unwrap();
         let t = emu.with_state(|s| s.issue_tokens(email, Provider::Google, chrono::Duration::hours(2))).unwrap();
         let tokens = providers::oauth::TokenSet { access_token: t.access_token, refresh_token: Some(t.refresh_token), expires_at: Some(Utc::now() + TimeDelta::hours(2)) };
-        engine.connect(&u.tenant_id, &u.id, email, Credentials::OAuth { provider: OAuthProvider::Google, tokens }).await.unwrap();
+        let conn = engine.connect(&u.tenant_id, &u.id, email, Credentials::OAuth { provider: OAuthProvider::Google, tokens }, &domain::audit::Actor::operator()).await.unwrap();
+        engine.synchronise(&conn).await.unwrap();
         users.insert(email, u);
     }
 

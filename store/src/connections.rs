@@ -254,11 +254,13 @@ impl Store {
         row.as_ref().map(connection).transpose()
     }
 
-    /// Active connections (any tenant) last synced before `before` (or never): polling.
+    /// Active connections (any company with the integration on) past their first sync, last
+    /// synced before `before`: polling. (A new connection waits for its first Synchronise; a
+    /// first sync that failed is retried by its own job.)
     pub async fn connections_synced_before(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<Connection>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM calendar_connections WHERE status <> 'needs_reconnect' \
-             AND (last_synced_at IS NULL OR last_synced_at < $1) ORDER BY last_synced_at LIMIT $2"
+            "SELECT {COLUMNS} FROM calendar_connections WHERE status <> 'needs_reconnect' AND last_synced_at < $1 \
+             AND tenant_id IN (SELECT id FROM tenants WHERE calendar_integration) ORDER BY last_synced_at LIMIT $2"
         ))
         .bind(before.timestamp_millis())
         .bind(limit)
@@ -267,11 +269,11 @@ impl Store {
         rows.iter().map(connection).collect()
     }
 
-    /// Active connections (any tenant) whose push subscription is missing or expires before
-    /// `before`: to subscribe or renew.
+    /// Active connections (any company with the integration on) whose push subscription is
+    /// missing or expires before `before`: to subscribe or renew.
     pub async fn connections_push_due(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<Connection>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM calendar_connections WHERE status <> 'needs_reconnect' \
+            "SELECT {COLUMNS} FROM calendar_connections WHERE status <> 'needs_reconnect' AND tenant_id IN (SELECT id FROM tenants WHERE calendar_integration) \
              AND (push_expires_at IS NULL OR push_expires_at < $1) ORDER BY push_expires_at LIMIT $2"
         ))
         .bind(before.timestamp())
@@ -282,11 +284,14 @@ impl Store {
     }
 
     /// Per provider: the oldest last sync among connections that should be syncing (None: one
-    /// has never finished a sync), and how many there are. For the sync-lag metric.
+    /// has never finished a sync), and how many there are. For the sync-lag metric. Not
+    /// counted: calendars to reconnect, calendars waiting for their first Synchronise, and
+    /// companies with the integration switched off.
     pub async fn sync_lag(&self) -> Result<Vec<(String, Option<DateTime<Utc>>, i64)>> {
         let rows = sqlx::query(
             "SELECT provider, MIN(last_synced_at) AS oldest, COUNT(*) AS n, COUNT(last_synced_at) AS synced FROM calendar_connections \
-             WHERE status <> 'needs_reconnect' GROUP BY provider ORDER BY provider",
+             WHERE status <> 'needs_reconnect' AND NOT (status = 'active' AND last_synced_at IS NULL AND syncing_since IS NULL) \
+             AND tenant_id IN (SELECT id FROM tenants WHERE calendar_integration) GROUP BY provider ORDER BY provider",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -335,12 +340,14 @@ pub struct OAuthFlow {
     pub provider: String,
     pub verifier_sealed: String,
     pub created_at: DateTime<Utc>,
+    /// The address the user asked to connect (Office 365); empty: whichever account consents.
+    pub mailbox: String,
 }
 
 impl Store {
     pub async fn create_oauth_flow(&self, f: &OAuthFlow) -> Result<()> {
         sqlx::query(
-            "INSERT INTO oauth_flows (state, tenant_id, user_id, session_hash, provider, verifier_sealed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO oauth_flows (state, tenant_id, user_id, session_hash, provider, verifier_sealed, created_at, mailbox) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&f.state)
         .bind(&f.tenant_id)
@@ -349,6 +356,7 @@ impl Store {
         .bind(&f.provider)
         .bind(&f.verifier_sealed)
         .bind(f.created_at.timestamp())
+        .bind(&f.mailbox)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -356,7 +364,7 @@ impl Store {
 
     /// Takes the authorisation with this state (it can be used once).
     pub async fn take_oauth_flow(&self, state: &str) -> Result<Option<OAuthFlow>> {
-        let row = sqlx::query("DELETE FROM oauth_flows WHERE state = $1 RETURNING state, tenant_id, user_id, session_hash, provider, verifier_sealed, created_at")
+        let row = sqlx::query("DELETE FROM oauth_flows WHERE state = $1 RETURNING state, tenant_id, user_id, session_hash, provider, verifier_sealed, created_at, mailbox")
             .bind(state)
             .fetch_optional(&self.pool)
             .await?;
@@ -369,6 +377,7 @@ impl Store {
                 provider: r.try_get("provider")?,
                 verifier_sealed: r.try_get("verifier_sealed")?,
                 created_at: time(r.try_get("created_at")?),
+                mailbox: r.try_get("mailbox")?,
             })
         })
         .transpose()

@@ -131,7 +131,8 @@ impl Store {
 
     /// Claims up to `limit` due jobs for `worker` until `lease_until`: pending ones, and ones
     /// whose lease ran out (their worker died). Never a job of a connection that has a job
-    /// running under a live lease.
+    /// running under a live lease, nor of a company whose calendar integration is switched
+    /// off (its jobs wait, and run when it is switched on again: nothing is lost).
     pub async fn claim_jobs(&self, worker: &str, now: DateTime<Utc>, lease_until: DateTime<Utc>, limit: i64) -> Result<Vec<Job>> {
         let skip_locked = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -141,6 +142,7 @@ impl Store {
             "UPDATE sync_jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT j.id FROM sync_jobs j \
                  WHERE j.run_at <= $3 AND (j.lease_owner IS NULL OR j.lease_until < $3) \
+                 AND EXISTS (SELECT 1 FROM tenants t WHERE t.id = j.tenant_id AND t.calendar_integration) \
                  AND NOT EXISTS (SELECT 1 FROM sync_jobs r WHERE r.connection_id = j.connection_id \
                      AND r.id <> j.id AND r.lease_owner IS NOT NULL AND r.lease_until >= $3) \
                  ORDER BY j.run_at, j.id LIMIT $4 {skip_locked}) \

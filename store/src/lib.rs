@@ -5,6 +5,7 @@
 //! each backend has its own migration folder. Every method that reads or writes tenant data
 //! takes the tenant id, which callers take from the signed-in session, never from request input.
 
+mod admin;
 mod auth;
 mod connections;
 mod crm;

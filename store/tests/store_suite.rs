@@ -4,6 +4,7 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::on_each_backend;
+use domain::audit::{Action, Actor};
 use domain::Role;
 use store::{AttendeeKind, NewAttendee, NewMeeting, NewPerson, NewUser, SessionLookup, Store, StoreError, User};
 
@@ -471,6 +472,61 @@ async fn connection_for(s: &Store, tenant: &str, email: &str) -> String {
     s.create_connection(tenant, c).await.unwrap().id
 }
 
+#[tokio::test]
+async fn a_company_with_the_integration_off_is_neither_run_nor_polled_and_the_switch_is_logged() {
+    // F-ADM-1: with the switch off, nothing syncs (jobs wait, nothing is lost); every switch
+    // is in the company's audit log (and only there).
+    on_each_backend(|s| async move {
+        let on = s.create_tenant("On").await.unwrap().id;
+        let off = s.create_tenant("Off").await.unwrap().id;
+        assert!(!s.calendar_integration(&off).await.unwrap(), "new companies start with it off");
+        let admin = Actor::user("u1", "Ada Admin");
+        assert!(s.set_calendar_integration(&on, true, &admin, at("2027-03-01T08:00:00Z")).await.unwrap());
+        assert!(!s.set_calendar_integration(&on, true, &admin, at("2027-03-01T08:01:00Z")).await.unwrap(), "already on: no change, no entry");
+        let (a, b) = (connection_for(&s, &on, "a@on.example").await, connection_for(&s, &off, "b@off.example").await);
+        let now = at("2027-03-01T09:00:00Z");
+        // Both past their first sync (before it, a calendar waits for Synchronise, not polling).
+        s.finish_sync(&on, &a, now - chrono::Duration::hours(1), Ok(())).await.unwrap();
+        s.finish_sync(&off, &b, now - chrono::Duration::hours(1), Ok(())).await.unwrap();
+        s.enqueue_job(&on, job(&a, Some("sync:a"), now)).await.unwrap();
+        s.enqueue_job(&off, job(&b, Some("write:m:b"), now)).await.unwrap();
+        let lease = now + chrono::Duration::seconds(30);
+        let claimed: Vec<_> = s.claim_jobs("w", now, lease, 10).await.unwrap().into_iter().map(|j| j.connection_id.unwrap()).collect();
+        assert_eq!(claimed, vec![a.clone()]);
+        let polled: Vec<_> = s.connections_synced_before(now, 10).await.unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(polled, vec![a.clone()]);
+        let renewed: Vec<_> = s.connections_push_due(now, 10).await.unwrap().into_iter().map(|c| c.id).collect();
+        assert_eq!(renewed, vec![a.clone()]);
+
+        // Switched on: the waiting write runs.
+        assert!(s.set_calendar_integration(&off, true, &admin, at("2027-03-01T09:30:00Z")).await.unwrap());
+        let claimed: Vec<_> = s.claim_jobs("w", now, lease, 10).await.unwrap().into_iter().map(|j| j.coalesce_key.unwrap()).collect();
+        assert_eq!(claimed, vec!["write:m:b".to_string()]);
+        let operator = Actor::operator();
+        assert!(s.set_calendar_integration(&off, false, &operator, at("2027-03-01T10:00:00Z")).await.unwrap());
+        assert!(!s.calendar_integration(&off).await.unwrap());
+        assert!(matches!(s.calendar_integration("nope").await, Err(StoreError::NotFound)));
+
+        // The log: newest first, a page at a time, each company its own.
+        let disconnected = Action::CalendarDisconnected { user: "Bo".into(), mailbox: "b@off.example".into(), provider: domain::ProviderKind::Ews };
+        s.record_audit(&off, &admin, &disconnected, at("2027-03-01T10:00:00Z")).await.unwrap();
+        let log = s.audit_log(&off, None, 10).await.unwrap();
+        let actions: Vec<_> = log.iter().map(|e| (e.actor.name.as_str(), e.action.clone())).collect();
+        assert_eq!(
+            actions,
+            vec![("Ada Admin", disconnected.clone()), ("", Action::Integration { on: false }), ("Ada Admin", Action::Integration { on: true })],
+            "same millisecond: the later entry first"
+        );
+        assert_eq!(log[0].at, at("2027-03-01T10:00:00Z").timestamp_millis());
+        assert_eq!(log[0].actor.user_id.as_deref(), Some("u1"));
+        let page1 = s.audit_log(&off, None, 2).await.unwrap();
+        let page2 = s.audit_log(&off, Some((page1[1].at, &page1[1].id)), 2).await.unwrap();
+        assert_eq!(page2, log[2..].to_vec());
+        assert_eq!(s.audit_log(&on, None, 10).await.unwrap().len(), 1, "the other company's log has its own switch only");
+    })
+    .await;
+}
+
 fn job<'a>(connection: &'a str, key: Option<&'a str>, run_at: DateTime<Utc>) -> store::NewJob<'a> {
     store::NewJob { connection_id: Some(connection), kind: store::JobKind::Sync, coalesce_key: key, payload: "{}", run_at, flags: 0 }
 }
@@ -480,6 +536,7 @@ async fn jobs_coalesce_lease_and_run_one_per_connection() {
     // F-X-4: durable queue (coalescing, leases taken over after a crash, one job per connection)
     on_each_backend(|s| async move {
         let t = s.create_tenant("Acme").await.unwrap().id;
+        s.set_calendar_integration(&t, true, &Actor::operator(), Utc::now()).await.unwrap();
         let (a, b) = (connection_for(&s, &t, "a@acme.example").await, connection_for(&s, &t, "b@acme.example").await);
         let now = at("2027-03-01T09:00:00Z");
         let later = now + chrono::Duration::minutes(5);
@@ -538,6 +595,7 @@ async fn concurrent_workers_never_take_the_same_job() {
     // F-X-4 (several processes on one database)
     on_each_backend(|s| async move {
         let t = s.create_tenant("Acme").await.unwrap().id;
+        s.set_calendar_integration(&t, true, &Actor::operator(), Utc::now()).await.unwrap();
         let now = at("2027-03-01T09:00:00Z");
         let mut conns = Vec::new();
         for i in 0..12 {

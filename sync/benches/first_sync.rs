@@ -52,6 +52,7 @@ async fn run(provider: Provider, events: usize, db_url: &str) {
     });
     let store = Store::connect(db_url).await.unwrap();
     let tenant = store.create_tenant("Bench").await.unwrap().id;
+    store.set_calendar_integration(&tenant, true, &domain::audit::Actor::operator(), chrono::Utc::now()).await.unwrap();
     let user = store
         .create_user(&tenant, NewUser { email: &email, display_name: "Bench", password_hash: "x", role: domain::Role::User, time_zone: "Europe/Copenhagen", week_start: 0 })
         .await
@@ -68,7 +69,8 @@ async fn run(provider: Provider, events: usize, db_url: &str) {
             Credentials::OAuth { provider: if p == Provider::Google { OAuthProvider::Google } else { OAuthProvider::Graph }, tokens }
         }
     };
-    engine.connect(&tenant, &user.id, &email, creds).await.unwrap();
+    let conn = engine.connect(&tenant, &user.id, &email, creds, &domain::audit::Actor::operator()).await.unwrap();
+    engine.synchronise(&conn).await.unwrap();
     let worker = Worker { store: store.clone(), name: "bench".into(), lease: std::time::Duration::from_secs(600), batch: 1 };
     let started = Instant::now();
     while worker.run_once(|job| engine.run(job)).await.unwrap() > 0 {}

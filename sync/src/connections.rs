@@ -126,6 +126,11 @@ pub enum ConnectError {
     NoSuchUser,
     #[error("this user already has a calendar connection; remove it first")]
     AlreadyConnected,
+    /// OAuth consent was given by another account than the one asked for.
+    #[error("signed in as {signed_in}, not with the address that was to be connected")]
+    WrongAccount { signed_in: String },
+    #[error("the calendar integration is switched off for this company (an administrator switches it on under Configuration → Main settings)")]
+    IntegrationOff,
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -185,9 +190,13 @@ impl Connections {
     }
 
     /// Checks `credentials` for `mailbox` with the provider without storing anything.
+    ///
+    /// With OAuth the account that gave consent is the mailbox: `mailbox` empty takes it as it
+    /// is; otherwise it must be that address ([`ConnectError::WrongAccount`]).
     pub(crate) async fn verify(&self, mailbox: &str, credentials: &Credentials) -> Result<Checked, ConnectError> {
-        let mailbox = mailbox.trim().to_ascii_lowercase();
-        if !mailbox.contains('@') {
+        let mut mailbox = mailbox.trim().to_lowercase();
+        let oauth = matches!(credentials, Credentials::OAuth { .. });
+        if !mailbox.contains('@') && !(oauth && mailbox.is_empty()) {
             return Err(ConnectError::Invalid(format!("{mailbox:?} is not an e-mail address")));
         }
         let (provider, auth_kind, account, url, secret) = match credentials {
@@ -202,11 +211,28 @@ impl Connections {
         };
         let client = build(&self.http, &self.endpoints, provider, auth_kind, &mailbox, &account, &url, &secret)?;
         let info = client.validate().await?;
+        if oauth {
+            let signed_in = info.email.trim().to_lowercase();
+            if mailbox.is_empty() {
+                mailbox = signed_in;
+            } else if signed_in != mailbox {
+                return Err(ConnectError::WrongAccount { signed_in });
+            }
+        }
         Ok(Checked { provider, auth_kind, mailbox, account, url, secret, info })
     }
 
     pub async fn list(&self, tenant_id: &str) -> Result<Vec<Connection>, ConnectError> {
         Ok(self.store.connections(tenant_id).await?)
+    }
+
+    /// Withdraws an OAuth connection's grant at the provider where the provider allows it
+    /// (Google); Ok(false) where it does not (Microsoft: the user or their administrator
+    /// removes the app's consent; Exchange: a password is not a grant — it is deleted here).
+    pub async fn revoke(&self, conn: &Connection) -> Result<bool, ConnectError> {
+        let (Secret::OAuth { tokens }, Some(provider)) = (self.secret(conn)?, OAuthProvider::of(conn.provider)) else { return Ok(false) };
+        let Some(cfg) = self.endpoints.oauth(provider) else { return Ok(false) };
+        Ok(providers::oauth::revoke(cfg, &self.http, &tokens).await?)
     }
 
     pub async fn remove(&self, tenant_id: &str, id: &str) -> Result<(), ConnectError> {

@@ -11,13 +11,13 @@
 //! - `push`: create or renew the push subscription; key `push:<connection>`.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use providers::http::CallMeter;
 use providers::{CalendarProvider, ProviderError, ProviderKind};
 use serde::{Deserialize, Serialize};
+use domain::audit::{Action, Actor};
 use domain::connection::{AuthKind, ConnectionStatus, StatusReason};
 use store::{Connection, Job, JobKind, NewJob, Store, StoreError};
 
@@ -79,6 +79,8 @@ pub enum LiveEvent {
     Calendar { tenant_id: String, user_ids: Vec<String> },
     /// The sync status of this user's connection changed.
     Status { tenant_id: String, user_id: String },
+    /// The company's calendar integration was switched (every user's status changed).
+    Integration { tenant_id: String },
     /// Jobs were queued: idle workers should look.
     Jobs,
 }
@@ -103,14 +105,15 @@ impl Live for Silent {
     fn publish(&self, _: LiveEvent) {}
 }
 
-/// Counters for `/metrics`, per provider.
-#[derive(Default, Debug)]
+/// The engine's counters for `/metrics`, registered with the process's metrics recorder
+/// (the server's Prometheus exporter; none on the command line and in tests). Aggregates
+/// only: labelled by provider or outcome, never by company or user.
 pub struct Metrics {
-    calls: [AtomicU64; 3],
-    throttled: [AtomicU64; 3],
-    changes: [AtomicU64; 3],
-    jobs_ok: AtomicU64,
-    jobs_failed: AtomicU64,
+    calls: [metrics::Counter; 3],
+    throttled: [metrics::Counter; 3],
+    changes: [metrics::Counter; 3],
+    jobs_ok: metrics::Counter,
+    jobs_failed: metrics::Counter,
 }
 
 fn slot(kind: ProviderKind) -> usize {
@@ -121,23 +124,31 @@ fn slot(kind: ProviderKind) -> usize {
     }
 }
 
-pub const PROVIDERS: [ProviderKind; 3] = [ProviderKind::Google, ProviderKind::Graph, ProviderKind::Ews];
-
 impl Metrics {
-    pub fn provider_calls(&self, p: ProviderKind) -> u64 {
-        self.calls[slot(p)].load(Ordering::Relaxed)
+    /// The engine's counters on `recorder`, described (HELP) once.
+    pub fn register(recorder: &dyn metrics::Recorder) -> Metrics {
+        let describe = |name: &'static str, help: &'static str| recorder.describe_counter(name.into(), None, help.into());
+        describe("crmcal_provider_calls_total", "HTTP calls this process made to the providers.");
+        describe("crmcal_provider_throttled_total", "Jobs the providers throttled (429, rateLimitExceeded, ErrorServerBusy).");
+        describe("crmcal_sync_changes_total", "Meetings changed by sync jobs of this process (both directions).");
+        describe("crmcal_sync_jobs_total", "Sync jobs this process ran, by outcome.");
+        let meta = metrics::Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+        let counter = |name: &'static str, label: (&'static str, &'static str)| {
+            recorder.register_counter(&metrics::Key::from_parts(name, vec![metrics::Label::new(label.0, label.1)]), &meta)
+        };
+        let per_provider = |name: &'static str| ProviderKind::ALL.map(|p| counter(name, ("provider", p.as_str())));
+        Metrics {
+            calls: per_provider("crmcal_provider_calls_total"),
+            throttled: per_provider("crmcal_provider_throttled_total"),
+            changes: per_provider("crmcal_sync_changes_total"),
+            jobs_ok: counter("crmcal_sync_jobs_total", ("outcome", "ok")),
+            jobs_failed: counter("crmcal_sync_jobs_total", ("outcome", "failed")),
+        }
     }
-    pub fn throttled(&self, p: ProviderKind) -> u64 {
-        self.throttled[slot(p)].load(Ordering::Relaxed)
-    }
-    pub fn changes(&self, p: ProviderKind) -> u64 {
-        self.changes[slot(p)].load(Ordering::Relaxed)
-    }
-    pub fn jobs_ok(&self) -> u64 {
-        self.jobs_ok.load(Ordering::Relaxed)
-    }
-    pub fn jobs_failed(&self) -> u64 {
-        self.jobs_failed.load(Ordering::Relaxed)
+
+    /// Counters that count nowhere.
+    pub fn none() -> Metrics {
+        Metrics::register(&metrics::NoopRecorder)
     }
 }
 
@@ -206,7 +217,12 @@ pub struct SyncStatus {
 
 impl Engine {
     pub fn new(store: Store, conns: Connections, config: SyncConfig, live: Arc<dyn Live>) -> Engine {
-        Engine { inner: Arc::new(Inner { store, conns, config, live, metrics: Metrics::default() }) }
+        Engine::metered(store, conns, config, live, Metrics::none())
+    }
+
+    /// An engine whose runs are counted in `metrics`.
+    pub fn metered(store: Store, conns: Connections, config: SyncConfig, live: Arc<dyn Live>, metrics: Metrics) -> Engine {
+        Engine { inner: Arc::new(Inner { store, conns, config, live, metrics }) }
     }
 
     pub fn store(&self) -> &Store {
@@ -217,9 +233,6 @@ impl Engine {
     }
     pub fn config(&self) -> &SyncConfig {
         &self.inner.config
-    }
-    pub fn metrics(&self) -> &Metrics {
-        &self.inner.metrics
     }
     pub(crate) fn publish(&self, e: LiveEvent) {
         self.inner.live.publish(e);
@@ -264,14 +277,14 @@ impl Engine {
         let calls = run.meter.calls();
         tracing::debug!(job = %job.id, kind = job.kind.as_str(), connection = %run.conn.id, ok = result.is_ok(), changes = run.changes, calls, touched = run.touched.len(), "job ran");
         let m = &self.inner.metrics;
-        m.calls[slot(kind)].fetch_add(calls, Ordering::Relaxed);
-        m.changes[slot(kind)].fetch_add(run.changes.max(0) as u64, Ordering::Relaxed);
+        m.calls[slot(kind)].increment(calls);
+        m.changes[slot(kind)].increment(run.changes.max(0) as u64);
         if !run.touched.is_empty() {
             self.publish(LiveEvent::Calendar { tenant_id: run.conn.tenant_id.clone(), user_ids: run.touched.iter().cloned().collect() });
         }
         let outcome = match result {
             Ok(()) => {
-                m.jobs_ok.fetch_add(1, Ordering::Relaxed);
+                m.jobs_ok.increment(1);
                 Ok(())
             }
             // An OAuth access token refused before it expired (revoked, rotated): refresh it
@@ -280,15 +293,15 @@ impl Engine {
                 match self.inner.conns.refresh(&run.conn).await {
                     Ok(()) => Err(JobFailure { retry_after: Some(std::time::Duration::ZERO), ..JobFailure::retry(why) }),
                     Err(e) => {
-                        m.jobs_failed.fetch_add(1, Ordering::Relaxed);
+                        m.jobs_failed.increment(1);
                         Err(self.failed(&run.conn, job.kind, e.into()).await)
                     }
                 }
             }
             Err(fail) => {
-                m.jobs_failed.fetch_add(1, Ordering::Relaxed);
+                m.jobs_failed.increment(1);
                 if matches!(fail, Fail::Provider(ProviderError::Throttled { .. })) {
-                    m.throttled[slot(kind)].fetch_add(1, Ordering::Relaxed);
+                    m.throttled[slot(kind)].increment(1);
                 }
                 Err(self.failed(&run.conn, job.kind, fail).await)
             }
@@ -357,13 +370,13 @@ impl Engine {
     }
 
     /// Page loads (F-CAL-1): syncs each of these calendars unless it was synced moments ago,
-    /// must be reconnected first, or has a sync waiting already — one query for the waiting
+    /// must be reconnected first, waits for its first Synchronise, or has a sync waiting already — one query for the waiting
     /// syncs of all of them, however many colleagues the page shows.
     pub async fn sync_stale(&self, conns: &[Connection]) -> Result<(), StoreError> {
         let now = Utc::now();
         let stale: Vec<&Connection> = conns
             .iter()
-            .filter(|c| c.status != ConnectionStatus::NeedsReconnect && !c.last_synced_at.is_some_and(|t| now - t < self.inner.config.fresh_for))
+            .filter(|c| c.status != ConnectionStatus::NeedsReconnect && c.last_synced_at.is_some_and(|t| now - t >= self.inner.config.fresh_for))
             .collect();
         self.sync_unless_waiting(&stale).await.map(drop)
     }
@@ -437,15 +450,23 @@ impl Engine {
         Ok(created)
     }
 
-    /// A newly made connection: push subscription, then the first full sync (it sends
-    /// nothing: a sync never does). Subscribing first leaves no gap: a change made after the
-    /// subscription is notified, one made before it is in the sync.
+    /// A newly made connection: its push subscription. Its first sync waits for
+    /// [`Engine::synchronise`] (the Synchronise button, F-ADM-3 … 6): until then it is
+    /// "subscribed", and neither polled nor synced by page loads. Subscribing first leaves no
+    /// gap: a change made after the subscription is notified, one made before it is in the
+    /// first sync.
     pub async fn connected(&self, conn: &Connection) -> Result<(), StoreError> {
         if self.inner.config.public_url.is_some() {
             self.request_push(conn, true).await?;
         }
-        self.request_sync(&conn.tenant_id, &conn.id, true).await?;
         self.publish(LiveEvent::Status { tenant_id: conn.tenant_id.clone(), user_id: conn.user_id.clone() });
+        Ok(())
+    }
+
+    /// Synchronise (F-ADM-3 … 6): the first sync of a connection (a full round over the
+    /// window; it sends nothing, a sync never does), or a sync now from where the last ended.
+    pub async fn synchronise(&self, conn: &Connection) -> Result<(), StoreError> {
+        self.request_sync(&conn.tenant_id, &conn.id, conn.sync_cursor.is_none()).await?;
         Ok(())
     }
 
@@ -453,36 +474,98 @@ impl Engine {
     /// reconnecting after a revoked token or a changed password, or moving to another
     /// provider. The credentials are checked with the provider first: when they fail, nothing
     /// changes. The meetings already synced stay and are matched again by the first sync.
-    pub async fn connect(&self, tenant_id: &str, user_id: &str, mailbox: &str, credentials: crate::connections::Credentials) -> Result<Connection, ConnectError> {
-        if let Some(old) = self.inner.store.connection_of_user(tenant_id, user_id).await.map_err(ConnectError::Store)? {
+    /// Refused while the company's calendar integration is switched off. Logged for `actor`.
+    pub async fn connect(&self, tenant_id: &str, user_id: &str, mailbox: &str, credentials: crate::connections::Credentials, actor: &Actor) -> Result<Connection, ConnectError> {
+        let store = &self.inner.store;
+        if !store.calendar_integration(tenant_id).await? {
+            return Err(ConnectError::IntegrationOff);
+        }
+        if let Some(old) = store.connection_of_user(tenant_id, user_id).await.map_err(ConnectError::Store)? {
             self.inner.conns.verify(mailbox, &credentials).await?;
-            self.disconnect(tenant_id, &old.id).await?;
+            self.remove(&old, false).await?;
         }
         let (conn, _) = self.inner.conns.add(tenant_id, user_id, mailbox, credentials).await?;
         self.connected(&conn).await.map_err(ConnectError::Store)?;
+        let user = store.user(tenant_id, user_id).await?;
+        let action = Action::CalendarConnected { user: user.display_name, mailbox: conn.mailbox.clone(), provider: conn.provider, auth: conn.auth_kind };
+        store.record_audit(tenant_id, actor, &action, Utc::now()).await?;
         Ok(conn)
     }
 
-    /// Disconnects: stops the push subscription where the provider allows (best effort), then
-    /// deletes the connection with its secrets, cursor and queued jobs.
-    pub async fn disconnect(&self, tenant_id: &str, connection_id: &str) -> Result<(), ConnectError> {
-        let conn = self.inner.store.connection(tenant_id, connection_id).await.map_err(|e| match e {
+    /// Disconnects (F-ADM-10): stops the push subscription where the provider allows (best
+    /// effort), then deletes the connection with its secrets, cursor and queued jobs. The
+    /// user's meetings stay. Logged for `actor`.
+    pub async fn disconnect(&self, tenant_id: &str, connection_id: &str, actor: &Actor) -> Result<(), ConnectError> {
+        let store = &self.inner.store;
+        let conn = store.connection(tenant_id, connection_id).await.map_err(|e| match e {
             StoreError::NotFound => ConnectError::Invalid("no such connection".into()),
             other => ConnectError::Store(other),
         })?;
-        if let Some(sub) = self.subscription(&conn) {
-            match self.inner.conns.open(&conn, None).await {
-                Ok(client) => {
-                    if let Err(e) = client.unsubscribe(&sub).await {
-                        tracing::info!(connection = %conn.id, error = %e, "could not stop the push subscription");
-                    }
-                }
-                Err(e) => tracing::info!(connection = %conn.id, error = %e, "could not stop the push subscription"),
+        self.remove(&conn, true).await?;
+        let user = store.user(tenant_id, &conn.user_id).await?;
+        let action = Action::CalendarDisconnected { user: user.display_name, mailbox: conn.mailbox.clone(), provider: conn.provider };
+        store.record_audit(tenant_id, actor, &action, Utc::now()).await?;
+        Ok(())
+    }
+
+    /// Stops push, with `revoke` withdraws the OAuth grant where the provider allows it (best
+    /// effort: the connection goes either way, and a grant the provider still holds gives
+    /// access to nothing without the tokens deleted here), and deletes the connection. Not
+    /// when it is replaced: Google withdraws the whole grant of the user to the CRM, the new
+    /// tokens' included.
+    async fn remove(&self, conn: &Connection, revoke: bool) -> Result<(), ConnectError> {
+        self.stop_push(conn).await;
+        if revoke {
+            match self.inner.conns.revoke(conn).await {
+                Ok(revoked) => tracing::info!(connection = %conn.id, revoked, "calendar disconnected"),
+                Err(e) => tracing::warn!(connection = %conn.id, error = %e, "could not withdraw the OAuth grant at the provider"),
             }
         }
-        self.inner.conns.remove(tenant_id, connection_id).await?;
+        self.inner.conns.remove(&conn.tenant_id, &conn.id).await?;
         self.publish(LiveEvent::Status { tenant_id: conn.tenant_id.clone(), user_id: conn.user_id.clone() });
         Ok(())
+    }
+
+    /// Stops the connection's push subscription at the provider, if it has one (best effort:
+    /// one the provider no longer knows, or cannot be reached for, runs out by itself).
+    async fn stop_push(&self, conn: &Connection) {
+        let Some(sub) = self.subscription(conn) else { return };
+        match self.inner.conns.open(conn, None).await {
+            Ok(client) => {
+                if let Err(e) = client.unsubscribe(&sub).await {
+                    tracing::info!(connection = %conn.id, error = %e, "could not stop the push subscription");
+                }
+            }
+            Err(e) => tracing::info!(connection = %conn.id, error = %e, "could not stop the push subscription"),
+        }
+    }
+
+    /// Switches the company's calendar integration (F-ADM-1); returns false when it already
+    /// was so. Off: its jobs stop being run (they wait in the queue), its push subscriptions are
+    /// stopped, and it is no longer polled; the meetings and each calendar's cursor stay. On:
+    /// the subscriptions are made again and every calendar syncs from its cursor. Open pages of
+    /// the company hear of it.
+    pub async fn set_integration(&self, tenant_id: &str, on: bool, actor: &Actor) -> Result<bool, StoreError> {
+        let store = &self.inner.store;
+        if !store.set_calendar_integration(tenant_id, on, actor, Utc::now()).await? {
+            return Ok(false);
+        }
+        for conn in store.connections(tenant_id).await? {
+            if on {
+                if conn.status == ConnectionStatus::NeedsReconnect {
+                    continue;
+                }
+                if self.inner.config.public_url.is_some() {
+                    self.request_push(&conn, true).await?;
+                }
+                self.request_sync(tenant_id, &conn.id, false).await?;
+            } else if conn.push_id.is_some() {
+                self.stop_push(&conn).await;
+                store.set_push(tenant_id, &conn.id, None, "").await?;
+            }
+        }
+        self.publish(LiveEvent::Integration { tenant_id: tenant_id.to_string() });
+        Ok(true)
     }
 }
 

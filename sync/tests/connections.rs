@@ -42,6 +42,7 @@ async fn rig() -> Rig {
     let db_path = dir.path().join("crm.db");
     let store = Store::connect(&format!("sqlite:{}", db_path.display())).await.unwrap();
     let tenant = store.create_tenant("Corp").await.unwrap();
+    store.set_calendar_integration(&tenant.id, true, &domain::audit::Actor::operator(), chrono::Utc::now()).await.unwrap();
     let user = store
         .create_user(&tenant.id, NewUser { email: "alice@corp.example", display_name: "Alice", password_hash: "x", role: domain::Role::User, time_zone: "Europe/Copenhagen", week_start: 0 })
         .await

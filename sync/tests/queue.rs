@@ -12,6 +12,7 @@ async fn a_throttled_connection_waits_its_back_off_and_delays_no_one_else() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::connect(&format!("sqlite:{}", dir.path().join("q.db").display())).await.unwrap();
     let t = store.create_tenant("Acme").await.unwrap().id;
+    store.set_calendar_integration(&t, true, &domain::audit::Actor::operator(), chrono::Utc::now()).await.unwrap();
     let mut conns = Vec::new();
     for email in ["slow@acme.example", "fine@acme.example"] {
         let u = store

@@ -79,6 +79,8 @@ pub struct SyncIndicator {
     #[serde(default, with = "domain::iso::opt_date_time")]
     pub last_synced: Option<NaiveDateTime>,
     pub syncing: bool,
+    /// The company's calendar integration is switched off (F-ADM-1): nothing syncs.
+    pub integration_off: bool,
 }
 
 /// How fresh a shown calendar is (F-X-15).
@@ -295,14 +297,16 @@ mod server {
             ids.push(ctx.user.id.clone());
         }
         let conns = ctx.store.connections_of_users(ctx.tenant(), &ids).await?;
+        let integration_off = !ctx.store.calendar_integration(ctx.tenant()).await?;
         let mine = match conns.iter().find(|c| c.user_id == ctx.user.id) {
-            None => SyncIndicator { provider: None, state: ConnectionStatus::Active, reason: StatusReason::None, last_synced: None, syncing: false },
+            None => SyncIndicator { provider: None, state: ConnectionStatus::Active, reason: StatusReason::None, last_synced: None, syncing: false, integration_off },
             Some(c) => SyncIndicator {
                 provider: Some(c.provider),
                 state: c.status,
                 reason: c.status_reason.clone(),
                 last_synced: c.last_synced_at.map(|t| to_local(t, ctx.tz)),
-                syncing: c.syncing_since.is_some(),
+                syncing: c.syncing_since.is_some() && !integration_off,
+                integration_off,
             },
         };
         let lanes = conns.iter().map(|c| Freshness { user_id: c.user_id.clone(), synced_at: c.last_synced_at.map(|t| t.timestamp()) }).collect();
@@ -316,6 +320,9 @@ mod server {
         let conns = ctx.store.connections_of_users(ctx.tenant(), &ids).await?;
         if !conns.iter().any(|c| c.user_id == ctx.user.id) {
             return Err(AppError::invalid(Problem::CalendarNotConnected));
+        }
+        if !ctx.store.calendar_integration(ctx.tenant()).await? {
+            return Err(AppError::invalid(Problem::IntegrationOff));
         }
         for c in conns.iter().filter(|c| c.status != ConnectionStatus::NeedsReconnect) {
             ctx.engine.request_sync(ctx.tenant(), &c.id, false).await?;

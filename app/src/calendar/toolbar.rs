@@ -201,6 +201,7 @@ fn SyncState() -> impl IntoView {
                     let today = clock.today();
                     let m = s.mine;
                     let (kind, text, fix) = match (m.provider.is_some(), m.syncing, m.state) {
+                        _ if m.integration_off => ("off", td_string!(l, sync.integration_off).to_string(), false),
                         (false, _, _) => ("none", td_string!(l, sync.not_connected).to_string(), true),
                         (_, true, _) => ("syncing", td_string!(l, sync.syncing).to_string(), false),
                         (_, _, ConnectionStatus::NeedsReconnect) => ("reconnect", tdf!(l, sync.reconnect, reason = lang::reason_text(l, &m.reason)), true),

@@ -30,6 +30,7 @@ pub fn AppBar(children: Children) -> impl IntoView {
         open.set(false);
     });
     let current = move |p: &'static str| move || (path.get() == p).then_some("page");
+    let in_configuration = move || path.with(|p| p.starts_with(routes::CONFIGURATION)).then_some("page");
     view! {
         <header class="appbar" class:menu-open=move || open.get()>
             <a class="skip" href="#main">{td_string!(l, app.skip_to_content)}</a>
@@ -42,6 +43,10 @@ pub fn AppBar(children: Children) -> impl IntoView {
             <nav id="appmenu" class="appmenu folds" aria-label=td_string!(l, app.main_nav)>
                 <a href=routes::CALENDAR aria-current=current(routes::CALENDAR)>{td_string!(l, app.nav_calendar)}</a>
                 <a href=routes::SETTINGS aria-current=current(routes::SETTINGS)>{td_string!(l, app.nav_settings)}</a>
+                // Administrators only (the area's server functions refuse everyone else).
+                {move || me.0.with(|m| m.admin).then(|| view! {
+                    <a href=routes::CONFIGURATION aria-current=in_configuration>{td_string!(l, app.nav_configuration)}</a>
+                })}
                 <span class="who">{move || me.0.with(|m| m.name.clone())}</span>
                 <SignOut/>
             </nav>

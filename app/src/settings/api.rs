@@ -1,32 +1,16 @@
 //! The settings page's server functions: what the page needs besides the user (the time
-//! zones, the calendar connection) and saving the user's choices.
+//! zones) and saving the user's choices. (The calendar connection has its own: `connect`.)
 
-use chrono::NaiveDateTime;
-use domain::{ConnectionStatus, ProviderKind, StatusReason};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::me::Me;
 
-/// The user's calendar connection at a glance.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConnectionView {
-    pub provider: ProviderKind,
-    pub mailbox: String,
-    pub status: ConnectionStatus,
-    pub reason: StatusReason,
-    /// The last finished sync, on the user's wall clock.
-    #[serde(default, with = "domain::iso::opt_date_time")]
-    pub last_synced: Option<NaiveDateTime>,
-    pub syncing: bool,
-}
-
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SettingsData {
     /// Every IANA time zone name (the list the time zone field searches).
     pub zones: Vec<String>,
-    pub connection: Option<ConnectionView>,
 }
 
 /// The settings form as the user sets it.
@@ -61,23 +45,12 @@ pub async fn save_settings(form: SettingsForm) -> Result<Me, AppError> {
 mod server {
     use super::*;
     use crate::state::Ctx;
-    use domain::tz::{parse_tz, to_local, Tz};
+    use domain::tz::{parse_tz, Tz};
     use domain::{CalendarView, Problem};
 
     pub async fn load() -> Result<SettingsData, AppError> {
-        let ctx = Ctx::signed_in().await?;
-        let conn = ctx.store.connection_of_user(ctx.tenant(), &ctx.user.id).await?;
-        Ok(SettingsData {
-            zones: domain::tz::zone_names().map(str::to_string).collect(),
-            connection: conn.map(|c| ConnectionView {
-                provider: c.provider,
-                mailbox: c.mailbox,
-                status: c.status,
-                reason: c.status_reason,
-                last_synced: c.last_synced_at.map(|t| to_local(t, ctx.tz)),
-                syncing: c.syncing_since.is_some(),
-            }),
-        })
+        Ctx::signed_in().await?;
+        Ok(SettingsData { zones: domain::tz::zone_names().map(str::to_string).collect() })
     }
 
     fn minutes(field: &str, s: &str) -> Result<i64, AppError> {

@@ -5,17 +5,17 @@
 
 pub mod api;
 
-use api::{get_settings, ConnectionView, SaveSettings, SettingsData, SettingsForm};
-use domain::{CalendarView, ConnectionStatus, ProviderKind};
+use api::{get_settings, SaveSettings, SettingsData, SettingsForm};
+use domain::CalendarView;
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
 use crate::components::{field_error, AppBar, CheckField, Combobox, ErrorView, Interactive, Loading, PageTitle, SelectField, TimeField};
+use crate::connect::CalendarConnection;
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::lang;
 use crate::me::{use_me, Me, SignedIn};
-use crate::routes;
 
 /// The settings page, in a WebAssembly chunk of its own. Its data is read from within that
 /// chunk too (not in `data()`, which runs in the main one), so the calendar's first load
@@ -168,7 +168,7 @@ fn SettingsForm(data: SettingsData) -> impl IntoView {
             </section>
             <section aria-labelledby="s-connection">
                 <h2 id="s-connection">{td_string!(l, settings.connection)}</h2>
-                <Connection connection=data.connection.clone()/>
+                <CalendarConnection user_id=m.id.clone() name=m.name.clone() email=m.email.clone() me=true/>
             </section>
         </main>
     }
@@ -197,57 +197,4 @@ fn browser_locale() -> Locale {
         }
     }
     Locale::en
-}
-
-#[component]
-fn Connection(connection: Option<ConnectionView>) -> impl IntoView {
-    let l = crate::lang::use_locale();
-    let connect_links = move || {
-        view! {
-            <p class="connect">
-                <a class="btn" href="/connect/google" rel="external">{td_string!(l, settings.connect_google)}</a>
-                " "
-                <a class="btn" href="/connect/microsoft" rel="external">{td_string!(l, settings.connect_microsoft)}</a>
-            </p>
-        }
-    };
-    match connection {
-        None => view! {
-            <p>{td_string!(l, settings.connection_none)}</p>
-            {connect_links()}
-        }
-        .into_any(),
-        Some(c) => {
-            let provider = move || match c.provider {
-                ProviderKind::Google => td_string!(l, settings.provider_google),
-                ProviderKind::Graph => td_string!(l, settings.provider_graph),
-                ProviderKind::Ews => td_string!(l, settings.provider_ews),
-            };
-            let reason = c.reason.clone();
-            let status = move || {
-                let l = l;
-                match c.status {
-                    ConnectionStatus::Active if c.syncing => td_string!(l, sync.syncing).to_string(),
-                    ConnectionStatus::Active => match c.last_synced {
-                        Some(t) => tdf!(l, sync.up_to_date, time = lang::when(l, t)),
-                        None => td_string!(l, calendar.never_synced).to_string(),
-                    },
-                    ConnectionStatus::Failing => tdf!(l, sync.failed, reason = lang::reason_text(l, &reason)),
-                    ConnectionStatus::NeedsReconnect => tdf!(l, sync.reconnect, reason = lang::reason_text(l, &reason)),
-                }
-            };
-            let reconnect = c.status == ConnectionStatus::NeedsReconnect && c.provider != ProviderKind::Ews;
-            view! {
-                <dl class="connection">
-                    <dt>{provider}</dt>
-                    <dd>{c.mailbox.clone()}</dd>
-                    <dt>{td_string!(l, settings.status)}</dt>
-                    <dd data-connection-status=c.status.as_str()>{status}</dd>
-                </dl>
-                {reconnect.then(connect_links)}
-                <p><a href=routes::CALENDAR>{td_string!(l, errors.back_to_calendar)}</a></p>
-            }
-            .into_any()
-        }
-    }
 }

@@ -105,3 +105,22 @@ pub async fn count(store: &store::Store, sql: &str) -> i64 {
     use sqlx::Row;
     sqlx::query(sql).fetch_one(store.pool()).await.unwrap().get::<i64, _>(0)
 }
+
+/// A client signed in as a demo user (cookies kept, redirects not followed).
+pub async fn signed_in(base: &str, email: &str) -> reqwest::Client {
+    let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = c.post(format!("{base}/api/login")).form(&[("email", email), ("password", crmcal::demo::DEMO_PASSWORD), ("next", "")]).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    c
+}
+
+/// A demo user's connection once its first sync and push subscription are done.
+pub async fn settled(s: &InProcess, email: &str) -> store::Connection {
+    let (u, _) = s.store.user_for_sign_in(email).await.unwrap().unwrap();
+    eventually(&format!("{email}'s first sync and subscription"), || async {
+        let c = s.store.connection_of_user(&u.tenant_id, &u.id).await.unwrap().unwrap();
+        let done = c.push_id.is_some() && c.last_synced_at.is_some() && s.store.jobs_of_connection(&u.tenant_id, &c.id).await.unwrap().is_empty();
+        done.then_some(c)
+    })
+    .await
+}

@@ -81,6 +81,7 @@ impl Rig {
         let base = format!("http://{addr}");
         let store = db.store.clone();
         let tenant = store.create_tenant("Acme").await.unwrap().id;
+        store.set_calendar_integration(&tenant, true, &domain::audit::Actor::operator(), chrono::Utc::now()).await.unwrap();
         let mut users = BTreeMap::new();
         for name in ["alice", "bob"] {
             let email = format!("{name}@{}.example", kind.as_str());
@@ -164,6 +165,7 @@ impl Rig {
         let u = self.user(name);
         let (conn, _) = self.engine.connections().add(&self.tenant, &u.id, &email, creds).await.unwrap();
         self.engine.connected(&conn).await.unwrap();
+        self.engine.synchronise(&conn).await.unwrap();
     }
 
     /// The owner's own client: "the phone" (or Outlook), straight to the provider.

@@ -1,0 +1,188 @@
+//! Integration → Calendar (F-ADM-2 … F-ADM-7, F-ADM-10): every user with their calendar
+//! connection and its status, updating live as syncs start, finish and fail (the page hears
+//! the users it shows through the live stream and reads their rows again). Searchable and
+//! paged: companies have hundreds of users.
+
+use leptos::prelude::*;
+
+use super::calendars_api::{get_calendar_users, CalendarUsers, UserRow, MAX_SEARCH, PAGE_SIZE};
+use crate::connect::api::RowStatus;
+use crate::connect::api::{disconnect, synchronise};
+use crate::components::{Dialog, ErrorLine, Interactive, Loading};
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::lang;
+use crate::routes;
+
+#[component]
+pub fn Calendars() -> impl IntoView {
+    let l = crate::lang::use_locale();
+    let live = crate::live::use_live();
+    let search = RwSignal::new(String::new());
+    let page = RwSignal::new(0u32);
+    // Bumped after an action of this page (its own change may have no live event, e.g. a
+    // disconnect of a calendar nobody watches).
+    let acted = RwSignal::new(0u64);
+    let data = Resource::new(move || (search.get(), page.get(), live.status.get(), acted.get()), |(s, p, _, _)| get_calendar_users(s, p));
+    // The page hears the users it shows.
+    Effect::new(move |_| {
+        if let Some(Ok(d)) = data.get() {
+            live.watched.set(d.rows.iter().map(|r| r.user_id.clone()).collect());
+        }
+    });
+    let on_search = move |ev: leptos::ev::Event| {
+        search.set(event_target_value(&ev));
+        page.set(0);
+    };
+    view! {
+        <h2>{td_string!(l, config.calendars)}</h2>
+        <p class="hint">{td_string!(l, config.calendars_hint)}</p>
+        <div class="table-tools" role="search">
+            <label class="field search">
+                <span class="label">{td_string!(l, config.search)}</span>
+                <input type="search" name="search" maxlength=MAX_SEARCH on:input=on_search prop:value=move || search.get()
+                    placeholder=td_string!(l, config.search_placeholder)/>
+            </label>
+        </div>
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <UserTable data=d page acted/> <Interactive/> }.into_any(),
+                    Err(error) => view! { <ErrorLine error=Some(error)/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn UserTable(data: CalendarUsers, page: RwSignal<u32>, acted: RwSignal<u64>) -> impl IntoView {
+    let l = crate::lang::use_locale();
+    let pages = (data.total as usize).div_ceil(PAGE_SIZE).max(1) as u32;
+    let shown = tdf!(l, config.users_shown, from = data.page as usize * PAGE_SIZE + 1.min(data.rows.len()), to = data.page as usize * PAGE_SIZE + data.rows.len(), total = data.total);
+    let off = (!data.integration_on).then(|| {
+        view! {
+            <p class="notice" role="status">
+                {td_string!(l, problems.integration_off)}" "
+                <a href=format!("{}/features", routes::CONFIGURATION)>{td_string!(l, config.features)}</a>
+            </p>
+        }
+    });
+    let rows = data.rows.into_iter().map(|row| view! { <Row row acted/> }).collect_view();
+    let current = data.page;
+    view! {
+        {off}
+        <table class="users">
+            <caption class="visually-hidden">{td_string!(l, config.calendars)}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">{td_string!(l, config.col_user)}</th>
+                    <th scope="col">{td_string!(l, config.col_calendar)}</th>
+                    <th scope="col">{td_string!(l, config.col_status)}</th>
+                    <th scope="col">{td_string!(l, config.col_actions)}</th>
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+        <nav class="pager" aria-label=td_string!(l, config.pages)>
+            <button type="button" class="btn" disabled=current == 0 on:click=move |_| page.set(current.saturating_sub(1))>{td_string!(l, config.previous_page)}</button>
+            <span role="status">{shown}" · "{tdf!(l, config.page_of, page = current + 1, pages = pages)}</span>
+            <button type="button" class="btn" disabled=current + 1 >= pages on:click=move |_| page.set(current + 1)>{td_string!(l, config.next_page)}</button>
+        </nav>
+    }
+}
+
+#[component]
+fn Row(row: UserRow, acted: RwSignal<u64>) -> impl IntoView {
+    let l = crate::lang::use_locale();
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let confirm = RwSignal::new(false);
+    let user_id = StoredValue::new(row.user_id.clone());
+    let name = StoredValue::new(row.name.clone());
+    let run = move |disconnecting: bool| {
+        confirm.set(false);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let id = user_id.get_value();
+            let done = if disconnecting { disconnect(id).await } else { synchronise(id).await };
+            busy.set(false);
+            match done {
+                Ok(()) => {
+                    error.set(None);
+                    acted.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let calendar = match &row.connection {
+        None => view! { <span class="muted">"—"</span> }.into_any(),
+        Some(c) => {
+            let how = if c.account.is_empty() || c.account == c.mailbox {
+                lang::auth_name(l, c.auth).to_string()
+            } else {
+                format!("{} · {}", lang::auth_name(l, c.auth), c.account)
+            };
+            view! {
+                <span class="provider">{lang::provider_name(l, c.provider)}</span>
+                <span class="mailbox">{c.mailbox.clone()}</span>
+                <span class="how">{how}</span>
+            }
+            .into_any()
+        }
+    };
+    let status = crate::connect::status_view(l, &row.status);
+    let syncing = row.status == RowStatus::Syncing;
+    let connected = row.connection.is_some();
+    let setting_up = RwSignal::new(false);
+    let actions = view! {
+        {connected.then(|| view! {
+            <button type="button" class="btn" disabled=move || busy.get() || syncing on:click=move |_| run(false)>{td_string!(l, config.synchronise)}</button>
+        })}
+        <button type="button" class="btn" on:click=move |_| setting_up.set(true)>
+            {if connected { td_string!(l, setup.set_up_again) } else { td_string!(l, setup.set_up) }}
+        </button>
+        {connected.then(|| view! {
+            <button type="button" class="btn danger" disabled=move || busy.get() on:click=move |_| confirm.set(true)>{td_string!(l, config.disconnect)}</button>
+        })}
+    };
+    let on_done = Callback::new(move |_| {
+        setting_up.set(false);
+        acted.update(|n| *n += 1);
+    });
+    let (me, email) = (row.me, StoredValue::new(row.email.clone()));
+    view! {
+        <tr data-user=row.email.clone() data-status=row.status.as_str()>
+            <td data-label=td_string!(l, config.col_user)>
+                <span class="name">{row.name.clone()}</span>
+                <span class="email">{row.email.clone()}</span>
+            </td>
+            <td data-label=td_string!(l, config.col_calendar)>{calendar}</td>
+            <td data-label=td_string!(l, config.col_status) class="status">{status}</td>
+            <td data-label=td_string!(l, config.col_actions) class="actions">
+                {actions}
+                <ErrorLine error=error/>
+            </td>
+        </tr>
+        <Show when=move || setting_up.get()>
+            <Dialog labelled_by="setup-title" on_close=move |_| setting_up.set(false)>
+                <h2 id="setup-title">{move || tdf!(l, setup.title_for, name = name.get_value())}</h2>
+                <crate::connect::Setup user_id=user_id.get_value() name=name.get_value() email=email.get_value() me on_done/>
+                <div class="actions">
+                    <button type="button" class="btn" on:click=move |_| setting_up.set(false)>{td_string!(l, config.cancel)}</button>
+                </div>
+            </Dialog>
+        </Show>
+        <Show when=move || confirm.get()>
+            <Dialog labelled_by="disconnect-title" class="question" on_close=move |_| confirm.set(false)>
+                <h2 id="disconnect-title">{move || tdf!(l, config.disconnect_title, name = name.get_value())}</h2>
+                <p>{td_string!(l, config.disconnect_text)}</p>
+                <div class="actions">
+                    <button type="button" class="btn danger" on:click=move |_| run(true)>{td_string!(l, config.disconnect)}</button>
+                    <button type="button" class="btn" autofocus on:click=move |_| confirm.set(false)>{td_string!(l, config.cancel)}</button>
+                </div>
+            </Dialog>
+        </Show>
+    }
+}

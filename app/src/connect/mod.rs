@@ -1,0 +1,136 @@
+//! A user's calendar connection (F-ADM-3 … F-ADM-7, F-ADM-10): its status, updating live,
+//! Synchronise and Disconnect, and the set-up form. The same widget on the user's own
+//! settings page and, for any user, in Configuration → Integration → Calendar.
+
+pub mod api;
+mod popup;
+mod setup;
+
+use leptos::prelude::*;
+
+use api::{disconnect, get_calendar_state, synchronise, CalendarState, RowStatus};
+use crate::components::{Dialog, ErrorLine, Loading};
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::lang;
+pub use setup::Setup;
+
+/// The BroadcastChannel the OAuth pop-up reports on (the server's `connect::CHANNEL`).
+pub const CHANNEL: &str = "crmcal-connect";
+
+/// The words of the OAuth pop-up's last page (the server's `/connect/…/callback`): its
+/// language tag, title, text and the way back.
+#[cfg(feature = "ssr")]
+pub fn outcome_words(l: Locale, outcome: &Result<(), domain::Problem>) -> (&'static str, &'static str, String, &'static str) {
+    let (title, text) = match outcome {
+        Ok(()) => (td_string!(l, connect.connected), td_string!(l, connect.close_window).to_string()),
+        Err(p) => (td_string!(l, connect.not_connected), lang::problem_text(l, p)),
+    };
+    (l.as_str(), title, text, td_string!(l, connect.back_to_settings))
+}
+
+/// `user_id`'s calendar: how it stands and what can be done with it.
+#[component]
+pub fn CalendarConnection(user_id: String, name: String, email: String, me: bool) -> impl IntoView {
+    let live = crate::live::use_live();
+    let changed = RwSignal::new(0u64);
+    let id = StoredValue::new(user_id.clone());
+    let data = Resource::new(move || (live.status.get(), changed.get()), move |_| get_calendar_state(id.get_value()));
+    live.watched.update(|w| {
+        if !w.contains(&user_id) {
+            w.push(user_id.clone());
+        }
+    });
+    let name = StoredValue::new(name);
+    let email = StoredValue::new(email);
+    view! {
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(state) => view! { <Connection state user_id=id.get_value() name=name.get_value() email=email.get_value() me changed/> }.into_any(),
+                    Err(error) => view! { <ErrorLine error=Some(error)/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Connection(state: CalendarState, user_id: String, name: String, email: String, me: bool, changed: RwSignal<u64>) -> impl IntoView {
+    let l = crate::lang::use_locale();
+    let setting_up = RwSignal::new(state.connection.is_none());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+    let confirm = RwSignal::new(false);
+    let id = StoredValue::new(user_id.clone());
+    let act = move |disconnecting: bool| {
+        confirm.set(false);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let done = if disconnecting { disconnect(id.get_value()).await } else { synchronise(id.get_value()).await };
+            busy.set(false);
+            match done {
+                Ok(()) => {
+                    error.set(None);
+                    changed.update(|n| *n += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let on_done = Callback::new(move |_| {
+        setting_up.set(false);
+        changed.update(|n| *n += 1);
+    });
+    let connected = state.connection.clone();
+    let syncing = state.status == RowStatus::Syncing;
+    view! {
+        {(!state.integration_on).then(|| view! { <p class="notice" role="status">{td_string!(l, problems.integration_off)}</p> })}
+        {connected.map(|c| view! {
+            <dl class="connection">
+                <dt>{lang::provider_name(l, c.provider)}</dt>
+                <dd>{c.mailbox.clone()}</dd>
+                <dt>{td_string!(l, settings.status)}</dt>
+                <dd data-connection-status=state.status.as_str()>{status_view(l, &state.status)}</dd>
+            </dl>
+            <div class="actions">
+                <button type="button" class="btn primary" disabled=move || busy.get() || syncing on:click=move |_| act(false)>{td_string!(l, config.synchronise)}</button>
+                <button type="button" class="btn" aria-expanded=move || setting_up.get().to_string() on:click=move |_| setting_up.update(|s| *s = !*s)>{td_string!(l, setup.set_up_again)}</button>
+                <button type="button" class="btn danger" disabled=move || busy.get() on:click=move |_| confirm.set(true)>{td_string!(l, config.disconnect)}</button>
+            </div>
+        })}
+        <ErrorLine error=error/>
+        <Show when=move || setting_up.get() && state.integration_on>
+            <Setup user_id=user_id.clone() name=name.clone() email=email.clone() me on_done/>
+        </Show>
+        <Show when=move || confirm.get()>
+            <Dialog labelled_by="disconnect-title" class="question" on_close=move |_| confirm.set(false)>
+                <h2 id="disconnect-title">{td_string!(l, setup.disconnect_title)}</h2>
+                <p>{td_string!(l, config.disconnect_text)}</p>
+                <div class="actions">
+                    <button type="button" class="btn danger" on:click=move |_| act(true)>{td_string!(l, config.disconnect)}</button>
+                    <button type="button" class="btn" autofocus on:click=move |_| confirm.set(false)>{td_string!(l, config.cancel)}</button>
+                </div>
+            </Dialog>
+        </Show>
+    }
+}
+
+/// A calendar's status in plain words, with what to do when it failed (F-ADM-7).
+pub fn status_view(l: Locale, s: &RowStatus) -> AnyView {
+    match s {
+        RowStatus::NotConnected => view! { <span class="state">{td_string!(l, config.status_not_connected)}</span> }.into_any(),
+        RowStatus::Subscribed => view! { <span class="state">{td_string!(l, config.status_subscribed)}</span> }.into_any(),
+        RowStatus::Syncing => view! { <span class="state spinning">{td_string!(l, sync.syncing)}</span> }.into_any(),
+        RowStatus::Synced { at } => view! { <span class="state ok">{tdf!(l, config.status_synced, time = lang::when(l, *at))}</span> }.into_any(),
+        RowStatus::Failed { reason, reconnect } => {
+            let todo = if *reconnect { lang::reason_todo(l, reason) } else { td_string!(l, config.todo_retrying) };
+            view! {
+                <span class="state failed">{tdf!(l, sync.failed, reason = lang::reason_text(l, reason))}</span>
+                " "
+                <span class="todo">{todo}</span>
+            }
+            .into_any()
+        }
+    }
+}
