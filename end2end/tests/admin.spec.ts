@@ -108,8 +108,8 @@ test('F-ADM-5, F-ADM-6: the Exchange form tells each mistake apart, keeps what w
   const dialog = page.getByRole('dialog', { name: 'Calendar of Astrid Holm' });
   await dialog.getByLabel('Exchange: own server').check();
   const url = dialog.getByLabel('Server address (EWS)');
-  const email = dialog.getByLabel('E-mail address');
-  const password = dialog.getByLabel('Password');
+  const email = dialog.getByLabel('E-mail address', { exact: true });
+  const password = dialog.getByLabel('Password', { exact: true });
   const save = dialog.getByRole('button', { name: 'Save and subscribe' });
   await expect(email).toHaveValue(ADMIN);
 
@@ -193,10 +193,12 @@ test('F-ADM-3, F-ADM-10: Google in a pop-up — denied, allowed; disconnect with
   await page.getByRole('button', { name: 'Authorise and subscribe' }).click();
   let consent = await popup;
   await consent.getByLabel('Password').fill(PASSWORD);
+  // (The pop-up closes itself: listen before the click that ends it.)
+  let closed = consent.waitForEvent('close');
   await consent.getByRole('button', { name: 'Deny' }).click();
+  await closed;
   await expect(page.locator('.oauth-state')).toHaveText('Access was not given, so nothing was connected.');
   await expect(page.locator('[data-connection-status]')).toHaveCount(0);
-  if (!consent.isClosed()) await consent.waitForEvent('close');
 
   // Allowed: the pop-up closes itself, the calendar is subscribed; Synchronise brings it in.
   popup = page.waitForEvent('popup');
@@ -204,8 +206,9 @@ test('F-ADM-3, F-ADM-10: Google in a pop-up — denied, allowed; disconnect with
   consent = await popup;
   await expect(consent.getByLabel('E-mail')).toHaveValue(ANNA);
   await consent.getByLabel('Password').fill(PASSWORD);
+  closed = consent.waitForEvent('close');
   await consent.getByRole('button', { name: 'Allow' }).click();
-  await consent.waitForEvent('close');
+  await closed;
   await expect(status).toHaveAttribute('data-connection-status', 'subscribed');
   await page.getByRole('button', { name: 'Synchronise' }).click();
   await expect(status).toHaveAttribute('data-connection-status', 'synced', { timeout: 20_000 });

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
-    AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, RevocationErrorResponseType,
-    RevocationUrl, Scope, StandardRevocableToken, TokenResponse, TokenUrl,
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope,
+    TokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -180,25 +180,45 @@ pub async fn refresh(cfg: &OAuthConfig, http: &HttpConfig, refresh_token: &str) 
 /// Withdraws the grant behind `tokens` at the provider (RFC 7009): the refresh token when there
 /// is one (Google then revokes its access tokens too), else the access token. Ok(false): the
 /// provider has no revocation endpoint. A token the provider no longer knows counts as done.
+/// (Sent here rather than through the `oauth2` crate, which refuses a plain-http endpoint even
+/// where the rest of the flow allows loopback for development.)
 pub async fn revoke(cfg: &OAuthConfig, http: &HttpConfig, tokens: &TokenSet) -> Result<bool> {
     let Some(url) = &cfg.revocation_url else { return Ok(false) };
-    http.check_url(url)?;
-    let token = match &tokens.refresh_token {
-        Some(r) => StandardRevocableToken::RefreshToken(RefreshToken::new(r.clone())),
-        None => StandardRevocableToken::AccessToken(AccessToken::new(tokens.access_token.clone())),
+    let url = http.check_url(url)?;
+    let (token, hint) = match &tokens.refresh_token {
+        Some(r) => (r.as_str(), "refresh_token"),
+        None => (tokens.access_token.as_str(), "access_token"),
     };
-    let c = client(cfg)?.set_revocation_url(RevocationUrl::new(url.clone()).map_err(|e| ProviderError::InvalidUrl(format!("revocation URL: {e}")))?);
-    let call = token_endpoint(http);
-    match c.revoke_token(token).map_err(|e| ProviderError::Protocol(e.to_string()))?.request_async(&call).await {
-        Ok(()) => Ok(true),
-        Err(RequestTokenError::ServerResponse(resp)) if matches!(resp.error(), RevocationErrorResponseType::Basic(BasicErrorResponseType::Extension(code)) if code == "invalid_token") => Ok(true),
-        Err(RequestTokenError::ServerResponse(resp)) => {
-            let detail = resp.error_description().cloned().unwrap_or_else(|| resp.error().to_string());
-            Err(ProviderError::Rejected { status: 400, code: resp.error().to_string(), message: detail })
+    let body = {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("token", token).append_pair("token_type_hint", hint).append_pair("client_id", &cfg.client_id);
+        if let Some(secret) = &cfg.client_secret {
+            form.append_pair("client_secret", secret);
         }
-        Err(RequestTokenError::Request(e)) => Err(e),
-        Err(RequestTokenError::Parse(e, _)) => Err(ProviderError::Protocol(e.to_string())),
-        Err(RequestTokenError::Other(e)) => Err(ProviderError::Protocol(e)),
+        form.finish()
+    };
+    let req = http::Request::builder()
+        .method(http::Method::POST)
+        .uri(url.as_str())
+        .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body.into_bytes())
+        .map_err(|e| ProviderError::InvalidUrl(e.to_string()))?;
+    let resp = token_endpoint(http)(req).await?;
+    let status = resp.status().as_u16();
+    if resp.status().is_success() {
+        return Ok(true);
+    }
+    #[derive(Deserialize)]
+    struct Refusal {
+        error: String,
+        #[serde(default)]
+        error_description: String,
+    }
+    match serde_json::from_slice::<Refusal>(resp.body()) {
+        // Already revoked or expired: the grant is gone, which is what was asked.
+        Ok(r) if r.error == "invalid_token" => Ok(true),
+        Ok(r) => Err(ProviderError::Rejected { status, code: r.error, message: r.error_description }),
+        Err(_) => Err(ProviderError::Server { status, message: String::from_utf8_lossy(resp.body()).chars().take(200).collect() }),
     }
 }
 

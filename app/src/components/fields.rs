@@ -1,5 +1,6 @@
 //! Form fields: a label (the children), the control bound to a signal, and the field's error
-//! next to it (`aria-invalid`, `aria-describedby`). Dates and times are typed in the app's
+//! next to it (`aria-invalid`, `aria-describedby`; beside the label, not in it, so the field's
+//! name stays its name when an error shows). Dates and times are typed in the app's
 //! language on the 24-hour clock — not the browser's native pickers, which follow the
 //! browser's language (AM/PM in an English browser) instead of the user's (F-X-6).
 
@@ -36,8 +37,8 @@ pub fn TextField(
     let label_for = id.clone();
     let err_id = format!("{id}-error");
     view! {
-        <label class=format!("field {class}") for=label_for>
-            <span class="label">{children()}</span>
+        <div class=format!("field {class}")>
+            <label class="label" for=label_for>{children()}</label>
             // aria-required, not required: the server's message (in the app's language, next to
             // the field) says what is missing, not the browser's bubble.
             <input id=id type=kind name=name maxlength=max aria-required=required.then_some("true") autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
@@ -45,7 +46,7 @@ pub fn TextField(
                 aria-invalid=move || error.with(|e| e.is_some().then_some("true"))
                 aria-describedby=move || error.with(|e| e.is_some().then(|| err_id.clone()))/>
             {described(error, format!("f-{name}-error"))}
-        </label>
+        </div>
     }
 }
 
@@ -63,15 +64,15 @@ pub fn TextArea(
     let label_for = id.clone();
     let err_id = format!("{id}-error");
     view! {
-        <label class=format!("field {class}") for=label_for>
-            <span class="label">{children()}</span>
+        <div class=format!("field {class}")>
+            <label class="label" for=label_for>{children()}</label>
             <textarea id=id name=name rows=rows maxlength=max
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
                 aria-invalid=move || error.with(|e| e.is_some().then_some("true"))
                 aria-describedby=move || error.with(|e| e.is_some().then(|| err_id.clone()))></textarea>
             {described(error, format!("f-{name}-error"))}
-        </label>
+        </div>
     }
 }
 
@@ -146,15 +147,15 @@ pub fn DateField(
         });
     };
     view! {
-        <label class=format!("field date {class}") for=label_for>
-            <span class="label">{children()}</span>
+        <div class=format!("field date {class}")>
+            <label class="label" for=label_for>{children()}</label>
             <input id=id type="text" name=name inputmode="numeric" autocomplete="off" maxlength="20"
                 placeholder=td_string!(l, dates.date_example)
                 prop:value=shown on:change=on_change
                 aria-invalid=move || error.with(|e| e.is_some().then_some("true"))
                 aria-describedby=move || error.with(|e| e.is_some().then(|| err_id.clone()))/>
             {described(error, format!("f-{name}-error"))}
-        </label>
+        </div>
     }
 }
 
@@ -179,13 +180,13 @@ pub fn TimeField(
         });
     };
     view! {
-        <label class=format!("field time {class}") for=label_for>
-            <span class="label">{children()}</span>
+        <div class=format!("field time {class}")>
+            <label class="label" for=label_for>{children()}</label>
             <input id=id type="text" name=name inputmode="numeric" autocomplete="off" maxlength="8" placeholder="14:30"
                 prop:value=move || value.get() on:change=on_change
                 aria-invalid=move || error.with(|e| e.is_some().then_some("true"))
                 aria-describedby=move || error.with(|e| e.is_some().then(|| err_id.clone()))/>
             {described(error, format!("f-{name}-error"))}
-        </label>
+        </div>
     }
 }

@@ -34,6 +34,7 @@ pub fn Calendars() -> impl IntoView {
         search.set(event_target_value(&ev));
         page.set(0);
     };
+    let actions = Actions::new(acted);
     view! {
         <h2>{td_string!(l, config.calendars)}</h2>
         <p class="hint">{td_string!(l, config.calendars_hint)}</p>
@@ -47,16 +48,87 @@ pub fn Calendars() -> impl IntoView {
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(d) => view! { <UserTable data=d page acted/> <Interactive/> }.into_any(),
+                    Ok(d) => view! { <UserTable data=d page actions/> <Interactive/> }.into_any(),
                     Err(error) => view! { <ErrorLine error=Some(error)/> }.into_any(),
                 }
             })}
         </Transition>
+        <ActionDialogs actions/>
+    }
+}
+
+/// What the table's rows act on. It lives outside the part of the page that updates live, so
+/// a status change elsewhere (a colleague's sync finishing) never closes a dialog or resets
+/// what is being typed in it.
+#[derive(Clone, Copy)]
+struct Actions {
+    setup_for: RwSignal<Option<UserRow>>,
+    confirm_for: RwSignal<Option<UserRow>>,
+    /// The user acted on, while the server works.
+    busy: RwSignal<Option<String>>,
+    /// The last action's failure, with whose row it concerns.
+    error: RwSignal<Option<(String, AppError)>>,
+    acted: RwSignal<u64>,
+}
+
+impl Actions {
+    fn new(acted: RwSignal<u64>) -> Actions {
+        Actions { setup_for: RwSignal::new(None), confirm_for: RwSignal::new(None), busy: RwSignal::new(None), error: RwSignal::new(None), acted }
+    }
+
+    /// Synchronise, or (`disconnecting`) disconnect, `user_id`'s calendar.
+    fn run(self, user_id: String, disconnecting: bool) {
+        self.confirm_for.set(None);
+        self.busy.set(Some(user_id.clone()));
+        leptos::task::spawn_local(async move {
+            let done = if disconnecting { disconnect(user_id.clone()).await } else { synchronise(user_id.clone()).await };
+            self.busy.set(None);
+            match done {
+                Ok(()) => {
+                    self.error.set(None);
+                    self.acted.update(|n| *n += 1);
+                }
+                Err(e) => self.error.set(Some((user_id, e))),
+            }
+        });
     }
 }
 
 #[component]
-fn UserTable(data: CalendarUsers, page: RwSignal<u32>, acted: RwSignal<u64>) -> impl IntoView {
+fn ActionDialogs(actions: Actions) -> impl IntoView {
+    let l = crate::lang::use_locale();
+    let on_done = Callback::new(move |_| {
+        actions.setup_for.set(None);
+        actions.acted.update(|n| *n += 1);
+    });
+    view! {
+        {move || actions.setup_for.get().map(|row| view! {
+            <Dialog labelled_by="setup-title" on_close=move |_| actions.setup_for.set(None)>
+                <h2 id="setup-title">{tdf!(l, setup.title_for, name = row.name.clone())}</h2>
+                <crate::connect::Setup user_id=row.user_id.clone() name=row.name.clone() email=row.email.clone() me=row.me on_done/>
+                <div class="actions">
+                    <button type="button" class="btn" on:click=move |_| actions.setup_for.set(None)>{td_string!(l, config.cancel)}</button>
+                </div>
+            </Dialog>
+        })}
+        {move || actions.confirm_for.get().map(|row| {
+            let id = row.user_id.clone();
+            view! {
+                <Dialog labelled_by="disconnect-title" class="question" on_close=move |_| actions.confirm_for.set(None)>
+                    <h2 id="disconnect-title">{tdf!(l, config.disconnect_title, name = row.name.clone())}</h2>
+                    <p>{td_string!(l, config.disconnect_text)}</p>
+                    <div class="actions">
+                        <button type="button" class="btn danger" on:click=move |_| actions.run(id.clone(), true)>{td_string!(l, config.disconnect)}</button>
+                        <button type="button" class="btn" autofocus on:click=move |_| actions.confirm_for.set(None)>{td_string!(l, config.cancel)}</button>
+                    </div>
+                </Dialog>
+            }
+        })}
+    }
+}
+
+#[component]
+fn UserTable(data: CalendarUsers, page: RwSignal<u32>, actions: Actions) -> impl IntoView {
     let l = crate::lang::use_locale();
     let pages = (data.total as usize).div_ceil(PAGE_SIZE).max(1) as u32;
     let shown = tdf!(l, config.users_shown, from = data.page as usize * PAGE_SIZE + 1.min(data.rows.len()), to = data.page as usize * PAGE_SIZE + data.rows.len(), total = data.total);
@@ -68,7 +140,7 @@ fn UserTable(data: CalendarUsers, page: RwSignal<u32>, acted: RwSignal<u64>) -> 
             </p>
         }
     });
-    let rows = data.rows.into_iter().map(|row| view! { <Row row acted/> }).collect_view();
+    let rows = data.rows.into_iter().map(|row| view! { <Row row actions/> }).collect_view();
     let current = data.page;
     view! {
         {off}
@@ -93,28 +165,16 @@ fn UserTable(data: CalendarUsers, page: RwSignal<u32>, acted: RwSignal<u64>) -> 
 }
 
 #[component]
-fn Row(row: UserRow, acted: RwSignal<u64>) -> impl IntoView {
+fn Row(row: UserRow, actions: Actions) -> impl IntoView {
     let l = crate::lang::use_locale();
-    let busy = RwSignal::new(false);
-    let error = RwSignal::new(None::<AppError>);
-    let confirm = RwSignal::new(false);
-    let user_id = StoredValue::new(row.user_id.clone());
-    let name = StoredValue::new(row.name.clone());
-    let run = move |disconnecting: bool| {
-        confirm.set(false);
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let id = user_id.get_value();
-            let done = if disconnecting { disconnect(id).await } else { synchronise(id).await };
-            busy.set(false);
-            match done {
-                Ok(()) => {
-                    error.set(None);
-                    acted.update(|n| *n += 1);
-                }
-                Err(e) => error.set(Some(e)),
-            }
-        });
+    let user_id = row.user_id.clone();
+    let busy = {
+        let id = user_id.clone();
+        move || actions.busy.with(|b| b.as_deref() == Some(id.as_str()))
+    };
+    let error = {
+        let id = user_id.clone();
+        Signal::derive(move || actions.error.with(|e| e.as_ref().filter(|(who, _)| *who == id).map(|(_, e)| e.clone())))
     };
     let calendar = match &row.connection {
         None => view! { <span class="muted">"—"</span> }.into_any(),
@@ -135,23 +195,21 @@ fn Row(row: UserRow, acted: RwSignal<u64>) -> impl IntoView {
     let status = crate::connect::status_view(l, &row.status);
     let syncing = row.status == RowStatus::Syncing;
     let connected = row.connection.is_some();
-    let setting_up = RwSignal::new(false);
-    let actions = view! {
-        {connected.then(|| view! {
-            <button type="button" class="btn" disabled=move || busy.get() || syncing on:click=move |_| run(false)>{td_string!(l, config.synchronise)}</button>
+    let this = StoredValue::new(row.clone());
+    let actions_view = view! {
+        {connected.then(|| {
+            let (busy, id) = (busy.clone(), user_id.clone());
+            view! {
+                <button type="button" class="btn" disabled=move || busy() || syncing on:click=move |_| actions.run(id.clone(), false)>{td_string!(l, config.synchronise)}</button>
+            }
         })}
-        <button type="button" class="btn" on:click=move |_| setting_up.set(true)>
+        <button type="button" class="btn" on:click=move |_| actions.setup_for.set(Some(this.get_value()))>
             {if connected { td_string!(l, setup.set_up_again) } else { td_string!(l, setup.set_up) }}
         </button>
         {connected.then(|| view! {
-            <button type="button" class="btn danger" disabled=move || busy.get() on:click=move |_| confirm.set(true)>{td_string!(l, config.disconnect)}</button>
+            <button type="button" class="btn danger" disabled=busy on:click=move |_| actions.confirm_for.set(Some(this.get_value()))>{td_string!(l, config.disconnect)}</button>
         })}
     };
-    let on_done = Callback::new(move |_| {
-        setting_up.set(false);
-        acted.update(|n| *n += 1);
-    });
-    let (me, email) = (row.me, StoredValue::new(row.email.clone()));
     view! {
         <tr data-user=row.email.clone() data-status=row.status.as_str()>
             <td data-label=td_string!(l, config.col_user)>
@@ -161,28 +219,9 @@ fn Row(row: UserRow, acted: RwSignal<u64>) -> impl IntoView {
             <td data-label=td_string!(l, config.col_calendar)>{calendar}</td>
             <td data-label=td_string!(l, config.col_status) class="status">{status}</td>
             <td data-label=td_string!(l, config.col_actions) class="actions">
-                {actions}
+                {actions_view}
                 <ErrorLine error=error/>
             </td>
         </tr>
-        <Show when=move || setting_up.get()>
-            <Dialog labelled_by="setup-title" on_close=move |_| setting_up.set(false)>
-                <h2 id="setup-title">{move || tdf!(l, setup.title_for, name = name.get_value())}</h2>
-                <crate::connect::Setup user_id=user_id.get_value() name=name.get_value() email=email.get_value() me on_done/>
-                <div class="actions">
-                    <button type="button" class="btn" on:click=move |_| setting_up.set(false)>{td_string!(l, config.cancel)}</button>
-                </div>
-            </Dialog>
-        </Show>
-        <Show when=move || confirm.get()>
-            <Dialog labelled_by="disconnect-title" class="question" on_close=move |_| confirm.set(false)>
-                <h2 id="disconnect-title">{move || tdf!(l, config.disconnect_title, name = name.get_value())}</h2>
-                <p>{td_string!(l, config.disconnect_text)}</p>
-                <div class="actions">
-                    <button type="button" class="btn danger" on:click=move |_| run(true)>{td_string!(l, config.disconnect)}</button>
-                    <button type="button" class="btn" autofocus on:click=move |_| confirm.set(false)>{td_string!(l, config.cancel)}</button>
-                </div>
-            </Dialog>
-        </Show>
     }
 }

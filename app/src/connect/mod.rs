@@ -29,11 +29,15 @@ pub fn outcome_words(l: Locale, outcome: &Result<(), domain::Problem>) -> (&'sta
     (l.as_str(), title, text, td_string!(l, connect.back_to_settings))
 }
 
-/// `user_id`'s calendar: how it stands and what can be done with it.
+/// `user_id`'s calendar: how it stands and what can be done with it. `connected`: whether it
+/// was when the page was made (the set-up form is open when it was not). The form lives
+/// outside the part that updates live, so a status change elsewhere never resets what is
+/// being typed or a consent pop-up being waited for.
 #[component]
-pub fn CalendarConnection(user_id: String, name: String, email: String, me: bool) -> impl IntoView {
+pub fn CalendarConnection(user_id: String, name: String, email: String, me: bool, connected: bool) -> impl IntoView {
     let live = crate::live::use_live();
     let changed = RwSignal::new(0u64);
+    let setting_up = RwSignal::new(!connected);
     let id = StoredValue::new(user_id.clone());
     let data = Resource::new(move || (live.status.get(), changed.get()), move |_| get_calendar_state(id.get_value()));
     live.watched.update(|w| {
@@ -41,29 +45,15 @@ pub fn CalendarConnection(user_id: String, name: String, email: String, me: bool
             w.push(user_id.clone());
         }
     });
-    let name = StoredValue::new(name);
-    let email = StoredValue::new(email);
-    view! {
-        <Transition fallback=Loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(state) => view! { <Connection state user_id=id.get_value() name=name.get_value() email=email.get_value() me changed/> }.into_any(),
-                    Err(error) => view! { <ErrorLine error=Some(error)/> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
-
-#[component]
-fn Connection(state: CalendarState, user_id: String, name: String, email: String, me: bool, changed: RwSignal<u64>) -> impl IntoView {
+    let on_done = Callback::new(move |_| {
+        setting_up.set(false);
+        changed.update(|n| *n += 1);
+    });
     let l = crate::lang::use_locale();
-    let setting_up = RwSignal::new(state.connection.is_none());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
     let confirm = RwSignal::new(false);
-    let id = StoredValue::new(user_id.clone());
-    let act = move |disconnecting: bool| {
+    let act = Callback::new(move |disconnecting: bool| {
         confirm.set(false);
         busy.set(true);
         leptos::task::spawn_local(async move {
@@ -72,21 +62,48 @@ fn Connection(state: CalendarState, user_id: String, name: String, email: String
             match done {
                 Ok(()) => {
                     error.set(None);
+                    if disconnecting {
+                        setting_up.set(true);
+                    }
                     changed.update(|n| *n += 1);
                 }
                 Err(e) => error.set(Some(e)),
             }
         });
-    };
-    let on_done = Callback::new(move |_| {
-        setting_up.set(false);
-        changed.update(|n| *n += 1);
     });
-    let connected = state.connection.clone();
+    view! {
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(state) => view! { <Connection state setting_up busy confirm act/> }.into_any(),
+                    Err(error) => view! { <ErrorLine error=Some(error)/> }.into_any(),
+                }
+            })}
+        </Transition>
+        <ErrorLine error=error/>
+        <Show when=move || setting_up.get()>
+            <Setup user_id=id.get_value() name=name.clone() email=email.clone() me on_done/>
+        </Show>
+        <Show when=move || confirm.get()>
+            <Dialog labelled_by="disconnect-title" class="question" on_close=move |_| confirm.set(false)>
+                <h2 id="disconnect-title">{td_string!(l, setup.disconnect_title)}</h2>
+                <p>{td_string!(l, config.disconnect_text)}</p>
+                <div class="actions">
+                    <button type="button" class="btn danger" on:click=move |_| act.run(true)>{td_string!(l, config.disconnect)}</button>
+                    <button type="button" class="btn" autofocus on:click=move |_| confirm.set(false)>{td_string!(l, config.cancel)}</button>
+                </div>
+            </Dialog>
+        </Show>
+    }
+}
+
+#[component]
+fn Connection(state: CalendarState, setting_up: RwSignal<bool>, busy: RwSignal<bool>, confirm: RwSignal<bool>, act: Callback<bool>) -> impl IntoView {
+    let l = crate::lang::use_locale();
     let syncing = state.status == RowStatus::Syncing;
     view! {
         {(!state.integration_on).then(|| view! { <p class="notice" role="status">{td_string!(l, problems.integration_off)}</p> })}
-        {connected.map(|c| view! {
+        {state.connection.map(|c| view! {
             <dl class="connection">
                 <dt>{lang::provider_name(l, c.provider)}</dt>
                 <dd>{c.mailbox.clone()}</dd>
@@ -94,25 +111,11 @@ fn Connection(state: CalendarState, user_id: String, name: String, email: String
                 <dd data-connection-status=state.status.as_str()>{status_view(l, &state.status)}</dd>
             </dl>
             <div class="actions">
-                <button type="button" class="btn primary" disabled=move || busy.get() || syncing on:click=move |_| act(false)>{td_string!(l, config.synchronise)}</button>
+                <button type="button" class="btn primary" disabled=move || busy.get() || syncing on:click=move |_| act.run(false)>{td_string!(l, config.synchronise)}</button>
                 <button type="button" class="btn" aria-expanded=move || setting_up.get().to_string() on:click=move |_| setting_up.update(|s| *s = !*s)>{td_string!(l, setup.set_up_again)}</button>
                 <button type="button" class="btn danger" disabled=move || busy.get() on:click=move |_| confirm.set(true)>{td_string!(l, config.disconnect)}</button>
             </div>
         })}
-        <ErrorLine error=error/>
-        <Show when=move || setting_up.get() && state.integration_on>
-            <Setup user_id=user_id.clone() name=name.clone() email=email.clone() me on_done/>
-        </Show>
-        <Show when=move || confirm.get()>
-            <Dialog labelled_by="disconnect-title" class="question" on_close=move |_| confirm.set(false)>
-                <h2 id="disconnect-title">{td_string!(l, setup.disconnect_title)}</h2>
-                <p>{td_string!(l, config.disconnect_text)}</p>
-                <div class="actions">
-                    <button type="button" class="btn danger" on:click=move |_| act(true)>{td_string!(l, config.disconnect)}</button>
-                    <button type="button" class="btn" autofocus on:click=move |_| confirm.set(false)>{td_string!(l, config.cancel)}</button>
-                </div>
-            </Dialog>
-        </Show>
     }
 }
 

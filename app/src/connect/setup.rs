@@ -28,13 +28,17 @@ pub fn Setup(user_id: String, name: String, email: String, me: bool, #[prop(into
     let choice = RwSignal::new(if me { Choice::Google } else { Choice::ExchangeServer });
     let radio = move |value: Choice, label: &'static str, hint: Option<String>| {
         let disabled = !me && value != Choice::ExchangeServer;
+        // The hint describes the choice; it is not part of its name.
+        let hint_id = hint.as_ref().map(|_| format!("setup-hint-{value:?}"));
         view! {
-            <label class="radio">
-                <input type="radio" name="provider" prop:checked=move || choice.get() == value disabled=disabled
-                    on:change=move |_| choice.set(value)/>
-                <span>{label}</span>
-                {hint.map(|h| view! { <span class="hint">{h}</span> })}
-            </label>
+            <div class="radio">
+                <label>
+                    <input type="radio" name="provider" prop:checked=move || choice.get() == value disabled=disabled
+                        aria-describedby=hint_id.clone() on:change=move |_| choice.set(value)/>
+                    <span>{label}</span>
+                </label>
+                {hint.map(|h| view! { <span class="hint" id=hint_id.clone()>{h}</span> })}
+            </div>
         }
     };
     let owner_only = (!me).then(|| tdf!(l, config.owner_connects, name = name.clone()));

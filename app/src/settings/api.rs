@@ -11,6 +11,8 @@ use crate::me::Me;
 pub struct SettingsData {
     /// Every IANA time zone name (the list the time zone field searches).
     pub zones: Vec<String>,
+    /// The user's calendar is connected (the page opens its set-up form when not).
+    pub connected: bool,
 }
 
 /// The settings form as the user sets it.
@@ -49,8 +51,9 @@ mod server {
     use domain::{CalendarView, Problem};
 
     pub async fn load() -> Result<SettingsData, AppError> {
-        Ctx::signed_in().await?;
-        Ok(SettingsData { zones: domain::tz::zone_names().map(str::to_string).collect() })
+        let ctx = Ctx::signed_in().await?;
+        let connected = ctx.store.connection_of_user(ctx.tenant(), &ctx.user.id).await?.is_some();
+        Ok(SettingsData { zones: domain::tz::zone_names().map(str::to_string).collect(), connected })
     }
 
     fn minutes(field: &str, s: &str) -> Result<i64, AppError> {

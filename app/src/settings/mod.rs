@@ -168,7 +168,7 @@ fn SettingsForm(data: SettingsData) -> impl IntoView {
             </section>
             <section aria-labelledby="s-connection">
                 <h2 id="s-connection">{td_string!(l, settings.connection)}</h2>
-                <CalendarConnection user_id=m.id.clone() name=m.name.clone() email=m.email.clone() me=true/>
+                <CalendarConnection user_id=m.id.clone() name=m.name.clone() email=m.email.clone() me=true connected=data.connected/>
             </section>
         </main>
     }
