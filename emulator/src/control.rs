@@ -3,7 +3,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -15,6 +15,7 @@ pub fn router() -> Router<Emulator> {
     Router::new()
         .route("/mailboxes", post(add_mailbox).get(list_mailboxes))
         .route("/mailboxes/{email}/events", get(mailbox_events))
+        .route("/mailboxes/{email}/password", put(set_password))
         .route("/tokens", post(tokens))
         .route("/outbox", get(outbox).delete(clear_outbox))
         .route("/faults", post(add_fault).delete(clear_faults).get(list_faults))
@@ -80,6 +81,20 @@ async fn mailbox_events(State(emu): State<Emulator>, Path(email): Path<String>) 
         Ok(cal) => Json(json!({ "events": cal.events.values().collect::<Vec<_>>(), "seq": cal.seq })).into_response(),
         Err(e) => model_error(e),
     })
+}
+
+#[derive(Deserialize)]
+struct NewPassword {
+    password: String,
+}
+
+/// The mailbox's password changes (an administrator changed it on the server).
+async fn set_password(State(emu): State<Emulator>, Path(email): Path<String>, Json(p): Json<NewPassword>) -> Response {
+    let key = email.trim().to_ascii_lowercase();
+    match emu.with_state(|s| s.mailboxes.get_mut(&key).map(|m| m.password = Some(p.password))) {
+        Some(()) => StatusCode::NO_CONTENT.into_response(),
+        None => model_error(ModelError::NoMailbox(email)),
+    }
 }
 
 #[derive(Deserialize)]

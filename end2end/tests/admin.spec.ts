@@ -254,3 +254,47 @@ test('F-ADM-4: Office 365 asks for the address and refuses another account signi
   await page.getByRole('button', { name: 'Synchronise' }).click();
   await expect(status).toHaveAttribute('data-connection-status', 'synced', { timeout: 20_000 });
 });
+
+test('F-ADM-6: several users through one service account at once; its password changed in one place', async ({ page, server }) => {
+  const ews = `${server.emulator}/ews/EWS/Exchange.asmx`;
+  const SERVICE = 'crm-service@nordlys.example';
+  await signIn(page, ADMIN);
+  await calendars(page);
+  await expect(row(page, CARLA)).toHaveAttribute('data-status', 'synced', { timeout: 20_000 });
+  await page.getByRole('checkbox', { name: 'Choose Astrid Holm' }).check();
+  await page.getByRole('checkbox', { name: 'Choose Carla Diaz' }).check();
+  await page.getByRole('button', { name: 'Connect chosen users with a service account (2)' }).click();
+  const many = page.getByRole('dialog', { name: 'Connect with a service account' });
+  await many.getByLabel('Server address (EWS)').fill(ews);
+  await many.getByLabel("Service account's e-mail address").fill(SERVICE);
+  await many.getByLabel("Service account's password").fill(PASSWORD);
+  await many.getByRole('button', { name: 'Save and subscribe' }).click();
+  await expect(many.getByText('Astrid Holm: connected')).toBeVisible();
+  await expect(many.getByText('Carla Diaz: connected')).toBeVisible();
+  await many.getByRole('button', { name: 'Close' }).click();
+  await expect(row(page, ADMIN)).toContainText(SERVICE);
+  await expect(row(page, CARLA)).toContainText(SERVICE);
+  const account = page.locator(`.service-accounts li[data-account="${SERVICE}"]`);
+  await expect(account).toContainText('2 calendars');
+  await row(page, ADMIN).getByRole('button', { name: 'Synchronise' }).click();
+  await expect(row(page, ADMIN)).toHaveAttribute('data-status', 'synced', { timeout: 20_000 });
+
+  // The password changes on the Exchange server: the calendars stop, and say what to do …
+  await fetch(`${server.emulator}/_emulator/mailboxes/${SERVICE}/password`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: 'New-Secret-7' }) });
+  await row(page, CARLA).getByRole('button', { name: 'Synchronise' }).click();
+  await expect(row(page, CARLA)).toHaveAttribute('data-status', 'failed', { timeout: 20_000 });
+  await expect(row(page, CARLA)).toContainText('Enter the current password');
+  // … and one change here mends them all; a wrong one changes nothing.
+  await account.getByRole('button', { name: 'Change password' }).click();
+  const change = page.getByRole('dialog', { name: `New password for ${SERVICE}` });
+  await change.getByLabel('New password').fill('not-it');
+  await change.getByRole('button', { name: 'Check and save' }).click();
+  await expect(change.locator('#f-service_password-error')).toHaveText(/refused/);
+  await change.getByLabel('New password').fill('New-Secret-7');
+  await change.getByRole('button', { name: 'Check and save' }).click();
+  await expect(change.getByRole('status')).toHaveText('The password is changed for 2 calendars.');
+  await change.getByRole('button', { name: 'Close' }).click();
+  await expect(row(page, CARLA)).toHaveAttribute('data-status', 'synced', { timeout: 20_000 });
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await expect(page.locator('table.audit tbody tr').first()).toContainText(`Changed the password of the service account ${SERVICE} (2 calendars)`);
+});

@@ -226,6 +226,15 @@ impl Connections {
         Ok(self.store.connections(tenant_id).await?)
     }
 
+    /// Replaces the password an Exchange connection signs in with (sealed as always).
+    pub async fn set_password(&self, conn: &Connection, password: &str) -> Result<(), ConnectError> {
+        if conn.provider != ProviderKind::Ews || !matches!(conn.auth_kind, AuthKind::Basic | AuthKind::Impersonation) {
+            return Err(ConnectError::Invalid("not an Exchange connection with a password".into()));
+        }
+        let sealed = self.keyring.seal(&serde_json::to_string(&Secret::Password { password: password.to_string() }).expect("secrets serialise"));
+        Ok(self.store.set_connection_secret(&conn.tenant_id, &conn.id, &sealed).await?)
+    }
+
     /// Withdraws an OAuth connection's grant at the provider where the provider allows it
     /// (Google); Ok(false) where it does not (Microsoft: the user or their administrator
     /// removes the app's consent; Exchange: a password is not a grant — it is deleted here).

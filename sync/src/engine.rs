@@ -540,6 +540,41 @@ impl Engine {
         }
     }
 
+    /// The calendars of the company that sign in as this Exchange service account (F-ADM-6).
+    pub async fn service_account_calendars(&self, tenant_id: &str, ews_url: &str, account: &str) -> Result<Vec<Connection>, StoreError> {
+        let account = account.trim().to_lowercase();
+        Ok(self
+            .inner
+            .store
+            .connections(tenant_id)
+            .await?
+            .into_iter()
+            .filter(|c| c.auth_kind == AuthKind::Impersonation && c.ews_url == ews_url && c.account.to_lowercase() == account)
+            .collect())
+    }
+
+    /// Changes an Exchange service account's password in one place for every calendar of the
+    /// company that signs in with it (F-ADM-6). The new password is checked with the server
+    /// first (on one of them); calendars stopped by the old one's refusal start again. Returns
+    /// how many calendars now use it.
+    pub async fn change_service_password(&self, tenant_id: &str, ews_url: &str, account: &str, password: &str, actor: &Actor) -> Result<usize, ConnectError> {
+        let calendars = self.service_account_calendars(tenant_id, ews_url, account).await?;
+        let Some(first) = calendars.first() else { return Err(ConnectError::Invalid(format!("no calendar signs in as {account}"))) };
+        let credentials = crate::connections::Credentials::EwsImpersonation { url: ews_url.to_string(), service_account: first.account.clone(), password: password.to_string() };
+        self.inner.conns.verify(&first.mailbox, &credentials).await?;
+        for conn in &calendars {
+            self.inner.conns.set_password(conn, password).await?;
+            if conn.status == ConnectionStatus::NeedsReconnect && matches!(conn.status_reason, StatusReason::PasswordRefused { .. }) {
+                self.inner.store.set_connection_status(tenant_id, &conn.id, ConnectionStatus::Active, &StatusReason::None).await?;
+                self.synchronise(conn).await?;
+            }
+            self.publish(LiveEvent::Status { tenant_id: tenant_id.to_string(), user_id: conn.user_id.clone() });
+        }
+        let action = Action::ServiceAccountPassword { account: first.account.clone(), calendars: calendars.len() as u32 };
+        self.inner.store.record_audit(tenant_id, actor, &action, Utc::now()).await?;
+        Ok(calendars.len())
+    }
+
     /// Switches the company's calendar integration (F-ADM-1); returns false when it already
     /// was so. Off: its jobs stop being run (they wait in the queue), its push subscriptions are
     /// stopped, and it is no longer polled; the meetings and each calendar's cursor stay. On:

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use super::calendars_api::{get_calendar_users, CalendarUsers, UserRow, MAX_SEARCH, PAGE_SIZE};
 use crate::connect::api::RowStatus;
 use crate::connect::api::{disconnect, synchronise};
+use super::service_accounts::{ConnectMany, ServiceAccounts};
 use crate::components::{Dialog, ErrorLine, Interactive, Loading};
 use crate::error::AppError;
 use crate::i18n::*;
@@ -38,12 +39,17 @@ pub fn Calendars() -> impl IntoView {
     view! {
         <h2>{td_string!(l, config.calendars)}</h2>
         <p class="hint">{td_string!(l, config.calendars_hint)}</p>
-        <div class="table-tools" role="search">
-            <label class="field search">
-                <span class="label">{td_string!(l, config.search)}</span>
-                <input type="search" name="search" maxlength=MAX_SEARCH on:input=on_search prop:value=move || search.get()
-                    placeholder=td_string!(l, config.search_placeholder)/>
-            </label>
+        <div class="table-tools">
+            <div role="search">
+                <label class="field search">
+                    <span class="label">{td_string!(l, config.search)}</span>
+                    <input type="search" name="search" maxlength=MAX_SEARCH on:input=on_search prop:value=move || search.get()
+                        placeholder=td_string!(l, config.search_placeholder)/>
+                </label>
+            </div>
+            <button type="button" class="btn" disabled=move || actions.chosen.with(Vec::is_empty) on:click=move |_| actions.many.set(true)>
+                {move || tdf!(l, config.connect_selected, count = actions.chosen.with(Vec::len))}
+            </button>
         </div>
         <Transition fallback=Loading>
             {move || Suspend::new(async move {
@@ -53,6 +59,7 @@ pub fn Calendars() -> impl IntoView {
                 }
             })}
         </Transition>
+        <ServiceAccounts acted/>
         <ActionDialogs actions/>
     }
 }
@@ -69,11 +76,22 @@ struct Actions {
     /// The last action's failure, with whose row it concerns.
     error: RwSignal<Option<(String, AppError)>>,
     acted: RwSignal<u64>,
+    /// Users chosen to connect through a service account: (id, name).
+    chosen: RwSignal<Vec<(String, String)>>,
+    many: RwSignal<bool>,
 }
 
 impl Actions {
     fn new(acted: RwSignal<u64>) -> Actions {
-        Actions { setup_for: RwSignal::new(None), confirm_for: RwSignal::new(None), busy: RwSignal::new(None), error: RwSignal::new(None), acted }
+        Actions {
+            setup_for: RwSignal::new(None),
+            confirm_for: RwSignal::new(None),
+            busy: RwSignal::new(None),
+            error: RwSignal::new(None),
+            acted,
+            chosen: RwSignal::new(Vec::new()),
+            many: RwSignal::new(false),
+        }
     }
 
     /// Synchronise, or (`disconnecting`) disconnect, `user_id`'s calendar.
@@ -101,11 +119,18 @@ fn ActionDialogs(actions: Actions) -> impl IntoView {
         actions.setup_for.set(None);
         actions.acted.update(|n| *n += 1);
     });
+    let many_done = Callback::new(move |_| {
+        actions.chosen.set(Vec::new());
+        actions.acted.update(|n| *n += 1);
+    });
     view! {
+        <Show when=move || actions.many.get()>
+            <ConnectMany users=actions.chosen.get_untracked() open=actions.many on_done=many_done/>
+        </Show>
         {move || actions.setup_for.get().map(|row| view! {
             <Dialog labelled_by="setup-title" on_close=move |_| actions.setup_for.set(None)>
                 <h2 id="setup-title">{tdf!(l, setup.title_for, name = row.name.clone())}</h2>
-                <crate::connect::Setup user_id=row.user_id.clone() name=row.name.clone() email=row.email.clone() me=row.me on_done/>
+                <crate::connect::Setup user_id=row.user_id.clone() name=row.name.clone() email=row.email.clone() me=row.me current=row.connection.clone() on_done/>
                 <div class="actions">
                     <button type="button" class="btn" on:click=move |_| actions.setup_for.set(None)>{td_string!(l, config.cancel)}</button>
                 </div>
@@ -148,6 +173,7 @@ fn UserTable(data: CalendarUsers, page: RwSignal<u32>, actions: Actions) -> impl
             <caption class="visually-hidden">{td_string!(l, config.calendars)}</caption>
             <thead>
                 <tr>
+                    <th scope="col"><span class="visually-hidden">{td_string!(l, config.col_choose)}</span></th>
                     <th scope="col">{td_string!(l, config.col_user)}</th>
                     <th scope="col">{td_string!(l, config.col_calendar)}</th>
                     <th scope="col">{td_string!(l, config.col_status)}</th>
@@ -157,9 +183,9 @@ fn UserTable(data: CalendarUsers, page: RwSignal<u32>, actions: Actions) -> impl
             <tbody>{rows}</tbody>
         </table>
         <nav class="pager" aria-label=td_string!(l, config.pages)>
-            <button type="button" class="btn" disabled=current == 0 on:click=move |_| page.set(current.saturating_sub(1))>{td_string!(l, config.previous_page)}</button>
+            <button type="button" class="btn" disabled={current == 0} on:click=move |_| page.set(current.saturating_sub(1))>{td_string!(l, config.previous_page)}</button>
             <span role="status">{shown}" · "{tdf!(l, config.page_of, page = current + 1, pages = pages)}</span>
-            <button type="button" class="btn" disabled=current + 1 >= pages on:click=move |_| page.set(current + 1)>{td_string!(l, config.next_page)}</button>
+            <button type="button" class="btn" disabled={current + 1 >= pages} on:click=move |_| page.set(current + 1)>{td_string!(l, config.next_page)}</button>
         </nav>
     }
 }
@@ -212,6 +238,20 @@ fn Row(row: UserRow, actions: Actions) -> impl IntoView {
     };
     view! {
         <tr data-user=row.email.clone() data-status=row.status.as_str()>
+            <td class="choose">
+                <input type="checkbox" name="choose" aria-label=tdf!(l, config.select_user, name = row.name.clone())
+                    prop:checked=move || actions.chosen.with(|c| c.iter().any(|(id, _)| *id == this.with_value(|r| r.user_id.clone())))
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        let (id, name) = this.with_value(|r| (r.user_id.clone(), r.name.clone()));
+                        actions.chosen.update(|c| {
+                            c.retain(|(i, _)| *i != id);
+                            if on {
+                                c.push((id, name));
+                            }
+                        });
+                    }/>
+            </td>
             <td data-label=td_string!(l, config.col_user)>
                 <span class="name">{row.name.clone()}</span>
                 <span class="email">{row.email.clone()}</span>

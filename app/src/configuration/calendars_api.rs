@@ -40,6 +40,51 @@ pub async fn get_calendar_users(search: String, page: u32) -> Result<CalendarUse
     crate::error::respond(server::users(search, page).await)
 }
 
+/// Several users' calendars through one Exchange service account at once (F-ADM-6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManyForm {
+    pub user_ids: Vec<String>,
+    pub ews_url: String,
+    pub account: String,
+    pub password: String,
+}
+
+/// How connecting one of them went (None: connected).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManyOutcome {
+    pub user_id: String,
+    pub name: String,
+    pub problem: Option<domain::Problem>,
+}
+
+/// A service account the company's calendars sign in with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceAccount {
+    pub ews_url: String,
+    pub account: String,
+    pub calendars: u32,
+}
+
+/// The most users connected in one go (a page of the table).
+pub const MAX_MANY: usize = PAGE_SIZE;
+
+/// Connects each chosen user's mailbox (their e-mail address) through the service account.
+#[server(endpoint = "config-connect-many", input = crate::codec::Json, output = crate::codec::Json)]
+pub async fn connect_many(form: ManyForm) -> Result<Vec<ManyOutcome>, AppError> {
+    crate::error::respond(server::connect_many(form).await)
+}
+
+#[server(endpoint = "config-service-accounts", input = crate::codec::Json, output = crate::codec::Json)]
+pub async fn get_service_accounts() -> Result<Vec<ServiceAccount>, AppError> {
+    crate::error::respond(server::service_accounts().await)
+}
+
+/// Changes a service account's password for every calendar that uses it; returns how many.
+#[server(endpoint = "config-service-password", input = crate::codec::Json, output = crate::codec::Json)]
+pub async fn change_service_password(ews_url: String, account: String, password: String) -> Result<u32, AppError> {
+    crate::error::respond(server::change_service_password(ews_url, account, password).await)
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) mod server {
     use super::*;
@@ -82,5 +127,65 @@ pub(crate) mod server {
             })
             .collect();
         Ok(CalendarUsers { rows, total: total as u32, page: page as u32, integration_on: ctx.store.calendar_integration(ctx.tenant()).await? })
+    }
+
+    pub async fn connect_many(f: ManyForm) -> Result<Vec<ManyOutcome>, AppError> {
+        use crate::connect::api::{MAX_EMAIL, MAX_PASSWORD, MAX_URL};
+        use crate::error::check_len;
+        use domain::Problem;
+        let ctx = admin().await?;
+        if f.user_ids.is_empty() || f.user_ids.len() > MAX_MANY {
+            return Err(AppError::field("user_ids", Problem::NotAChoice));
+        }
+        for (field, value, max) in [("ews_url", &f.ews_url, MAX_URL), ("account", &f.account, MAX_EMAIL), ("password", &f.password, MAX_PASSWORD)] {
+            if value.trim().is_empty() {
+                return Err(AppError::field(field, Problem::Required));
+            }
+            check_len(field, value, max)?;
+        }
+        let actor = domain::audit::Actor::user(&ctx.user.id, &ctx.user.display_name);
+        let mut out = Vec::new();
+        for id in &f.user_ids {
+            check_len("user_ids", id, 64)?;
+            let user = ctx.store.user(ctx.tenant(), id).await?;
+            let credentials = sync::connections::Credentials::EwsImpersonation { url: f.ews_url.trim().to_string(), service_account: f.account.trim().to_string(), password: f.password.clone() };
+            let problem = match ctx.engine.connect(ctx.tenant(), &user.id, &user.email, credentials, &actor).await {
+                Ok(_) => None,
+                Err(e) => match crate::connect::api::server::connect_error(e) {
+                    AppError::Invalid { problem, .. } => Some(problem),
+                    other => return Err(other),
+                },
+            };
+            out.push(ManyOutcome { user_id: user.id, name: user.display_name, problem });
+        }
+        Ok(out)
+    }
+
+    pub async fn service_accounts() -> Result<Vec<ServiceAccount>, AppError> {
+        let ctx = admin().await?;
+        let mut accounts: Vec<ServiceAccount> = Vec::new();
+        for c in ctx.store.connections(ctx.tenant()).await?.into_iter().filter(|c| c.auth_kind == domain::AuthKind::Impersonation) {
+            match accounts.iter_mut().find(|a| a.ews_url == c.ews_url && a.account.eq_ignore_ascii_case(&c.account)) {
+                Some(a) => a.calendars += 1,
+                None => accounts.push(ServiceAccount { ews_url: c.ews_url, account: c.account, calendars: 1 }),
+            }
+        }
+        accounts.sort_by(|a, b| (&a.account, &a.ews_url).cmp(&(&b.account, &b.ews_url)));
+        Ok(accounts)
+    }
+
+    pub async fn change_service_password(ews_url: String, account: String, password: String) -> Result<u32, AppError> {
+        use crate::connect::api::{MAX_EMAIL, MAX_PASSWORD, MAX_URL};
+        use crate::error::check_len;
+        let ctx = admin().await?;
+        check_len("ews_url", &ews_url, MAX_URL)?;
+        check_len("account", &account, MAX_EMAIL)?;
+        if password.is_empty() {
+            return Err(AppError::field("password", domain::Problem::Required));
+        }
+        check_len("password", &password, MAX_PASSWORD)?;
+        let actor = domain::audit::Actor::user(&ctx.user.id, &ctx.user.display_name);
+        let n = ctx.engine.change_service_password(ctx.tenant(), &ews_url, &account, &password, &actor).await.map_err(crate::connect::api::server::connect_error)?;
+        Ok(n as u32)
     }
 }

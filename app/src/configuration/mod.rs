@@ -9,6 +9,7 @@ mod audit;
 mod calendars;
 pub mod calendars_api;
 mod features;
+mod service_accounts;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;

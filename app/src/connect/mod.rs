@@ -49,6 +49,9 @@ pub fn CalendarConnection(user_id: String, name: String, email: String, me: bool
         setting_up.set(false);
         changed.update(|n| *n += 1);
     });
+    // Read when the form opens (after the page loaded: a connected calendar's form opens on a
+    // click), never while the server renders.
+    let current = Signal::derive(move || data.get().and_then(Result::ok).and_then(|s| s.connection));
     let l = crate::lang::use_locale();
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
@@ -82,7 +85,7 @@ pub fn CalendarConnection(user_id: String, name: String, email: String, me: bool
         </Transition>
         <ErrorLine error=error/>
         <Show when=move || setting_up.get()>
-            <Setup user_id=id.get_value() name=name.clone() email=email.clone() me on_done/>
+            <Setup user_id=id.get_value() name=name.clone() email=email.clone() me current on_done/>
         </Show>
         <Show when=move || confirm.get()>
             <Dialog labelled_by="disconnect-title" class="question" on_close=move |_| confirm.set(false)>

@@ -7,7 +7,9 @@
 
 use leptos::prelude::*;
 
-use super::api::{connect_exchange, ExchangeForm, MAX_EMAIL, MAX_PASSWORD, MAX_URL};
+use domain::{AuthKind, ProviderKind};
+
+use super::api::{connect_exchange, ExchangeForm, RowConnection, MAX_EMAIL, MAX_PASSWORD, MAX_URL};
 use super::popup::OAuthButton;
 use crate::components::{field_error, CheckField, ErrorLine, TextField};
 use crate::error::AppError;
@@ -21,11 +23,29 @@ enum Choice {
 }
 
 /// The set-up form for `user_id`'s calendar. `me`: it is the signed-in user's own (OAuth is
-/// offered); `on_done` runs once a connection is made.
+/// offered); `current`: the connection it has, whose choices the form starts from (setting
+/// up again after a password change needs only the new password); `on_done` runs once a
+/// connection is made.
 #[component]
-pub fn Setup(user_id: String, name: String, email: String, me: bool, #[prop(into)] on_done: Callback<()>) -> impl IntoView {
+pub fn Setup(
+    user_id: String,
+    name: String,
+    email: String,
+    me: bool,
+    #[prop(optional, into)] current: Signal<Option<RowConnection>>,
+    #[prop(into)] on_done: Callback<()>,
+) -> impl IntoView {
     let l = crate::lang::use_locale();
-    let choice = RwSignal::new(if me { Choice::Google } else { Choice::ExchangeServer });
+    let current = current.get_untracked();
+    let first = match current.as_ref().map(|c| c.provider) {
+        Some(ProviderKind::Ews) => Choice::ExchangeServer,
+        Some(ProviderKind::Graph) if me => Choice::Office365,
+        Some(ProviderKind::Google) if me => Choice::Google,
+        _ if me => Choice::Google,
+        _ => Choice::ExchangeServer,
+    };
+    let choice = RwSignal::new(first);
+    let exchange = StoredValue::new(current.filter(|c| c.provider == ProviderKind::Ews));
     let radio = move |value: Choice, label: &'static str, hint: Option<String>| {
         let disabled = !me && value != Choice::ExchangeServer;
         // The hint describes the choice; it is not part of its name.
@@ -62,7 +82,7 @@ pub fn Setup(user_id: String, name: String, email: String, me: bool, #[prop(into
                 }
                 .into_any(),
                 Choice::Office365 => view! { <Office365 user_id=user_id.get_value() email=email.get_value() on_done/> }.into_any(),
-                Choice::ExchangeServer => view! { <ExchangeServer user_id=user_id.get_value() email=email.get_value() on_done/> }.into_any(),
+                Choice::ExchangeServer => view! { <ExchangeServer user_id=user_id.get_value() email=email.get_value() current=exchange.get_value() on_done/> }.into_any(),
             }}
         </div>
     }
@@ -81,12 +101,13 @@ fn Office365(user_id: String, email: String, on_done: Callback<()>) -> impl Into
 
 /// The company's own Exchange server (F-ADM-5), with impersonation (F-ADM-6).
 #[component]
-fn ExchangeServer(user_id: String, email: String, on_done: Callback<()>) -> impl IntoView {
+fn ExchangeServer(user_id: String, email: String, current: Option<RowConnection>, on_done: Callback<()>) -> impl IntoView {
     let l = crate::lang::use_locale();
-    let ews_url = RwSignal::new(String::new());
-    let address = RwSignal::new(email);
-    let impersonation = RwSignal::new(false);
-    let account = RwSignal::new(String::new());
+    let impersonated = current.as_ref().is_some_and(|c| c.auth == AuthKind::Impersonation);
+    let ews_url = RwSignal::new(current.as_ref().map(|c| c.ews_url.clone()).unwrap_or_default());
+    let address = RwSignal::new(current.as_ref().map(|c| c.mailbox.clone()).unwrap_or(email));
+    let impersonation = RwSignal::new(impersonated);
+    let account = RwSignal::new(current.filter(|_| impersonated).map(|c| c.account).unwrap_or_default());
     let password = RwSignal::new(String::new());
     let saving = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
