@@ -32,6 +32,33 @@ for (const [lang, locale, labels] of [['English', 'en-US', undefined], ['Danish'
       await hydrated(page);
       await accessible(page, '404');
     });
+
+    test(`the configuration pages pass axe (${lang})`, async ({ page }) => {
+      // F-ADM-1, F-ADM-2, F-ADM-5, F-X-7
+      await signIn(page, 'admin@nordlys.example', undefined, '/configuration/features', labels);
+      await expect(page.getByRole('switch')).toBeVisible();
+      await accessible(page, 'main features');
+      await page.getByRole('switch').click();
+      await expect(page.getByRole('dialog')).toBeVisible();
+      await accessible(page, 'switching off, asked');
+      await page.keyboard.press('Escape');
+      await expect(page.getByRole('dialog')).toHaveCount(0);
+      await page.goto('/configuration/calendar');
+      await hydrated(page);
+      await expect(page.locator('tr[data-user="admin@nordlys.example"]')).toBeVisible();
+      await accessible(page, 'integration → calendar');
+      await page.locator('tr[data-user="admin@nordlys.example"] td.actions .btn').first().click();
+      await expect(page.getByRole('dialog')).toBeVisible();
+      await accessible(page, 'set-up dialog');
+      await page.keyboard.press('Escape');
+      await page.goto('/configuration/audit');
+      await hydrated(page);
+      await accessible(page, 'audit log');
+      await page.goto('/settings');
+      await hydrated(page);
+      await expect(page.locator('.setup')).toBeVisible();
+      await accessible(page, 'settings, calendar not connected');
+    });
   });
 }
 

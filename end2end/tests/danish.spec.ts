@@ -90,3 +90,23 @@ test('the settings page is Danish too', async ({ page }) => {
   await expect(page.getByRole('heading', { name: 'Indstillinger' })).toBeVisible();
   await noEnglishLeft(page, 'settings');
 });
+
+test('the configuration pages are Danish too', async ({ page }) => {
+  // F-ADM-1, F-ADM-2, F-X-6
+  await signIn(page, 'admin@nordlys.example', undefined, '/configuration/features', DANISH);
+  await expect(page.getByRole('heading', { name: 'Hovedfunktioner' })).toBeVisible();
+  await noEnglishLeft(page, 'main features');
+  await page.goto('/configuration/calendar');
+  await hydrated(page);
+  await expect(page.locator('tr[data-user="anna@nordlys.example"]')).toBeVisible();
+  await noEnglishLeft(page, 'integration → calendar');
+  await page.getByRole('button', { name: 'Opsæt', exact: true }).click();
+  await expect(page.getByRole('dialog')).toBeVisible();
+  await page.getByRole('dialog').getByRole('radio', { name: 'Exchange: egen server' }).check();
+  await page.getByRole('dialog').getByLabel('Impersonering').check();
+  await noEnglishLeft(page, 'set-up dialog');
+  await page.keyboard.press('Escape');
+  await page.goto('/configuration/audit');
+  await hydrated(page);
+  await noEnglishLeft(page, 'audit log');
+});

@@ -81,3 +81,22 @@ test('a tap on a slot opens a one-column editor that fits the screen, and the me
   await dialog.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.locator('.day-col:visible .event', { hasText: 'Made on the phone screen' })).toBeVisible();
 });
+
+test('the configuration pages fit the screen', async ({ page }) => {
+  // F-ADM-2, F-X-7
+  await signIn(page, 'admin@nordlys.example', undefined, '/configuration/features');
+  await noSideways(page, 'main features');
+  await page.goto('/configuration/calendar');
+  await hydrated(page);
+  await expect(page.locator('tr[data-user="carla@nordlys.example"]')).toBeVisible();
+  await noSideways(page, 'integration → calendar');
+  const synchronise = page.locator('tr[data-user="carla@nordlys.example"]').getByRole('button', { name: 'Synchronise' });
+  const box = await synchronise.boundingBox();
+  expect(box!.height).toBeGreaterThanOrEqual(44);
+  await page.locator('tr[data-user="admin@nordlys.example"]').getByRole('button', { name: 'Set up' }).click();
+  await expect(page.getByRole('dialog')).toBeVisible();
+  await noSideways(page, 'set-up dialog');
+  await page.goto('/configuration/audit');
+  await hydrated(page);
+  await noSideways(page, 'audit log');
+});

@@ -190,3 +190,26 @@ async fn the_users_table_searches_and_pages_hundreds_of_users() {
     let text = first.to_string();
     assert!(!text.contains("secret") && !text.contains("password"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_and_an_untrusted_certificate_are_told_apart_next_to_the_address() {
+    // F-ADM-5: each failure its own message, on the field it concerns; nothing stored.
+    let s = common::in_process(false).await;
+    let admin = signed_in(&s.base, "admin@nordlys.example").await;
+    let (a, _) = s.store.user_for_sign_in("admin@nordlys.example").await.unwrap().unwrap();
+    let (_, emulator) = s.running.emulator.clone().unwrap();
+    // A port nobody listens on; and TLS spoken to a server that answers plain HTTP.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    for (url, problem) in [
+        (format!("https://{closed}/EWS/Exchange.asmx"), "server_unreachable"),
+        (format!("https://{emulator}/ews/EWS/Exchange.asmx"), "certificate_problem"),
+        ("https://mail.nordlys.example/owa/".to_string(), "not_an_ews_address"),
+    ] {
+        let form = serde_json::json!({ "form": { "user_id": a.id, "ews_url": url, "email": "admin@nordlys.example", "impersonation": false, "account": "", "password": "demo-calendar" } });
+        let (status, body) = call(&admin, &s.base, "connect-exchange", form).await;
+        assert_eq!(status, reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{url}: {body}");
+        assert!(body.contains(r#""field":"ews_url""#) && body.contains(problem), "{url}: {body}");
+        assert!(!body.contains("demo-calendar"), "the password is never sent back: {body}");
+    }
+    assert!(s.store.connection_of_user(&a.tenant_id, &a.id).await.unwrap().is_none());
+}

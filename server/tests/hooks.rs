@@ -72,6 +72,16 @@ async fn metrics_report_the_sync() {
     assert!(calls > 0, "the first sync called Google: {text}");
     let lag = text.lines().find(|l| l.starts_with("crmcal_sync_lag_seconds{provider=\"google\"}")).unwrap();
     assert!(!lag.ends_with("+Inf"), "Google has synced: {lag}");
+    // Aggregates only: no label names a company or a user (that would leak customers and
+    // grow without bound).
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+        let labels = line.split_once('{').map(|(_, rest)| rest.split('}').next().unwrap_or_default()).unwrap_or_default();
+        for label in labels.split(',').filter(|l| !l.is_empty()) {
+            let name = label.split('=').next().unwrap();
+            assert!(["provider", "status", "outcome"].contains(&name), "unexpected label {name} in {line}");
+        }
+        assert!(!line.contains("nordlys"), "{line}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
