@@ -352,18 +352,6 @@ pub fn problem_text(l: Locale, p: &Problem) -> String {
         Problem::CalendarNotConnected => td_string!(l, problems.calendar_not_connected).to_string(),
         Problem::NotMovable => td_string!(l, problems.not_movable).to_string(),
         Problem::IntegrationOff => td_string!(l, problems.integration_off).to_string(),
-        Problem::NotAnEwsAddress => td_string!(l, problems.not_an_ews_address).to_string(),
-        Problem::NotHttps => td_string!(l, problems.not_https).to_string(),
-        Problem::ServerUnreachable => td_string!(l, problems.server_unreachable).to_string(),
-        Problem::CertificateProblem => td_string!(l, problems.certificate_problem).to_string(),
-        Problem::PasswordRefused => td_string!(l, problems.password_refused).to_string(),
-        Problem::MailboxNotFound => td_string!(l, problems.mailbox_not_found).to_string(),
-        Problem::ImpersonationRefused => td_string!(l, problems.impersonation_refused).to_string(),
-        Problem::WrongAccount { signed_in } => tdf!(l, problems.wrong_account, account = signed_in),
-        Problem::ProviderRefused { detail } => tdf!(l, problems.provider_refused, detail = detail),
-        Problem::ConsentDenied => td_string!(l, problems.consent_denied).to_string(),
-        Problem::AuthorisationUnknown => td_string!(l, problems.authorisation_unknown).to_string(),
-        Problem::ProviderNotSetUp => td_string!(l, problems.provider_not_set_up).to_string(),
     }
 }
 

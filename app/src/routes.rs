@@ -10,6 +10,8 @@ pub const CALENDAR: &str = "/calendar";
 pub const SETTINGS: &str = "/settings";
 /// Administrators only; `/configuration/<section>`.
 pub const CONFIGURATION: &str = "/configuration";
+/// The stylesheet of the pages other than the calendar (`public/pages.css`).
+pub const PAGE_STYLES: &str = "/pages.css";
 /// Server functions live under this prefix (Leptos' default).
 pub const API: &str = "/api/";
 
@@ -17,7 +19,7 @@ pub const API: &str = "/api/";
 /// and icons, and the operations probes and provider webhooks (which carry no tenant data and
 /// check their own secrets).
 pub fn is_public(path: &str) -> bool {
-    const EXACT: [&str; 7] = [LOGIN, "/api/login", "/api/logout", "/favicon.svg", "/healthz", "/readyz", "/metrics"];
+    const EXACT: [&str; 8] = [LOGIN, "/api/login", "/api/logout", "/favicon.svg", PAGE_STYLES, "/healthz", "/readyz", "/metrics"];
     const PREFIXES: [&str; 2] = ["/pkg/", "/hooks/"];
     EXACT.contains(&path) || PREFIXES.iter().any(|p| path.starts_with(p))
 }
@@ -103,7 +105,7 @@ mod tests {
 
     #[test]
     fn only_sign_in_assets_probes_and_hooks_are_public() {
-        for open in ["/login", "/api/login", "/pkg/crmcal.wasm", "/favicon.svg", "/healthz", "/metrics", "/hooks/google"] {
+        for open in ["/login", "/api/login", "/pkg/crmcal.wasm", "/favicon.svg", "/pages.css", "/healthz", "/metrics", "/hooks/google"] {
             assert!(is_public(open), "{open}");
         }
         for closed in ["/", "/calendar", "/settings", "/api/calendar", "/api/live", "/connect/google", "/no/such/page", "/loginx", "/pkgx"] {

@@ -180,3 +180,52 @@ mod tests {
         assert_eq!(StatusReason::from_stored(&StatusReason::PasswordRefused { detail: "401".into() }.to_stored()).detail(), "401");
     }
 }
+
+/// Why connecting a calendar did not happen (F-ADM-3 … F-ADM-6): what the provider, the
+/// consent screen or the company's switch said. An outcome of trying to connect, shown by the
+/// connect widget (and the OAuth pop-up's last page) next to the field it concerns — kept apart
+/// from the app-wide form `Problem`s, so its words travel only with the pages that connect.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// The address is not an Exchange Web Services one (it must end in EWS/Exchange.asmx) …
+    NotAnEwsAddress,
+    /// … is not https (plain http is allowed only to this machine) …
+    NotHttps,
+    /// … cannot be reached, or its certificate is not trusted.
+    ServerUnreachable,
+    CertificateProblem,
+    /// The server refused the password (or the account).
+    PasswordRefused,
+    /// There is no such mailbox on the server.
+    MailboxNotFound,
+    /// The service account may not act for this mailbox.
+    ImpersonationRefused,
+    /// OAuth: the account that gave consent is not the one asked for.
+    WrongAccount { signed_in: String },
+    /// OAuth: access was not given on the consent screen.
+    ConsentDenied,
+    /// OAuth: the authorisation is unknown, was used already, or has expired.
+    AuthorisationUnknown,
+    /// This server is not registered with the provider (no OAuth client configured).
+    ProviderNotSetUp,
+    /// The address to connect is not an e-mail address.
+    NotAnEmail,
+    /// The company's calendar integration is switched off (F-ADM-1).
+    IntegrationOff,
+    /// The provider said no, in its own words.
+    ProviderRefused { detail: String },
+}
+
+impl Refusal {
+    /// The form field it concerns (None: the form as a whole).
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Refusal::NotAnEwsAddress | Refusal::NotHttps | Refusal::ServerUnreachable | Refusal::CertificateProblem => Some("ews_url"),
+            Refusal::PasswordRefused => Some("password"),
+            Refusal::MailboxNotFound | Refusal::WrongAccount { .. } | Refusal::NotAnEmail => Some("email"),
+            Refusal::ImpersonationRefused => Some("account"),
+            _ => None,
+        }
+    }
+}

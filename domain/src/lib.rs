@@ -19,6 +19,6 @@ pub mod windows_zones;
 pub mod xml;
 
 pub use calendar::{CalendarView, Nav, Span, Title};
-pub use connection::{AuthKind, ConnectionStatus, ProviderKind, StatusReason};
+pub use connection::{AuthKind, ConnectionStatus, ProviderKind, Refusal, StatusReason};
 pub use event::{Answer, CalEvent, Role};
 pub use message::{Problem, SyncNotice};

@@ -32,30 +32,6 @@ pub enum Problem {
     NotMovable,
     /// The company's calendar integration is switched off (F-ADM-1).
     IntegrationOff,
-    /// Connecting a calendar (F-ADM-5, F-ADM-6): the address is not an Exchange Web Services
-    /// one (it must end in EWS/Exchange.asmx) …
-    NotAnEwsAddress,
-    /// … is not https (plain http is allowed only to this machine) …
-    NotHttps,
-    /// … cannot be reached, or its certificate is not trusted.
-    ServerUnreachable,
-    CertificateProblem,
-    /// The server refused the password (or the account).
-    PasswordRefused,
-    /// There is no such mailbox on the server.
-    MailboxNotFound,
-    /// The service account may not act for this mailbox.
-    ImpersonationRefused,
-    /// OAuth: the account that gave consent is not the one asked for.
-    WrongAccount { signed_in: String },
-    /// The provider said no, in its own words.
-    ProviderRefused { detail: String },
-    /// OAuth: access was not given on the consent screen.
-    ConsentDenied,
-    /// OAuth: the authorisation is unknown, was used already, or has expired.
-    AuthorisationUnknown,
-    /// This server is not registered with the provider (no OAuth client configured).
-    ProviderNotSetUp,
 }
 
 /// What the last sync of a meeting left to say (stored in `meetings.sync_notice`).

@@ -18,7 +18,7 @@ use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
 use domain::audit::Actor;
-use domain::Problem;
+use domain::Refusal;
 use http::StatusCode;
 use serde::Deserialize;
 use sessions::session_hash;
@@ -50,8 +50,8 @@ fn esc(s: &str) -> String {
 }
 
 /// The pop-up's last page: says how it went in the user's language, tells the page that
-/// opened it (`{"user": id, "problem": null | Problem}` on [`CHANNEL`]) and closes itself.
-fn done(status: StatusCode, l: Locale, user_id: &str, outcome: Result<(), Problem>) -> Response {
+/// opened it (`{"user": id, "problem": null | Refusal}` on [`CHANNEL`]) and closes itself.
+fn done(status: StatusCode, l: Locale, user_id: &str, outcome: Result<(), Refusal>) -> Response {
     let (lang, title, text, back) = app::connect::outcome_words(l, &outcome);
     let message = serde_json::json!({ "user": user_id, "problem": outcome.err() });
     // JSON inside a <script>: `<` escaped so no value can end the script element.
@@ -82,28 +82,28 @@ struct Start {
 /// (The guard has signed the user in.)
 async fn start(State(state): State<AppState>, Path(segment): Path<String>, Query(q): Query<Start>, Extension(user): Extension<User>, headers: HeaderMap) -> Response {
     let l = app::lang::locale_for(Some(&user), &headers);
-    let Some(p) = provider(&segment) else { return done(StatusCode::NOT_FOUND, l, &user.id, Err(Problem::NotAChoice)) };
+    let Some(p) = provider(&segment) else { return done(StatusCode::NOT_FOUND, l, &user.id, Err(Refusal::ProviderNotSetUp)) };
     match state.store.calendar_integration(&user.tenant_id).await {
         Ok(true) => {}
-        Ok(false) => return done(StatusCode::CONFLICT, l, &user.id, Err(Problem::IntegrationOff)),
+        Ok(false) => return done(StatusCode::CONFLICT, l, &user.id, Err(Refusal::IntegrationOff)),
         Err(e) => {
             tracing::error!(error = %e, "could not read the integration switch");
-            return done(StatusCode::SERVICE_UNAVAILABLE, l, &user.id, Err(Problem::ProviderRefused { detail: "database unavailable".into() }));
+            return done(StatusCode::SERVICE_UNAVAILABLE, l, &user.id, Err(Refusal::ProviderRefused { detail: "database unavailable".into() }));
         }
     }
     let mailbox = q.email.map(|e| e.trim().to_lowercase()).unwrap_or_default();
     if !mailbox.is_empty() && (!mailbox.contains('@') || mailbox.chars().count() > app::connect::api::MAX_EMAIL) {
-        return done(StatusCode::BAD_REQUEST, l, &user.id, Err(Problem::NotAnEmail { value: mailbox }));
+        return done(StatusCode::BAD_REQUEST, l, &user.id, Err(Refusal::NotAnEmail));
     }
     let conns = state.sync.connections();
     let Some(cfg) = conns.endpoints().oauth(p).cloned() else {
-        return done(StatusCode::NOT_FOUND, l, &user.id, Err(Problem::ProviderNotSetUp));
+        return done(StatusCode::NOT_FOUND, l, &user.id, Err(Refusal::ProviderNotSetUp));
     };
     let hint = if mailbox.is_empty() { user.email.clone() } else { mailbox.clone() };
     let cfg = providers::oauth::OAuthConfig { extra_params: [cfg.extra_params.clone(), vec![("login_hint".into(), hint)]].concat(), ..cfg };
     let auth = match providers::oauth::authorize(&cfg) {
         Ok(a) => a,
-        Err(e) => return done(StatusCode::INTERNAL_SERVER_ERROR, l, &user.id, Err(Problem::ProviderRefused { detail: e.to_string() })),
+        Err(e) => return done(StatusCode::INTERNAL_SERVER_ERROR, l, &user.id, Err(Refusal::ProviderRefused { detail: e.to_string() })),
     };
     let flow = OAuthFlow {
         state: auth.state.clone(),
@@ -117,7 +117,7 @@ async fn start(State(state): State<AppState>, Path(segment): Path<String>, Query
     };
     if let Err(e) = state.store.create_oauth_flow(&flow).await {
         tracing::error!(error = %e, "could not store the OAuth authorisation");
-        return done(StatusCode::SERVICE_UNAVAILABLE, l, &user.id, Err(Problem::ProviderRefused { detail: "database unavailable".into() }));
+        return done(StatusCode::SERVICE_UNAVAILABLE, l, &user.id, Err(Refusal::ProviderRefused { detail: "database unavailable".into() }));
     }
     Redirect::to(&auth.url).into_response()
 }
@@ -137,7 +137,7 @@ async fn callback(
     headers: HeaderMap,
 ) -> Response {
     let l = app::lang::locale_for(Some(&user), &headers);
-    let Some(p) = provider(&segment) else { return done(StatusCode::NOT_FOUND, l, &user.id, Err(Problem::NotAChoice)) };
+    let Some(p) = provider(&segment) else { return done(StatusCode::NOT_FOUND, l, &user.id, Err(Refusal::ProviderNotSetUp)) };
     let flow = match q.state.as_deref() {
         Some(s) => state.store.take_oauth_flow(s).await.ok().flatten(),
         None => None,
@@ -146,29 +146,26 @@ async fn callback(
     let Some(flow) = flow.filter(|f| {
         f.user_id == user.id && f.tenant_id == user.tenant_id && f.session_hash == session && Utc::now() - f.created_at < FLOW_LIFETIME && domain::ProviderKind::parse(&f.provider).and_then(OAuthProvider::of) == Some(p)
     }) else {
-        return done(StatusCode::BAD_REQUEST, l, &user.id, Err(Problem::AuthorisationUnknown));
+        return done(StatusCode::BAD_REQUEST, l, &user.id, Err(Refusal::AuthorisationUnknown));
     };
     if q.error.is_some() {
-        return done(StatusCode::OK, l, &user.id, Err(Problem::ConsentDenied));
+        return done(StatusCode::OK, l, &user.id, Err(Refusal::ConsentDenied));
     }
-    let Some(code) = q.code else { return done(StatusCode::BAD_REQUEST, l, &user.id, Err(Problem::ConsentDenied)) };
+    let Some(code) = q.code else { return done(StatusCode::BAD_REQUEST, l, &user.id, Err(Refusal::ConsentDenied)) };
     let conns = state.sync.connections();
     let (Some(cfg), Ok(verifier)) = (conns.endpoints().oauth(p).cloned(), conns.keyring().open(&flow.verifier_sealed)) else {
-        return done(StatusCode::INTERNAL_SERVER_ERROR, l, &user.id, Err(Problem::AuthorisationUnknown));
+        return done(StatusCode::INTERNAL_SERVER_ERROR, l, &user.id, Err(Refusal::AuthorisationUnknown));
     };
     let tokens = match providers::oauth::exchange_code(&cfg, conns.http(), &code, &verifier).await {
         Ok(t) => t,
-        Err(e) => return done(StatusCode::BAD_GATEWAY, l, &user.id, Err(Problem::ProviderRefused { detail: e.to_string() })),
+        Err(e) => return done(StatusCode::BAD_GATEWAY, l, &user.id, Err(Refusal::ProviderRefused { detail: e.to_string() })),
     };
     let actor = Actor::user(&user.id, &user.display_name);
     match state.sync.connect(&user.tenant_id, &user.id, &flow.mailbox, Credentials::OAuth { provider: p, tokens }, &actor).await {
         Ok(_) => done(StatusCode::OK, l, &user.id, Ok(())),
         Err(e) => {
-            let problem = match app::connect::api::server::connect_error(e) {
-                app::error::AppError::Invalid { problem, .. } => problem,
-                other => Problem::ProviderRefused { detail: other.to_string() },
-            };
-            done(StatusCode::OK, l, &user.id, Err(problem))
+            let refusal = app::connect::api::server::refusal(e).unwrap_or_else(|other| Refusal::ProviderRefused { detail: other.to_string() });
+            done(StatusCode::OK, l, &user.id, Err(refusal))
         }
     }
 }

@@ -28,6 +28,8 @@ use crate::queue::{JobFailure, JobReport};
 pub const SEND: i64 = 1;
 /// Why a job gave way to a newer one of the same kind and subject.
 pub const SUPERSEDED: &str = "superseded by a newer request";
+/// Push subscriptions stopped at once when a company's integration is switched off.
+const PARALLEL_STOPS: usize = 8;
 /// Job flag: start a new full round (reconcile) instead of continuing from the cursor.
 pub const FULL: i64 = 2;
 
@@ -575,6 +577,12 @@ impl Engine {
         Ok(calendars.len())
     }
 
+    /// Stops the connection's push subscription and forgets it.
+    async fn unsubscribe(&self, conn: &Connection) -> Result<(), StoreError> {
+        self.stop_push(conn).await;
+        self.inner.store.set_push(&conn.tenant_id, &conn.id, None, "").await
+    }
+
     /// Switches the company's calendar integration (F-ADM-1); returns false when it already
     /// was so. Off: its jobs stop being run (they wait in the queue), its push subscriptions are
     /// stopped, and it is no longer polled; the meetings and each calendar's cursor stay. On:
@@ -585,18 +593,22 @@ impl Engine {
         if !store.set_calendar_integration(tenant_id, on, actor, Utc::now()).await? {
             return Ok(false);
         }
-        for conn in store.connections(tenant_id).await? {
-            if on {
-                if conn.status == ConnectionStatus::NeedsReconnect {
-                    continue;
-                }
+        let conns = store.connections(tenant_id).await?;
+        if on {
+            for conn in conns.iter().filter(|c| c.status != ConnectionStatus::NeedsReconnect) {
                 if self.inner.config.public_url.is_some() {
-                    self.request_push(&conn, true).await?;
+                    self.request_push(conn, true).await?;
                 }
                 self.request_sync(tenant_id, &conn.id, false).await?;
-            } else if conn.push_id.is_some() {
-                self.stop_push(&conn).await;
-                store.set_push(tenant_id, &conn.id, None, "").await?;
+            }
+        } else {
+            // Each stop is a call to the provider: several at once, so a company of hundreds
+            // is switched off in seconds.
+            let pushed: Vec<Connection> = conns.into_iter().filter(|c| c.push_id.is_some()).collect();
+            for batch in pushed.chunks(PARALLEL_STOPS) {
+                for stopped in futures_util::future::join_all(batch.iter().map(|conn| self.unsubscribe(conn))).await {
+                    stopped?;
+                }
             }
         }
         self.publish(LiveEvent::Integration { tenant_id: tenant_id.to_string() });

@@ -36,6 +36,7 @@ fn LoginPage() -> impl IntoView {
     let error = Signal::derive(move || login.value().get().and_then(Result::err));
     view! {
         <PageTitle page=td_string!(l, auth.title).to_string()/>
+        <crate::connect::PageStyles/>
         <main class="login" id="main">
             <h1>{td_string!(l, app.name)}</h1>
             <p class="tagline">{td_string!(l, app.tagline)}</p>

@@ -29,8 +29,10 @@ pub fn AppBar(children: Children) -> impl IntoView {
         location.search.track();
         open.set(false);
     });
-    let current = move |p: &'static str| move || (path.get() == p).then_some("page");
-    let in_configuration = move || path.with(|p| p.starts_with(routes::CONFIGURATION)).then_some("page");
+    // A page is current when the address is in it (the configuration area has sections).
+    let current = move |p: &'static str| move || path.with(|at| at.starts_with(p)).then_some("page");
+    // (The role is fixed for the page's life: no reactive part for it.)
+    let admin = me.0.with_untracked(|m| m.admin);
     view! {
         <header class="appbar" class:menu-open=move || open.get()>
             <a class="skip" href="#main">{td_string!(l, app.skip_to_content)}</a>
@@ -44,8 +46,8 @@ pub fn AppBar(children: Children) -> impl IntoView {
                 <a href=routes::CALENDAR aria-current=current(routes::CALENDAR)>{td_string!(l, app.nav_calendar)}</a>
                 <a href=routes::SETTINGS aria-current=current(routes::SETTINGS)>{td_string!(l, app.nav_settings)}</a>
                 // Administrators only (the area's server functions refuse everyone else).
-                {move || me.0.with(|m| m.admin).then(|| view! {
-                    <a href=routes::CONFIGURATION aria-current=in_configuration>{td_string!(l, app.nav_configuration)}</a>
+                {admin.then(|| view! {
+                    <a href=routes::CONFIGURATION aria-current=current(routes::CONFIGURATION)>{td_string!(l, app.nav_configuration)}</a>
                 })}
                 <span class="who">{move || me.0.with(|m| m.name.clone())}</span>
                 <SignOut/>

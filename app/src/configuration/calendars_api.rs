@@ -54,7 +54,7 @@ pub struct ManyForm {
 pub struct ManyOutcome {
     pub user_id: String,
     pub name: String,
-    pub problem: Option<domain::Problem>,
+    pub problem: Option<domain::Refusal>,
 }
 
 /// A service account the company's calendars sign in with.
@@ -81,7 +81,7 @@ pub async fn get_service_accounts() -> Result<Vec<ServiceAccount>, AppError> {
 
 /// Changes a service account's password for every calendar that uses it; returns how many.
 #[server(endpoint = "config-service-password", input = crate::codec::Json, output = crate::codec::Json)]
-pub async fn change_service_password(ews_url: String, account: String, password: String) -> Result<u32, AppError> {
+pub async fn change_service_password(ews_url: String, account: String, password: String) -> Result<Result<u32, domain::Refusal>, AppError> {
     crate::error::respond(server::change_service_password(ews_url, account, password).await)
 }
 
@@ -151,10 +151,7 @@ pub(crate) mod server {
             let credentials = sync::connections::Credentials::EwsImpersonation { url: f.ews_url.trim().to_string(), service_account: f.account.trim().to_string(), password: f.password.clone() };
             let problem = match ctx.engine.connect(ctx.tenant(), &user.id, &user.email, credentials, &actor).await {
                 Ok(_) => None,
-                Err(e) => match crate::connect::api::server::connect_error(e) {
-                    AppError::Invalid { problem, .. } => Some(problem),
-                    other => return Err(other),
-                },
+                Err(e) => Some(crate::connect::api::server::refusal(e)?),
             };
             out.push(ManyOutcome { user_id: user.id, name: user.display_name, problem });
         }
@@ -174,7 +171,7 @@ pub(crate) mod server {
         Ok(accounts)
     }
 
-    pub async fn change_service_password(ews_url: String, account: String, password: String) -> Result<u32, AppError> {
+    pub async fn change_service_password(ews_url: String, account: String, password: String) -> Result<Result<u32, domain::Refusal>, AppError> {
         use crate::connect::api::{MAX_EMAIL, MAX_PASSWORD, MAX_URL};
         use crate::error::check_len;
         let ctx = admin().await?;
@@ -185,7 +182,9 @@ pub(crate) mod server {
         }
         check_len("password", &password, MAX_PASSWORD)?;
         let actor = domain::audit::Actor::user(&ctx.user.id, &ctx.user.display_name);
-        let n = ctx.engine.change_service_password(ctx.tenant(), &ews_url, &account, &password, &actor).await.map_err(crate::connect::api::server::connect_error)?;
-        Ok(n as u32)
+        match ctx.engine.change_service_password(ctx.tenant(), &ews_url, &account, &password, &actor).await {
+            Ok(n) => Ok(Ok(n as u32)),
+            Err(e) => crate::connect::api::server::refusal(e).map(Err),
+        }
     }
 }

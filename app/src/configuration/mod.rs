@@ -103,6 +103,7 @@ fn ConfigurationPage() -> impl IntoView {
     };
     view! {
         <PageTitle page=Signal::derive(title)/>
+        <crate::connect::PageStyles/>
         <AppBar>
             <h1 class="page-name">{td_string!(l, config.title)}</h1>
         </AppBar>

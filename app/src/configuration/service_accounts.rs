@@ -7,6 +7,8 @@ use leptos::prelude::*;
 use super::calendars_api::{change_service_password, connect_many, get_service_accounts, ManyForm, ManyOutcome, ServiceAccount};
 use crate::components::{field_error, Dialog, ErrorLine, TextField};
 use crate::connect::api::{MAX_EMAIL, MAX_PASSWORD, MAX_URL};
+use crate::connect::{field_message, refusal_text};
+use domain::Refusal;
 use crate::error::AppError;
 use crate::i18n::*;
 
@@ -53,6 +55,7 @@ fn ChangePassword(account: ServiceAccount, changing: RwSignal<Option<ServiceAcco
     let l = crate::lang::use_locale();
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<AppError>);
+    let refused = RwSignal::new(None::<Refusal>);
     let saving = RwSignal::new(false);
     let done = RwSignal::new(None::<u32>);
     let target = StoredValue::new(account.clone());
@@ -65,26 +68,25 @@ fn ChangePassword(account: ServiceAccount, changing: RwSignal<Option<ServiceAcco
             let result = change_service_password(a.ews_url, a.account, pw).await;
             saving.set(false);
             password.set(String::new());
-            match result {
-                Ok(n) => {
-                    error.set(None);
-                    done.set(Some(n));
-                    acted.update(|x| *x += 1);
-                }
-                Err(e) => error.set(Some(e)),
+            error.set(result.as_ref().err().cloned());
+            refused.set(result.as_ref().ok().and_then(|r| r.as_ref().err()).cloned());
+            if let Ok(Ok(n)) = result {
+                done.set(Some(n));
+                acted.update(|x| *x += 1);
             }
         });
     };
-    let errors = Signal::derive(move || error.get());
     let general = Signal::derive(move || error.get().filter(|e| e.for_field("password").is_none()));
+    let general_refusal = move || refused.get().filter(|r| r.field() != Some("password")).map(|r| view! { <p class="error" role="alert">{refusal_text(l, &r)}</p> });
     view! {
         <Dialog labelled_by="sa-change-title" class="question" on_close=move |_| changing.set(None)>
             <h2 id="sa-change-title">{tdf!(l, service.change_title, account = account.account.clone())}</h2>
             <form class="exchange" on:submit=save novalidate>
-                <TextField name="service_password" value=password kind="password" autocomplete="new-password" max=MAX_PASSWORD required=true error=field_error(errors, "password")>
+                <TextField name="service_password" value=password kind="password" autocomplete="new-password" max=MAX_PASSWORD required=true error=field_message(l, error, refused, "password")>
                     {td_string!(l, service.new_password)}
                 </TextField>
                 <ErrorLine error=general/>
+                {general_refusal}
                 <p role="status">{move || done.get().map(|n| tdf!(l, service.changed, count = n))}</p>
                 <div class="actions">
                     <button type="submit" class="btn primary" disabled=move || saving.get()>{td_string!(l, service.save_password)}</button>
@@ -142,7 +144,7 @@ pub fn ConnectMany(users: Vec<(String, String)>, open: RwSignal<bool>, #[prop(in
                     {move || outcomes.get().into_iter().map(|o| {
                         let (class, text) = match &o.problem {
                             None => ("ok", tdf!(l, service.connected_one, name = o.name.clone())),
-                            Some(p) => ("failed", tdf!(l, service.failed_one, name = o.name.clone(), reason = crate::lang::problem_text(l, p))),
+                            Some(r) => ("failed", tdf!(l, service.failed_one, name = o.name.clone(), reason = refusal_text(l, r))),
                         };
                         view! { <li class=class>{text}</li> }
                     }).collect_view()}

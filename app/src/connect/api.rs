@@ -7,7 +7,7 @@
 //! same path as the command line; passwords are sealed there and never sent back.
 
 use chrono::NaiveDateTime;
-use domain::{AuthKind, ProviderKind, StatusReason};
+use domain::{AuthKind, ProviderKind, Refusal, StatusReason};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -93,8 +93,9 @@ pub async fn get_calendar_state(user_id: String) -> Result<CalendarState, AppErr
 /// Save and subscribe: checks the address, the account and the password with the server at
 /// once, then stores the connection (replacing one the user had). Nothing is stored when the
 /// server says no; the error names the field it concerns.
+/// A refusal (wrong password, not an EWS address, …) is an outcome, not an error: `Ok(Err(…))`.
 #[server(endpoint = "connect-exchange", input = crate::codec::Json, output = crate::codec::Json)]
-pub async fn connect_exchange(form: ExchangeForm) -> Result<(), AppError> {
+pub async fn connect_exchange(form: ExchangeForm) -> Result<Result<(), Refusal>, AppError> {
     crate::error::respond(server::connect_exchange(form).await)
 }
 
@@ -182,7 +183,7 @@ pub mod server {
         check_len(field, value, max)
     }
 
-    pub async fn connect_exchange(f: ExchangeForm) -> Result<(), AppError> {
+    pub async fn connect_exchange(f: ExchangeForm) -> Result<Result<(), Refusal>, AppError> {
         let ctx = Ctx::signed_in().await?;
         let user = managed(&ctx, &f.user_id).await?;
         required("ews_url", &f.ews_url, MAX_URL)?;
@@ -201,34 +202,36 @@ pub mod server {
         } else {
             Credentials::EwsBasic { url, username: mailbox.clone(), password: f.password }
         };
-        ctx.engine.connect(ctx.tenant(), &user.id, &mailbox, credentials, &actor(&ctx)).await.map_err(connect_error)?;
-        Ok(())
+        match ctx.engine.connect(ctx.tenant(), &user.id, &mailbox, credentials, &actor(&ctx)).await {
+            Ok(_) => Ok(Ok(())),
+            Err(e) => refusal(e).map(Err),
+        }
     }
 
-    /// A refused connection in the user's terms, next to the field it concerns.
-    pub fn connect_error(e: ConnectError) -> AppError {
-        let field = |f: &str, p: Problem| AppError::field(f, p);
-        match e {
+    /// Why connecting did not happen, in the user's terms (a refusal for the form to show), or
+    /// an error of ours.
+    pub fn refusal(e: ConnectError) -> Result<Refusal, AppError> {
+        Ok(match e {
             ConnectError::Provider(p) => match p {
-                ProviderError::NotEwsEndpoint(_) => field("ews_url", Problem::NotAnEwsAddress),
-                ProviderError::InvalidUrl(_) => field("ews_url", Problem::NotHttps),
-                ProviderError::Unreachable(_) | ProviderError::Timeout => field("ews_url", Problem::ServerUnreachable),
-                ProviderError::Tls(_) => field("ews_url", Problem::CertificateProblem),
-                ProviderError::InvalidCredentials(_) => field("password", Problem::PasswordRefused),
-                ProviderError::MailboxNotFound(_) => field("email", Problem::MailboxNotFound),
-                ProviderError::ImpersonationDenied(_) => field("account", Problem::ImpersonationRefused),
-                other => AppError::invalid(Problem::ProviderRefused { detail: other.to_string() }),
+                ProviderError::NotEwsEndpoint(_) => Refusal::NotAnEwsAddress,
+                ProviderError::InvalidUrl(_) => Refusal::NotHttps,
+                ProviderError::Unreachable(_) | ProviderError::Timeout => Refusal::ServerUnreachable,
+                ProviderError::Tls(_) => Refusal::CertificateProblem,
+                ProviderError::InvalidCredentials(_) => Refusal::PasswordRefused,
+                ProviderError::MailboxNotFound(_) => Refusal::MailboxNotFound,
+                ProviderError::ImpersonationDenied(_) => Refusal::ImpersonationRefused,
+                other => Refusal::ProviderRefused { detail: other.to_string() },
             },
-            ConnectError::IntegrationOff => AppError::invalid(Problem::IntegrationOff),
-            ConnectError::WrongAccount { signed_in } => field("email", Problem::WrongAccount { signed_in }),
-            ConnectError::Invalid(detail) => AppError::invalid(Problem::ProviderRefused { detail }),
-            ConnectError::NoSuchUser => AppError::NotFound,
-            ConnectError::Store(s) => s.into(),
+            ConnectError::IntegrationOff => Refusal::IntegrationOff,
+            ConnectError::WrongAccount { signed_in } => Refusal::WrongAccount { signed_in },
+            ConnectError::Invalid(detail) => Refusal::ProviderRefused { detail },
+            ConnectError::NoSuchUser => return Err(AppError::NotFound),
+            ConnectError::Store(s) => return Err(s.into()),
             ConnectError::AlreadyConnected | ConnectError::Secret(_) => {
                 tracing::error!(error = %e, "connecting a calendar failed");
-                AppError::Internal
+                return Err(AppError::Internal);
             }
-        }
+        })
     }
 
     pub async fn synchronise(user_id: String) -> Result<(), AppError> {
@@ -246,7 +249,15 @@ pub mod server {
         let ctx = Ctx::signed_in().await?;
         let user = managed(&ctx, &user_id).await?;
         let conn = connection(&ctx, &user).await?;
-        ctx.engine.disconnect(ctx.tenant(), &conn.id, &actor(&ctx)).await.map_err(connect_error)?;
-        Ok(())
+        match ctx.engine.disconnect(ctx.tenant(), &conn.id, &actor(&ctx)).await {
+            Ok(()) => Ok(()),
+            // Gone meanwhile (another tab, an operator): what was asked is done.
+            Err(ConnectError::Invalid(_)) => Ok(()),
+            Err(ConnectError::Store(e)) => Err(e.into()),
+            Err(e) => {
+                tracing::error!(error = %e, "disconnecting a calendar failed");
+                Err(AppError::Internal)
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ pub mod api;
 mod popup;
 mod setup;
 
+use domain::Refusal;
 use leptos::prelude::*;
 
 use api::{disconnect, get_calendar_state, synchronise, CalendarState, RowStatus};
@@ -13,7 +14,15 @@ use crate::components::{Dialog, ErrorLine, Loading};
 use crate::error::AppError;
 use crate::i18n::*;
 use crate::lang;
-pub use setup::Setup;
+pub use setup::{field_message, Setup};
+
+/// The styles of the pages other than the calendar (settings with this widget, the
+/// configuration area): a stylesheet of their own (`public/pages.css`), linked by those pages,
+/// so the calendar's first load does not carry them.
+#[component]
+pub fn PageStyles() -> impl IntoView {
+    view! { <link rel="stylesheet" href=crate::routes::PAGE_STYLES/> }
+}
 
 /// The BroadcastChannel the OAuth pop-up reports on (the server's `connect::CHANNEL`).
 pub const CHANNEL: &str = "crmcal-connect";
@@ -21,12 +30,32 @@ pub const CHANNEL: &str = "crmcal-connect";
 /// The words of the OAuth pop-up's last page (the server's `/connect/…/callback`): its
 /// language tag, title, text and the way back.
 #[cfg(feature = "ssr")]
-pub fn outcome_words(l: Locale, outcome: &Result<(), domain::Problem>) -> (&'static str, &'static str, String, &'static str) {
+pub fn outcome_words(l: Locale, outcome: &Result<(), Refusal>) -> (&'static str, &'static str, String, &'static str) {
     let (title, text) = match outcome {
         Ok(()) => (td_string!(l, connect.connected), td_string!(l, connect.close_window).to_string()),
-        Err(p) => (td_string!(l, connect.not_connected), lang::problem_text(l, p)),
+        Err(r) => (td_string!(l, connect.not_connected), refusal_text(l, r)),
     };
     (l.as_str(), title, text, td_string!(l, connect.back_to_settings))
+}
+
+/// Why a calendar was not connected, in the user's language.
+pub fn refusal_text(l: Locale, r: &Refusal) -> String {
+    match r {
+        Refusal::NotAnEwsAddress => td_string!(l, refusals.not_an_ews_address).to_string(),
+        Refusal::NotHttps => td_string!(l, refusals.not_https).to_string(),
+        Refusal::ServerUnreachable => td_string!(l, refusals.server_unreachable).to_string(),
+        Refusal::CertificateProblem => td_string!(l, refusals.certificate_problem).to_string(),
+        Refusal::PasswordRefused => td_string!(l, refusals.password_refused).to_string(),
+        Refusal::MailboxNotFound => td_string!(l, refusals.mailbox_not_found).to_string(),
+        Refusal::ImpersonationRefused => td_string!(l, refusals.impersonation_refused).to_string(),
+        Refusal::WrongAccount { signed_in } => tdf!(l, refusals.wrong_account, account = signed_in),
+        Refusal::ConsentDenied => td_string!(l, refusals.consent_denied).to_string(),
+        Refusal::AuthorisationUnknown => td_string!(l, refusals.authorisation_unknown).to_string(),
+        Refusal::ProviderNotSetUp => td_string!(l, refusals.provider_not_set_up).to_string(),
+        Refusal::NotAnEmail => td_string!(l, refusals.not_an_email).to_string(),
+        Refusal::IntegrationOff => td_string!(l, problems.integration_off).to_string(),
+        Refusal::ProviderRefused { detail } => tdf!(l, refusals.provider_refused, detail = detail),
+    }
 }
 
 /// `user_id`'s calendar: how it stands and what can be done with it. `connected`: whether it

@@ -8,7 +8,6 @@
 
 use leptos::prelude::*;
 
-use crate::error::AppError;
 use crate::i18n::*;
 
 /// What the server's last pop-up page says.
@@ -16,7 +15,7 @@ use crate::i18n::*;
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 struct Outcome {
     user: String,
-    problem: Option<domain::Problem>,
+    problem: Option<domain::Refusal>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -41,8 +40,7 @@ pub fn OAuthButton(user_id: String, provider: &'static str, email: Signal<String
     let start = move |_| {
         let address = email.get_untracked().trim().to_string();
         if provider == "microsoft" && !address.contains('@') {
-            let e = AppError::field("o365_email", domain::Problem::NotAnEmail { value: address });
-            state.set(State::Failed(crate::lang::error_text(l, &e)));
+            state.set(State::Failed(super::refusal_text(l, &domain::Refusal::NotAnEmail)));
             return;
         }
         #[cfg(feature = "hydrate")]
@@ -100,7 +98,7 @@ fn listen(
                 state.set(State::Idle);
                 on_done.run(());
             }
-            Some(p) => state.set(State::Failed(crate::lang::problem_text(l, &p))),
+            Some(r) => state.set(State::Failed(super::refusal_text(l, &r))),
         }
     });
     channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

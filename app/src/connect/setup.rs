@@ -7,7 +7,7 @@
 
 use leptos::prelude::*;
 
-use domain::{AuthKind, ProviderKind};
+use domain::{AuthKind, ProviderKind, Refusal};
 
 use super::api::{connect_exchange, ExchangeForm, RowConnection, MAX_EMAIL, MAX_PASSWORD, MAX_URL};
 use super::popup::OAuthButton;
@@ -111,7 +111,7 @@ fn ExchangeServer(user_id: String, email: String, current: Option<RowConnection>
     let password = RwSignal::new(String::new());
     let saving = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
-    let errors = Signal::derive(move || error.get());
+    let refused = RwSignal::new(None::<Refusal>);
     let user_id = StoredValue::new(user_id);
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -129,37 +129,38 @@ fn ExchangeServer(user_id: String, email: String, current: Option<RowConnection>
             saving.set(false);
             // Never kept in the page longer than needed, whatever the answer.
             password.set(String::new());
-            match result {
-                Ok(()) => {
-                    error.set(None);
-                    on_done.run(());
-                }
-                Err(e) => error.set(Some(e)),
+            error.set(result.as_ref().err().cloned());
+            refused.set(result.as_ref().ok().and_then(|r| r.as_ref().err()).cloned());
+            if matches!(result, Ok(Ok(()))) {
+                on_done.run(());
             }
         });
     };
-    // Errors that concern no one field (the form's own line).
-    let general = Signal::derive(move || error.get().filter(|e| !["ews_url", "email", "account", "password"].iter().any(|f| e.for_field(f).is_some())));
+    let message = move |field: &'static str| field_message(l, error, refused, field);
+    // What concerns no one field (the form's own line).
+    let general = Signal::derive(move || error.get().filter(|e| !FIELDS.iter().any(|f| e.for_field(f).is_some())));
+    let general_refusal = move || refused.get().filter(|r| r.field().is_none()).map(|r| view! { <p class="error" role="alert">{super::refusal_text(l, &r)}</p> });
     view! {
         <form class="exchange" on:submit=save novalidate>
-            <TextField name="ews_url" value=ews_url kind="url" max=MAX_URL required=true error=field_error(errors, "ews_url")>
+            <TextField name="ews_url" value=ews_url kind="url" max=MAX_URL required=true error=message("ews_url")>
                 {td_string!(l, setup.ews_url)}
             </TextField>
             <p class="hint">{td_string!(l, setup.ews_url_hint)}</p>
-            <TextField name="email" value=address kind="email" autocomplete="off" max=MAX_EMAIL required=true error=field_error(errors, "email")>
+            <TextField name="email" value=address kind="email" autocomplete="off" max=MAX_EMAIL required=true error=message("email")>
                 {td_string!(l, setup.email)}
             </TextField>
             <CheckField name="impersonation" value=impersonation>{td_string!(l, setup.impersonation)}</CheckField>
             <Show when=move || impersonation.get()>
                 <p class="hint">{td_string!(l, setup.impersonation_hint)}</p>
-                <TextField name="account" value=account kind="email" autocomplete="off" max=MAX_EMAIL required=true error=field_error(errors, "account")>
+                <TextField name="account" value=account kind="email" autocomplete="off" max=MAX_EMAIL required=true error=message("account")>
                     {td_string!(l, setup.service_account)}
                 </TextField>
             </Show>
-            <TextField name="password" value=password kind="password" autocomplete="new-password" max=MAX_PASSWORD required=true error=field_error(errors, "password")>
+            <TextField name="password" value=password kind="password" autocomplete="new-password" max=MAX_PASSWORD required=true error=message("password")>
                 {move || if impersonation.get() { td_string!(l, setup.service_password) } else { td_string!(l, setup.password) }}
             </TextField>
             <ErrorLine error=general/>
+            {general_refusal}
             <div class="actions">
                 <button type="submit" class="btn primary" disabled=move || saving.get()>
                     {move || if saving.get() { td_string!(l, setup.checking) } else { td_string!(l, setup.save_subscribe) }}
@@ -167,4 +168,14 @@ fn ExchangeServer(user_id: String, email: String, current: Option<RowConnection>
             </div>
         </form>
     }
+}
+
+/// The Exchange form's fields (errors and refusals name them).
+const FIELDS: [&str; 4] = ["ews_url", "email", "account", "password"];
+
+/// What to show next to `field`: the server's check of the form, or the refusal that
+/// concerns it.
+pub fn field_message(l: Locale, error: RwSignal<Option<AppError>>, refused: RwSignal<Option<Refusal>>, field: &'static str) -> Signal<Option<String>> {
+    let checked = field_error(Signal::derive(move || error.get()), field);
+    Signal::derive(move || checked.get().or_else(|| refused.with(|r| r.as_ref().filter(|r| r.field() == Some(field)).map(|r| super::refusal_text(l, r)))))
 }

@@ -44,6 +44,7 @@ fn SettingsPage(data: Resource<Result<SettingsData, AppError>>) -> impl IntoView
     let l = crate::lang::use_locale();
     view! {
         <PageTitle page=td_string!(l, settings.title).to_string()/>
+        <crate::connect::PageStyles/>
         <AppBar>
             <h1 class="page-name">{td_string!(l, settings.title)}</h1>
         </AppBar>
