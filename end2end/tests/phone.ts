@@ -4,10 +4,10 @@
 
 export type Provider = 'google' | 'graph' | 'ews';
 
-export const USERS: { provider: Provider; email: string; name: string }[] = [
-  { provider: 'google', email: 'anna@nordlys.example', name: 'Anna Berg' },
-  { provider: 'graph', email: 'ben@nordlys.example', name: 'Ben Carter' },
-  { provider: 'ews', email: 'carla@nordlys.example', name: 'Carla Diaz' },
+export const USERS: { provider: Provider; email: string; name: string; zone: string }[] = [
+  { provider: 'google', email: 'anna@nordlys.example', name: 'Anna Berg', zone: 'Europe/Copenhagen' },
+  { provider: 'graph', email: 'ben@nordlys.example', name: 'Ben Carter', zone: 'Europe/London' },
+  { provider: 'ews', email: 'carla@nordlys.example', name: 'Carla Diaz', zone: 'America/New_York' },
 ];
 
 const PASSWORD = 'demo-calendar';

@@ -19,10 +19,11 @@ async function stillSamePage(page: Page) {
   expect(await page.evaluate(() => (window as any).__noReload)).toBe('still here');
 }
 
-/** A time today as the demo users (Copenhagen) see it: on the page's today, whatever the hour
- *  the test runs at. */
-function todayAt(hour: number): Date {
-  return zonedTime(todayIn(), hour);
+/** A time today as a demo user sees it (Anna in Copenhagen unless another zone is given): on
+ *  the page's today, whatever the hour the test runs at — near midnight Copenhagen's today is
+ *  already Ben's tomorrow in London, on a Sunday in the week after the one his page shows. */
+function todayAt(hour: number, zone = 'Europe/Copenhagen'): Date {
+  return zonedTime(todayIn(zone), hour, 0, zone);
 }
 
 async function newMeeting(page: Page, subject: string, attendees: string) {
@@ -40,7 +41,7 @@ for (const user of USERS) {
     test('an event made on the phone appears in the open calendar without a reload, and its deletion too', async ({ page, server }) => {
       await open(page, user.email);
       const subject = `Call from the car ${user.provider}`;
-      const id = await phoneCreate(server.emulator, user, subject, todayAt(12));
+      const id = await phoneCreate(server.emulator, user, subject, todayAt(12, user.zone));
       const event = page.locator('main.calendar .event:visible', { hasText: subject });
       await expect(event).toBeVisible();
       await phoneDelete(server.emulator, user, id);
