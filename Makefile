@@ -59,14 +59,14 @@ test-rust: setup
 	@$(ENV); if [ -n "$${TEST_POSTGRES_URL:-}" ]; then RUSTFLAGS="--cfg erase_components" TEST_ENGINE_POSTGRES=1 cargo test -p sync --test engine; fi
 
 test-e2e: build browser
-	@cd end2end && E2E_WORKERS=$(E2E_WORKERS) CI=$${CI:-} npx playwright test
+	@cd end2end && E2E_WORKERS=$(E2E_WORKERS) CI=$${CI:-} ./node_modules/.bin/playwright test
 
 # What users download: the release front end (split, optimised, precompressed) into a site of
 # its own, checked against its size budget, and the @smoke flows run on it in Chromium.
 test-release: build browser
 	@$(ENV); LEPTOS_SITE_ROOT=target/site-release $(RELEASE_ENV) cargo leptos build --release --frontend-only --split $(RELEASE_LIB_ARGS)
 	@node scripts/bundle.mjs target/site-release
-	@cd end2end && LEPTOS_SITE_ROOT=$(CURDIR)/target/site-release E2E_WORKERS=$(E2E_WORKERS) CI=$${CI:-} npx playwright test --grep @smoke
+	@cd end2end && LEPTOS_SITE_ROOT=$(CURDIR)/target/site-release E2E_WORKERS=$(E2E_WORKERS) CI=$${CI:-} ./node_modules/.bin/playwright test --grep @smoke
 
 # Unchanged third-party clients (google-api-python-client, msgraph-sdk, exchangelib) against the
 # emulator, in a throw-away virtualenv from PyPI. Slow the first time; not part of `make test`.

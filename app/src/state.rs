@@ -42,6 +42,18 @@ impl Ctx {
         Ok(Ctx { user, tz, store: state.store, engine: state.sync })
     }
 
+    /// A signed-in administrator's context (F-X-1); everyone else gets [`AppError::Forbidden`].
+    pub async fn admin() -> Result<Ctx, AppError> {
+        let ctx = Ctx::signed_in().await?;
+        ctx.require_admin()?;
+        Ok(ctx)
+    }
+
+    /// The signed-in user as the audit log names who made a change.
+    pub fn actor(&self) -> domain::audit::Actor {
+        domain::audit::Actor::user(&self.user.id, &self.user.display_name)
+    }
+
     /// Administrators only (F-X-1); everyone else gets [`AppError::Forbidden`].
     pub fn require_admin(&self) -> Result<(), AppError> {
         match self.user.role {

@@ -68,31 +68,24 @@ pub async fn get_audit_log(older: Option<AuditCursor>) -> Result<AuditPage, AppE
 mod server {
     use super::*;
     use crate::state::Ctx;
-    use domain::audit::Actor;
     use domain::tz::to_local;
 
-    /// The signed-in administrator (everyone else: Forbidden).
-    async fn admin() -> Result<Ctx, AppError> {
-        let ctx = Ctx::signed_in().await?;
-        ctx.require_admin()?;
-        Ok(ctx)
-    }
 
     pub async fn features() -> Result<Features, AppError> {
-        let ctx = admin().await?;
+        let ctx = Ctx::admin().await?;
         let users = ctx.store.users(ctx.tenant()).await?.len();
         let connected = ctx.store.connections(ctx.tenant()).await?.len();
         Ok(Features { calendar_integration: ctx.store.calendar_integration(ctx.tenant()).await?, connected: connected as u32, users: users as u32 })
     }
 
     pub async fn set_integration(on: bool) -> Result<Features, AppError> {
-        let ctx = admin().await?;
-        ctx.engine.set_integration(ctx.tenant(), on, &Actor::user(&ctx.user.id, &ctx.user.display_name)).await?;
+        let ctx = Ctx::admin().await?;
+        ctx.engine.set_integration(ctx.tenant(), on, &ctx.actor()).await?;
         features().await
     }
 
     pub async fn audit_log(older: Option<AuditCursor>) -> Result<AuditPage, AppError> {
-        let ctx = admin().await?;
+        let ctx = Ctx::admin().await?;
         if let Some(c) = &older {
             crate::error::check_len("older", &c.id, 64)?;
         }

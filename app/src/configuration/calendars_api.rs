@@ -90,14 +90,9 @@ pub(crate) mod server {
     use super::*;
     use crate::state::Ctx;
 
-    async fn admin() -> Result<Ctx, AppError> {
-        let ctx = Ctx::signed_in().await?;
-        ctx.require_admin()?;
-        Ok(ctx)
-    }
 
     pub async fn users(search: String, page: u32) -> Result<CalendarUsers, AppError> {
-        let ctx = admin().await?;
+        let ctx = Ctx::admin().await?;
         crate::error::check_len("search", &search, MAX_SEARCH)?;
         // Hundreds of users: read them all and match here, where lower-casing knows æ, ø, å.
         let words: Vec<String> = search.split_whitespace().map(str::to_lowercase).collect();
@@ -133,17 +128,14 @@ pub(crate) mod server {
         use crate::connect::api::{MAX_EMAIL, MAX_PASSWORD, MAX_URL};
         use crate::error::check_len;
         use domain::Problem;
-        let ctx = admin().await?;
+        let ctx = Ctx::admin().await?;
         if f.user_ids.is_empty() || f.user_ids.len() > MAX_MANY {
             return Err(AppError::field("user_ids", Problem::NotAChoice));
         }
         for (field, value, max) in [("ews_url", &f.ews_url, MAX_URL), ("account", &f.account, MAX_EMAIL), ("password", &f.password, MAX_PASSWORD)] {
-            if value.trim().is_empty() {
-                return Err(AppError::field(field, Problem::Required));
-            }
-            check_len(field, value, max)?;
+            crate::connect::api::server::required(field, value, max)?;
         }
-        let actor = domain::audit::Actor::user(&ctx.user.id, &ctx.user.display_name);
+        let actor = ctx.actor();
         let mut out = Vec::new();
         for id in &f.user_ids {
             check_len("user_ids", id, 64)?;
@@ -159,7 +151,7 @@ pub(crate) mod server {
     }
 
     pub async fn service_accounts() -> Result<Vec<ServiceAccount>, AppError> {
-        let ctx = admin().await?;
+        let ctx = Ctx::admin().await?;
         let mut accounts: Vec<ServiceAccount> = Vec::new();
         for c in ctx.store.connections(ctx.tenant()).await?.into_iter().filter(|c| c.auth_kind == domain::AuthKind::Impersonation) {
             match accounts.iter_mut().find(|a| a.ews_url == c.ews_url && a.account.eq_ignore_ascii_case(&c.account)) {
@@ -174,14 +166,14 @@ pub(crate) mod server {
     pub async fn change_service_password(ews_url: String, account: String, password: String) -> Result<Result<u32, domain::Refusal>, AppError> {
         use crate::connect::api::{MAX_EMAIL, MAX_PASSWORD, MAX_URL};
         use crate::error::check_len;
-        let ctx = admin().await?;
+        let ctx = Ctx::admin().await?;
         check_len("ews_url", &ews_url, MAX_URL)?;
         check_len("account", &account, MAX_EMAIL)?;
         if password.is_empty() {
             return Err(AppError::field("password", domain::Problem::Required));
         }
         check_len("password", &password, MAX_PASSWORD)?;
-        let actor = domain::audit::Actor::user(&ctx.user.id, &ctx.user.display_name);
+        let actor = ctx.actor();
         match ctx.engine.change_service_password(ctx.tenant(), &ews_url, &account, &password, &actor).await {
             Ok(n) => Ok(Ok(n as u32)),
             Err(e) => crate::connect::api::server::refusal(e).map(Err),

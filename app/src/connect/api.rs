@@ -117,7 +117,6 @@ pub mod server {
     use super::*;
     use crate::error::check_len;
     use crate::state::Ctx;
-    use domain::audit::Actor;
     use domain::tz::to_local;
     use domain::{ConnectionStatus, Problem};
     use providers::ProviderError;
@@ -172,11 +171,8 @@ pub mod server {
         })
     }
 
-    fn actor(ctx: &Ctx) -> Actor {
-        Actor::user(&ctx.user.id, &ctx.user.display_name)
-    }
-
-    fn required(field: &str, value: &str, max: usize) -> Result<(), AppError> {
+    /// A required text field within its limit.
+    pub fn required(field: &str, value: &str, max: usize) -> Result<(), AppError> {
         if value.trim().is_empty() {
             return Err(AppError::field(field, Problem::Required));
         }
@@ -202,7 +198,7 @@ pub mod server {
         } else {
             Credentials::EwsBasic { url, username: mailbox.clone(), password: f.password }
         };
-        match ctx.engine.connect(ctx.tenant(), &user.id, &mailbox, credentials, &actor(&ctx)).await {
+        match ctx.engine.connect(ctx.tenant(), &user.id, &mailbox, credentials, &ctx.actor()).await {
             Ok(_) => Ok(Ok(())),
             Err(e) => refusal(e).map(Err),
         }
@@ -249,7 +245,7 @@ pub mod server {
         let ctx = Ctx::signed_in().await?;
         let user = managed(&ctx, &user_id).await?;
         let conn = connection(&ctx, &user).await?;
-        match ctx.engine.disconnect(ctx.tenant(), &conn.id, &actor(&ctx)).await {
+        match ctx.engine.disconnect(ctx.tenant(), &conn.id, &ctx.actor()).await {
             Ok(()) => Ok(()),
             // Gone meanwhile (another tab, an operator): what was asked is done.
             Err(ConnectError::Invalid(_)) => Ok(()),
