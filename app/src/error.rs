@@ -117,6 +117,7 @@ mod server {
             match e {
                 sync::EditError::Invalid { field, problem } => AppError::Invalid { field: field.map(str::to_string), problem },
                 sync::EditError::NotFound => AppError::NotFound,
+                sync::EditError::Forbidden => AppError::Forbidden,
                 sync::EditError::Stale => AppError::invalid(domain::Problem::Stale),
                 sync::EditError::Store(s) => s.into(),
             }

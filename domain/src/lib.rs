@@ -1,6 +1,7 @@
 //! Shared meeting types and pure calendar logic. No I/O: compiled into the server and into the
 //! browser's WebAssembly alike, so both sides agree on dates, ranges and layout.
 
+pub mod access;
 pub mod audit;
 pub mod calendar;
 pub mod connection;
@@ -9,6 +10,9 @@ pub mod iso;
 pub mod layout;
 pub mod message;
 pub mod moves;
+pub mod search;
+#[cfg(feature = "tz")]
+pub mod slots;
 #[cfg(feature = "recurrence")]
 pub mod recurrence;
 #[cfg(feature = "tz")]

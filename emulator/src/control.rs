@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::model::{Fault, FaultKind, Mailbox, ModelError, Provider};
+use crate::model::{Fault, FaultKind, Mailbox, ModelError, Provider, Response as Answer, Send};
 use crate::Emulator;
 
 pub fn router() -> Router<Emulator> {
@@ -16,6 +16,7 @@ pub fn router() -> Router<Emulator> {
         .route("/mailboxes", post(add_mailbox).get(list_mailboxes))
         .route("/mailboxes/{email}/events", get(mailbox_events))
         .route("/mailboxes/{email}/password", put(set_password))
+        .route("/mailboxes/{email}/events/{id}/replies", post(reply))
         .route("/tokens", post(tokens))
         .route("/outbox", get(outbox).delete(clear_outbox))
         .route("/faults", post(add_fault).delete(clear_faults).get(list_faults))
@@ -81,6 +82,29 @@ async fn mailbox_events(State(emu): State<Emulator>, Path(email): Path<String>) 
         Ok(cal) => Json(json!({ "events": cal.events.values().collect::<Vec<_>>(), "seq": cal.seq })).into_response(),
         Err(e) => model_error(e),
     })
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    attendee: String,
+    response: Answer,
+}
+
+/// An attendee's reply to the invitation reaches the organiser's calendar (as the providers
+/// record replies: the attendee's response on the organiser's event, which changes and syncs).
+async fn reply(State(emu): State<Emulator>, Path((email, id)): Path<(String, String)>, Json(r): Json<Reply>) -> Response {
+    let attendee = r.attendee.trim().to_ascii_lowercase();
+    let result = emu.with_state(|s| {
+        s.update_event(&email, &id, None, Send::None, |ev| {
+            let a = ev.fields.attendees.iter_mut().find(|a| a.email.eq_ignore_ascii_case(&attendee)).ok_or(ModelError::NotFound)?;
+            a.response = r.response;
+            Ok(())
+        })
+    });
+    match result {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => model_error(e),
+    }
 }
 
 #[derive(Deserialize)]

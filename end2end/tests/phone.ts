@@ -203,3 +203,27 @@ export async function injectFault(emu: string, fault: object) {
   const res = await fetch(`${emu}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fault) });
   if (res.status !== 201) throw new Error(`fault: ${res.status} ${await res.text()}`);
 }
+
+/** The event with this subject as the provider holds it in the mailbox: its id, organiser,
+ *  attendees with their answers, and its times (an instant, or a date for all-day ones). */
+export async function storedMeeting(emu: string, email: string, subject: string): Promise<{ id: string; organizer: string; attendees: { email: string; response: string }[]; start: { at?: string; date?: string }; end: { at?: string; date?: string }; timeZone: string } | undefined> {
+  const r = await json(await fetch(`${emu}/_emulator/mailboxes/${encodeURIComponent(email)}/events`));
+  const e = r.events.find((e: any) => e.fields.subject === subject && !e.cancelled);
+  if (!e) return undefined;
+  return {
+    id: e.id,
+    organizer: e.organizer.email,
+    attendees: e.fields.attendees.map((a: any) => ({ email: a.email, response: a.response })),
+    start: e.fields.start,
+    end: e.fields.end,
+    timeZone: e.fields.time_zone,
+  };
+}
+
+/** An attendee answers the invitation; the answer reaches the organiser's event. */
+export async function reply(emu: string, organiser: string, eventId: string, attendee: string, response: 'accepted' | 'tentative' | 'declined') {
+  const res = await fetch(`${emu}/_emulator/mailboxes/${encodeURIComponent(organiser)}/events/${encodeURIComponent(eventId)}/replies`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ attendee, response }),
+  });
+  if (res.status !== 204) throw new Error(`reply: ${res.status} ${await res.text()}`);
+}

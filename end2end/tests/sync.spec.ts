@@ -30,7 +30,14 @@ async function newMeeting(page: Page, subject: string, attendees: string) {
   await page.getByRole('button', { name: 'New meeting' }).click();
   const dialog = page.getByRole('dialog');
   await dialog.getByLabel('Subject').fill(subject);
-  await dialog.getByLabel('Attendees (e-mail addresses)').fill(attendees);
+  // External guests: an address that matches no one, added from the persons box (F-EDIT-1).
+  for (const address of attendees.split(',').map((a) => a.trim()).filter(Boolean)) {
+    const box = dialog.getByRole('combobox', { name: 'Persons' });
+    await box.fill(address);
+    await expect(dialog.getByRole('option', { name: `Add guest ${address}` })).toBeVisible();
+    await box.press('Enter');
+    await expect(dialog.getByRole('listitem').filter({ hasText: address })).toBeVisible();
+  }
   return dialog;
 }
 

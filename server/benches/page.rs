@@ -5,8 +5,13 @@
 //! calendar's server functions), in this process on two worker threads; `wrk` runs beside it
 //! on the same two cores.
 //!
-//! BENCH_MEETINGS (default 1,000,000), BENCH_POSTGRES_URL (or TEST_POSTGRES_URL) for the
-//! PostgreSQL run, BENCH_ONLY=sqlite|postgres, BENCH_SECONDS per measurement (default 10).
+//! Then the editor's type-ahead (F-EDIT-1): the persons search over 100,000 persons in 5,000
+//! organisations, through its server function, for a short prefix, a name, two words and a
+//! chosen organisation.
+//!
+//! BENCH_MEETINGS (default 1,000,000), BENCH_PERSONS (default 100,000), BENCH_POSTGRES_URL (or
+//! TEST_POSTGRES_URL) for the PostgreSQL run, BENCH_ONLY=sqlite|postgres, BENCH_SECONDS per
+//! measurement (default 10).
 
 use std::process::Command;
 
@@ -53,8 +58,25 @@ fn ms(text: &str) -> f64 {
 }
 
 fn wrk(url: &str, cookie: &str, seconds: u64) -> (f64, f64, f64) {
+    wrk_with(url, cookie, seconds, None)
+}
+
+/// `wrk`, POSTing `body` as JSON when given (a server function).
+fn wrk_with(url: &str, cookie: &str, seconds: u64, body: Option<&str>) -> (f64, f64, f64) {
+    let script = body.map(|b| {
+        let file = tempfile::Builder::new().suffix(".lua").tempfile().unwrap();
+        let lua = format!("wrk.method = \"POST\"\nwrk.body = [[{b}]]\nwrk.headers[\"Content-Type\"] = \"application/json\"\n");
+        std::fs::write(file.path(), lua).unwrap();
+        file
+    });
+    let mut args: Vec<String> = ["-t2", "-c8", &format!("-d{seconds}s"), "--latency", "-H", &format!("Cookie: {cookie}")].map(String::from).to_vec();
+    if let Some(f) = &script {
+        args.push("-s".into());
+        args.push(f.path().display().to_string());
+    }
+    args.push(url.to_string());
     let out = Command::new("wrk")
-        .args(["-t2", "-c8", &format!("-d{seconds}s"), "--latency", "-H", &format!("Cookie: {cookie}"), url])
+        .args(&args)
         .output()
         .expect("wrk (Debian package `wrk`; `make bench` installs it)");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -137,18 +159,51 @@ async fn run(store: Store, label: &str, total: usize, seconds: u64) -> Vec<(Stri
         println!("[{label}] {}: p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms, {rps:.0} requests/s ({meetings} meetings shown)", shape.what);
         out.push((shape.what.to_string(), Run { p50_ms, p99_ms, rps, meetings }));
     }
+    // The editor's type-ahead over 100,000 persons (F-EDIT-1).
+    let persons: usize = std::env::var("BENCH_PERSONS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let started = std::time::Instant::now();
+    store::testing::bulk_persons(&store, &_tenant, persons / 20, persons).await.unwrap();
+    println!("[{label}] seeded {persons} persons in {} organisations in {:.1}s", persons / 20, started.elapsed().as_secs_f64());
+    let org: serde_json::Value = client
+        .post(format!("{base}/api/people-search"))
+        .header("cookie", &cookie)
+        .json(&serde_json::json!({ "kind": "Organisations", "query": "hansen", "organisations": [] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let chosen = org[0]["id"].as_str().unwrap_or_default().to_string();
+    for (what, query, orgs) in [
+        ("persons, one letter \"s\"", "s", vec![]),
+        ("persons, \"søren\"", "søren", vec![]),
+        ("persons, \"soren aga\"", "soren aga", vec![]),
+        ("persons, \"m\" with an organisation chosen", "m", vec![chosen.clone()]),
+    ] {
+        let body = serde_json::json!({ "kind": "Persons", "query": query, "organisations": orgs }).to_string();
+        let found: serde_json::Value = client.post(format!("{base}/api/people-search")).header("cookie", &cookie).header("content-type", "application/json").body(body.clone()).send().await.unwrap().json().await.unwrap();
+        let shown = found.as_array().map(Vec::len).unwrap_or(0);
+        assert!(shown > 0, "{what}: nothing found");
+        let url = format!("{base}/api/people-search");
+        let cookie2 = cookie.clone();
+        let (p50_ms, p99_ms, rps) = tokio::task::spawn_blocking(move || wrk_with(&url, &cookie2, seconds, Some(&body))).await.unwrap();
+        println!("[{label}] search {what} at {persons} persons: p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms, {rps:.0} requests/s ({shown} shown)");
+        out.push((format!("search {what}"), Run { p50_ms, p99_ms, rps, meetings: shown }));
+    }
+
     // The CPU cost of a page is about two cores / (requests/s) (wrk keeps the cores busy; its
     // p50 is mostly queueing), and of a shown meeting the slope of that between the smallest
     // and the largest page.
     let cpu_ms = |r: &Run| 2000.0 / r.rps;
-    let (a, b) = (&out[0].1, &out[out.len() - 1].1);
+    let (a, b) = (&out[0].1, &out[SHAPES.len() - 1].1);
     for (what, r) in &out {
         println!("[{label}] {what}: about {:.1} ms of CPU per page", cpu_ms(r));
     }
     if b.meetings > a.meetings {
         println!("[{label}] CPU per shown meeting (1 → 20 users; with the extra lanes): {:.1} µs", (cpu_ms(b) - cpu_ms(a)) * 1000.0 / (b.meetings - a.meetings) as f64);
     }
-    println!("[{label}] | page | p50 | p99 | requests/s | meetings shown |");
+    println!("[{label}] | page | p50 | p99 | requests/s | meetings (persons) shown |");
     for (what, r) in &out {
         println!("[{label}] | {what} | {:.2} ms | {:.2} ms | {:.0} | {} |", r.p50_ms, r.p99_ms, r.rps, r.meetings);
     }

@@ -108,14 +108,15 @@ pub async fn seed(store: &Store, now: DateTime<Utc>) -> anyhow::Result<()> {
     let (anna, ben, carla) = (&users[1], &users[2], &users[3]);
 
     let mut customers = Vec::new();
-    for (org, people) in [
-        ("Fjord Logistics A/S", [("Ida Lund", "ida@fjord-logistics.example"), ("Mads Krog", "mads@fjord-logistics.example")]),
-        ("Baltic Foods AB", [("Sofia Ek", "sofia@balticfoods.example"), ("Erik Nyberg", "erik@balticfoods.example")]),
-        ("Helios Energy GmbH", [("Lena Vogel", "lena@helios.example"), ("Jonas Weber", "jonas@helios.example")]),
+    for (org, domain, people) in [
+        ("Fjord Logistics A/S", "fjord-logistics.example", &[("Ida Lund", "ida@fjord-logistics.example"), ("Mads Krog", "mads@fjord-logistics.example"), ("Søren Ågård", "soren@fjord-logistics.example")][..]),
+        ("Baltic Foods AB", "balticfoods.example", &[("Sofia Ek", "sofia@balticfoods.example"), ("Erik Nyberg", "erik@balticfoods.example")][..]),
+        ("Helios Energy GmbH", "helios.example", &[("Lena Vogel", "lena@helios.example"), ("Jonas Weber", "jonas@helios.example")][..]),
+        ("Ærø Shipping ApS", "aeroe-shipping.example", &[("Birgitte Østergaard", "birgitte@aeroe-shipping.example"), ("Jens Holm", "jens@aeroe-shipping.example")][..]),
     ] {
-        let o = store.create_organisation(&tenant.id, org).await?;
+        let o = store.create_organisation_with_domain(&tenant.id, org, domain).await?;
         let mut persons = Vec::new();
-        for (name, email) in people {
+        for &(name, email) in people {
             persons.push(store.create_person(&tenant.id, NewPerson { organisation_id: Some(&o.id), name, email, phone: "" }).await?);
         }
         customers.push((o, persons));

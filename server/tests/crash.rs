@@ -112,8 +112,9 @@ async fn setup() -> (Setup, Store, String) {
             time_zone: "Europe/Copenhagen".into(),
             private: false,
             attendees: vec![CUSTOMER.into()],
+            organisations: Vec::new(),
         };
-        engine.create_meeting(&anna.tenant_id, &anna, &input, true).await.unwrap();
+        engine.create_meeting(&anna.tenant_id, &anna, &anna, &input, true).await.unwrap();
     }
     (setup, store, anna.tenant_id)
 }

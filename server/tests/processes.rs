@@ -131,8 +131,9 @@ async fn two_processes_share_the_jobs_and_a_third_sees_their_syncs_live() {
             time_zone: "Europe/Copenhagen".into(),
             private: false,
             attendees: vec![CUSTOMER.into()],
+            organisations: Vec::new(),
         };
-        engine.create_meeting(&u.tenant_id, u, &input, true).await.unwrap();
+        engine.create_meeting(&u.tenant_id, u, u, &input, true).await.unwrap();
     }
     common::until("the writes", &log, || async { common::count(&store, "SELECT COUNT(*) FROM sync_jobs WHERE kind <> 'push'").await == 0 }).await;
 

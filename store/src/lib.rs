@@ -12,6 +12,7 @@ mod crm;
 mod jobs;
 mod meetings;
 mod notify;
+mod search;
 mod sync;
 mod tenants;
 #[cfg(feature = "testing")]
@@ -22,8 +23,9 @@ pub use connections::{Connection, NewConnection, OAuthFlow};
 pub use jobs::{Job, JobKind, JobRun, NewJob};
 pub use notify::{Listener, MAX_NOTICE_BYTES};
 pub use crm::{NewPerson, Organisation, Person};
+pub use search::{Found, Kind as SearchKind};
 pub use meetings::{Attendee, AttendeeKind, CalendarEntry, Meeting, NewAttendee, NewMeeting, Series, LONG_SPAN_SECS};
-pub use sync::{AttendeeData, Copy, CopyUpdate, MeetingData, SyncMeeting, SyncTx};
+pub use sync::{AttendeeData, Copy, CopyUpdate, LinkedAttendee, MeetingData, OrganisationLink, SyncMeeting, SyncTx};
 pub use tenants::{NewUser, Tenant, User, UserName, UserSettings};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -128,7 +130,9 @@ impl Store {
         };
         migrator.run(&pool).await?;
         let url = (backend == Backend::Postgres).then(|| std::sync::Arc::from(url.as_str()));
-        Ok(Store { pool, backend, url })
+        let store = Store { pool, backend, url };
+        store.index_unindexed().await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {

@@ -336,7 +336,7 @@ impl Store {
         let users = placeholders(6, user_ids.len());
         // Everything shown comes from the copy itself (migration 0008 keeps the meeting's fields
         // on it), so each user's period is one range of a covering index. The participation
-        // check (F-CAL-10) runs only for private meetings and the notice is read only where
+        // check (F-CAL-10; domain::access::Relation::involved, the same facts) runs only for private meetings and the notice is read only where
         // there is one: CASE evaluates its subqueries lazily.
         let select = "SELECT c.user_id AS calendar_user_id, c.meeting_id AS id, c.subject AS subject, c.location AS location, \
              c.start_at AS start_at, c.end_at AS end_at, c.all_day AS all_day, c.is_private AS is_private, \
@@ -345,6 +345,7 @@ impl Store {
              CAST(CASE WHEN NOT c.is_private THEN 1 WHEN c.organiser_user_id = $2 \
                   OR EXISTS (SELECT 1 FROM meeting_copies v WHERE v.meeting_id = c.meeting_id AND v.user_id = $2) \
                   OR EXISTS (SELECT 1 FROM meeting_attendees a WHERE a.meeting_id = c.meeting_id AND a.user_id = $2) \
+                  OR EXISTS (SELECT 1 FROM meetings b WHERE b.id = c.meeting_id AND b.booked_by_user_id = $2) \
              THEN 1 ELSE 0 END AS BIGINT) AS viewer_participates, c.response AS response \
              FROM meeting_copies c";
         // The page's hottest query: its rows come back as one JSON array (see

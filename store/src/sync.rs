@@ -52,8 +52,39 @@ pub struct SyncMeeting {
     /// Deleted in the CRM; the provider delete is pending.
     pub deleted: bool,
     pub organiser_user_id: Option<String>,
+    /// The colleague who booked it into the organiser's calendar (F-EDIT-2).
+    pub booked_by_user_id: Option<String>,
     pub data: MeetingData,
 }
+
+/// An attendee as the CRM links them: to a user or person of the company by e-mail, or
+/// neither (an external guest).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkedAttendee {
+    pub email: String,
+    pub display_name: String,
+    pub response: String,
+    pub is_organiser: bool,
+    pub user_id: Option<String>,
+    pub person_id: Option<String>,
+}
+
+/// An organisation a meeting is linked to; `auto`: linked by the CRM itself, through an
+/// attendee (F-X-13), not chosen by a user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrganisationLink {
+    pub organisation_id: String,
+    pub name: String,
+    pub auto: bool,
+}
+
+/// Addresses at these domains are people's own, not their company's: they never link a
+/// meeting to an organisation by domain.
+const FREE_MAIL: &[&str] = &[
+    "gmail.com", "googlemail.com", "outlook.com", "outlook.dk", "hotmail.com", "hotmail.dk", "live.com", "live.dk", "msn.com",
+    "yahoo.com", "yahoo.dk", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.com", "gmx.de", "gmx.net", "web.de", "proton.me",
+    "protonmail.com", "pm.me", "mail.dk", "jubii.dk", "ofir.dk", "email.dk", "tdcadsl.dk", "yandex.com", "zoho.com", "fastmail.com",
+];
 
 /// A meeting in one user's calendar.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -209,7 +240,7 @@ impl SyncTx {
 
     pub async fn meeting(&mut self, id: &str) -> Result<Option<SyncMeeting>> {
         let Some(r) = sqlx::query(
-            "SELECT id, version, deleted_at, organiser_user_id, subject, location, description, start_at, end_at, all_day, time_zone, \
+            "SELECT id, version, deleted_at, organiser_user_id, booked_by_user_id, subject, location, description, start_at, end_at, all_day, time_zone, \
              is_private, status, organiser_email, ical_uid, original_start_at, is_exception FROM meetings WHERE tenant_id = $1 AND id = $2",
         )
         .bind(&self.tenant_id)
@@ -240,6 +271,7 @@ impl SyncTx {
             version: r.try_get("version")?,
             deleted: r.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
             organiser_user_id: r.try_get("organiser_user_id")?,
+            booked_by_user_id: r.try_get("booked_by_user_id")?,
             data: MeetingData {
                 subject: r.try_get("subject")?,
                 location: r.try_get("location")?,
@@ -290,6 +322,7 @@ impl SyncTx {
         .await?;
         if !d.attendees.is_empty() {
             self.replace_attendees(&id, &d.attendees, false).await?;
+            self.link_organisations_of_attendees(&id).await?;
         }
         Ok(id)
     }
@@ -338,7 +371,172 @@ impl SyncTx {
             .execute(&mut *self.tx)
             .await?;
         self.replace_attendees(id, &d.attendees, true).await?;
+        self.link_organisations_of_attendees(id).await?;
         Ok(true)
+    }
+
+    /// The users taking part in a meeting: those with it in their calendar and those linked
+    /// to an attendee (with the organiser and the booker, what [`domain::access::Relation`]
+    /// needs to know).
+    pub async fn participant_users(&mut self, meeting_id: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query(
+            "SELECT user_id FROM meeting_copies WHERE tenant_id = $1 AND meeting_id = $2 \
+             UNION SELECT user_id FROM meeting_attendees WHERE tenant_id = $1 AND meeting_id = $2 AND user_id IS NOT NULL",
+        )
+        .bind(&self.tenant_id)
+        .bind(meeting_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("user_id")?)).collect()
+    }
+
+    /// The attendees with their CRM links, the organiser first.
+    pub async fn linked_attendees(&mut self, meeting_id: &str) -> Result<Vec<LinkedAttendee>> {
+        let rows = sqlx::query(
+            "SELECT email, display_name, response, is_organiser, user_id, person_id FROM meeting_attendees \
+             WHERE tenant_id = $1 AND meeting_id = $2 ORDER BY is_organiser DESC, display_name, email",
+        )
+        .bind(&self.tenant_id)
+        .bind(meeting_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(LinkedAttendee {
+                    email: r.try_get("email")?,
+                    display_name: r.try_get("display_name")?,
+                    response: r.try_get("response")?,
+                    is_organiser: flag(r, "is_organiser")?,
+                    user_id: r.try_get("user_id")?,
+                    person_id: r.try_get("person_id")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn organisation_links(&mut self, meeting_id: &str) -> Result<Vec<OrganisationLink>> {
+        let rows = sqlx::query(
+            "SELECT mo.organisation_id AS organisation_id, o.name AS name, mo.auto AS auto FROM meeting_organisations mo \
+             JOIN organisations o ON o.id = mo.organisation_id WHERE mo.tenant_id = $1 AND mo.meeting_id = $2 ORDER BY o.name, o.id",
+        )
+        .bind(&self.tenant_id)
+        .bind(meeting_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(|r| Ok(OrganisationLink { organisation_id: r.try_get("organisation_id")?, name: r.try_get("name")?, auto: flag(r, "auto")? })).collect()
+    }
+
+    /// Sets the organisations a user linked the meeting to; links the CRM made itself stay
+    /// (a chosen one that was automatic becomes chosen). Fails with NotFound when one is not
+    /// the company's.
+    pub async fn set_organisation_links(&mut self, meeting_id: &str, chosen: &[String]) -> Result<()> {
+        let current = self.organisation_links(meeting_id).await?;
+        for link in current.iter().filter(|l| !l.auto && !chosen.contains(&l.organisation_id)) {
+            sqlx::query("DELETE FROM meeting_organisations WHERE tenant_id = $1 AND meeting_id = $2 AND organisation_id = $3")
+                .bind(&self.tenant_id)
+                .bind(meeting_id)
+                .bind(&link.organisation_id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        for org in chosen {
+            let done = sqlx::query(
+                "INSERT INTO meeting_organisations (tenant_id, meeting_id, organisation_id, auto) \
+                 SELECT $1, $2, id, FALSE FROM organisations WHERE id = $3 AND tenant_id = $1 \
+                 ON CONFLICT (meeting_id, organisation_id) DO UPDATE SET auto = FALSE",
+            )
+            .bind(&self.tenant_id)
+            .bind(meeting_id)
+            .bind(org)
+            .execute(&mut *self.tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        Ok(())
+    }
+
+    /// Links the meeting to its attendees' organisations (F-X-13): a person's own, and for an
+    /// address no person or user has, the one organisation with that e-mail domain — never the
+    /// company's own domain (its users') nor a free-mail one. Links the CRM made earlier that
+    /// no attendee gives any more go.
+    async fn link_organisations_of_attendees(&mut self, meeting_id: &str) -> Result<()> {
+        let rows = sqlx::query(
+            "SELECT a.email AS email, a.user_id AS user_id, p.organisation_id AS organisation_id FROM meeting_attendees a \
+             LEFT JOIN persons p ON p.id = a.person_id WHERE a.tenant_id = $1 AND a.meeting_id = $2",
+        )
+        .bind(&self.tenant_id)
+        .bind(meeting_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut orgs: Vec<String> = Vec::new();
+        let mut domains: Vec<String> = Vec::new();
+        for r in &rows {
+            let (email, user, org): (String, Option<String>, Option<String>) = (r.try_get("email")?, r.try_get("user_id")?, r.try_get("organisation_id")?);
+            match (user, org) {
+                (Some(_), _) => {}
+                (None, Some(org)) => orgs.push(org),
+                (None, None) => {
+                    if let Some((_, domain)) = email.to_ascii_lowercase().rsplit_once('@') {
+                        if !domain.is_empty() && !FREE_MAIL.contains(&domain) && !domains.iter().any(|d| d == domain) {
+                            domains.push(domain.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        for domain in domains {
+            let own = sqlx::query("SELECT 1 AS one FROM users WHERE tenant_id = $1 AND email LIKE $2 LIMIT 1")
+                .bind(&self.tenant_id)
+                .bind(format!("%@{}", domain.replace(['%', '_'], "")))
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            if own.is_some() {
+                continue;
+            }
+            let matching = sqlx::query("SELECT id FROM organisations WHERE tenant_id = $1 AND domain = $2 LIMIT 2")
+                .bind(&self.tenant_id)
+                .bind(&domain)
+                .fetch_all(&mut *self.tx)
+                .await?;
+            if let [one] = matching.as_slice() {
+                orgs.push(one.try_get("id")?);
+            }
+        }
+        orgs.sort();
+        orgs.dedup();
+        for link in self.organisation_links(meeting_id).await?.into_iter().filter(|l| l.auto && !orgs.contains(&l.organisation_id)) {
+            sqlx::query("DELETE FROM meeting_organisations WHERE tenant_id = $1 AND meeting_id = $2 AND organisation_id = $3 AND auto")
+                .bind(&self.tenant_id)
+                .bind(meeting_id)
+                .bind(&link.organisation_id)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        for org in orgs {
+            sqlx::query(
+                "INSERT INTO meeting_organisations (tenant_id, meeting_id, organisation_id, auto) VALUES ($1, $2, $3, TRUE) \
+                 ON CONFLICT (meeting_id, organisation_id) DO NOTHING",
+            )
+            .bind(&self.tenant_id)
+            .bind(meeting_id)
+            .bind(&org)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Records who booked the meeting on the organiser's behalf.
+    pub async fn set_booked_by(&mut self, meeting_id: &str, user_id: &str) -> Result<()> {
+        sqlx::query("UPDATE meetings SET booked_by_user_id = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(user_id)
+            .bind(&self.tenant_id)
+            .bind(meeting_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     /// Sets the attendee list by e-mail: rows of addresses still present keep their CRM links

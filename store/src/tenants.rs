@@ -117,6 +117,7 @@ impl Store {
     pub async fn create_user(&self, tenant_id: &str, u: NewUser<'_>) -> Result<User> {
         let id = new_id();
         let email = u.email.trim().to_lowercase();
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO users (id, tenant_id, email, display_name, password_hash, role, time_zone, week_start, locale, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, '', $9)",
@@ -130,8 +131,10 @@ impl Store {
         .bind(u.time_zone)
         .bind(u.week_start)
         .bind(Utc::now().timestamp())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        crate::search::index(&mut tx, tenant_id, crate::search::Kind::User, &id, &format!("{} {email}", u.display_name)).await?;
+        tx.commit().await?;
         self.user(tenant_id, &id).await
     }
 

@@ -161,3 +161,50 @@ pub async fn settle(store: &Store) -> crate::Result<()> {
     sqlx::query::<Any>(sql).execute(store.pool()).await?;
     Ok(())
 }
+
+/// `organisations` organisations and `persons` persons spread over them, with names drawn
+/// deterministically from Danish, Swedish and German first and last names (æ/ø/å and all),
+/// indexed for search as the store indexes them (benchmarks: F-EDIT-1 at 100,000 persons).
+pub async fn bulk_persons(store: &Store, tenant_id: &str, organisations: usize, persons: usize) -> crate::Result<()> {
+    const FIRST: &[&str] = &["Anna", "Søren", "Ida", "Mads", "Birgitte", "Jens", "Åse", "Lars", "Mette", "Ærling", "Sofia", "Erik", "Lena", "Jonas", "Kirsten", "Bjørn", "Freja", "Oskar", "Maja", "Henrik"];
+    const LAST: &[&str] = &["Hansen", "Ågård", "Østergaard", "Lund", "Krog", "Holm", "Nielsen", "Jørgensen", "Ek", "Nyberg", "Vogel", "Weber", "Bæk", "Sørensen", "Møller", "Dahl", "Berg", "Kjær", "Lindqvist", "Schäfer"];
+    const KIND: &[&str] = &["Logistics", "Foods", "Energy", "Shipping", "Consulting", "Retail", "Bygg", "Fisk", "Søfart", "Tømrer"];
+    let mix = |i: usize, k: u64| ((i as u64 + 1).wrapping_mul(k) % 4_294_967_291) as usize;
+    let mut org_ids = Vec::with_capacity(organisations);
+    let mut tx = store.begin().await?;
+    for i in 0..organisations {
+        let id = format!("bench-org-{i}");
+        let name = format!("{} {} {}", LAST[mix(i, 2_654_435_761) % LAST.len()], KIND[mix(i, 2_246_822_519) % KIND.len()], i);
+        let domain = format!("org{i}.example");
+        sqlx::query::<Any>("INSERT INTO organisations (id, tenant_id, name, domain, created_at) VALUES ($1, $2, $3, $4, 0)")
+            .bind(&id)
+            .bind(tenant_id)
+            .bind(&name)
+            .bind(&domain)
+            .execute(&mut *tx)
+            .await?;
+        crate::search::index(&mut tx, tenant_id, crate::search::Kind::Organisation, &id, &format!("{name} {domain}")).await?;
+        org_ids.push((id, name, domain));
+    }
+    for i in 0..persons {
+        if i % 5_000 == 4_999 {
+            tx.commit().await?;
+            tx = store.begin().await?;
+        }
+        let (org, org_name, domain) = &org_ids[mix(i, 3_266_489_917) % org_ids.len().max(1)];
+        let name = format!("{} {}", FIRST[mix(i, 2_654_435_761) % FIRST.len()], LAST[mix(i, 2_246_822_519) % LAST.len()]);
+        let email = format!("p{i}@{domain}");
+        let id = format!("bench-person-{i}");
+        sqlx::query::<Any>("INSERT INTO persons (id, tenant_id, organisation_id, name, email, created_at) VALUES ($1, $2, $3, $4, $5, 0)")
+            .bind(&id)
+            .bind(tenant_id)
+            .bind(org)
+            .bind(&name)
+            .bind(&email)
+            .execute(&mut *tx)
+            .await?;
+        crate::search::index(&mut tx, tenant_id, crate::search::Kind::Person, &id, &crate::search::person_text(&name, &email, org_name)).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

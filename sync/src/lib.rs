@@ -8,12 +8,15 @@
 //! - [`engine`]: runs the jobs and reports status; [`inbound`] brings provider changes in,
 //!   [`outbound`] writes CRM changes out, [`fields`] holds the three-way merge both use,
 //!   [`push`] keeps push subscriptions and hears notifications, [`meetings`] is the CRM's edit
-//!   API (meeting + job in one transaction).
+//!   API (meeting + job in one transaction; who may change what by `domain::access`),
+//!   [`lanes`] gives colleagues' busy times for the editor (the provider asked where the
+//!   CRM's copy is stale).
 
 pub mod connections;
 pub mod engine;
 pub mod fields;
 mod inbound;
+pub mod lanes;
 pub mod meetings;
 mod outbound;
 pub mod push;
@@ -21,5 +24,5 @@ pub mod queue;
 pub mod secrets;
 
 pub use engine::{Engine, Live, LiveEvent, Silent, SyncConfig, SyncStatus};
-pub use meetings::{EditError, MeetingInput, MoveQuestion};
+pub use meetings::{EditError, MeetingInput, MoveQuestion, ViewedMeeting};
 pub use push::Heard;

@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
-use store::{Connection, JobKind, MeetingData, NewJob, StoreError, SyncMeeting, SyncTx, User};
+use domain::access::{Access, Relation};
+use domain::Role;
+use store::{Connection, JobKind, LinkedAttendee, MeetingData, NewJob, OrganisationLink, StoreError, SyncMeeting, SyncTx, User};
 
 use crate::engine::{Engine, LiveEvent, WritePayload, SEND};
 use crate::fields::{apply, Fields};
@@ -18,6 +20,7 @@ pub const MAX_SUBJECT: usize = 255;
 pub const MAX_LOCATION: usize = 255;
 pub const MAX_DESCRIPTION: usize = 32_000;
 pub const MAX_ATTENDEES: usize = 200;
+pub const MAX_ORGANISATIONS: usize = 50;
 
 /// What the meeting editor submits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +36,19 @@ pub struct MeetingInput {
     pub private: bool,
     /// Attendees' e-mail addresses (CRM users and persons are linked by address).
     pub attendees: Vec<String>,
+    /// Organisations the meeting is linked to in the CRM (never sent to a provider).
+    pub organisations: Vec<String>,
+}
+
+/// A meeting as one user may see it, and what they may do with it.
+#[derive(Clone, Debug)]
+pub struct ViewedMeeting {
+    pub meeting: SyncMeeting,
+    pub access: Access,
+    pub attendees: Vec<LinkedAttendee>,
+    pub organisations: Vec<OrganisationLink>,
+    /// What the meeting's last sync left to say.
+    pub notice: String,
 }
 
 /// See [`Engine::move_question`].
@@ -49,6 +65,9 @@ pub enum EditError {
     Invalid { field: Option<&'static str>, problem: Problem },
     #[error("this meeting does not exist (any more)")]
     NotFound,
+    /// The user may see the meeting but not make this change (F-X-1).
+    #[error("not allowed to change this meeting")]
+    Forbidden,
     #[error("the meeting was changed meanwhile; reload it and make your change again")]
     Stale,
     #[error("database: {0}")]
@@ -78,6 +97,9 @@ impl MeetingInput {
         }
         if self.end < self.start || (!self.all_day && self.end == self.start) {
             return invalid("end", Problem::EndBeforeStart);
+        }
+        if self.organisations.len() > MAX_ORGANISATIONS {
+            return invalid("organisations", Problem::TooManyAttendees { max: MAX_ORGANISATIONS });
         }
         if self.attendees.len() > MAX_ATTENDEES {
             return invalid("attendees", Problem::TooManyAttendees { max: MAX_ATTENDEES });
@@ -111,10 +133,14 @@ impl MeetingInput {
 }
 
 impl Engine {
-    /// A new meeting in `calendar`'s calendar (theirs, or a colleague's when booking on their
-    /// behalf), organised by them. Returns its id.
-    pub async fn create_meeting(&self, tenant_id: &str, calendar: &User, input: &MeetingInput, send: bool) -> Result<String, EditError> {
+    /// A new meeting in `calendar`'s calendar, organised by them: the booker's own, or a
+    /// colleague's when booking on their behalf (F-EDIT-2; the meeting records who booked it,
+    /// and the booker attends only when chosen as an attendee). Returns its id.
+    pub async fn create_meeting(&self, tenant_id: &str, booker: &User, calendar: &User, input: &MeetingInput, send: bool) -> Result<String, EditError> {
         input.check()?;
+        if booker.tenant_id != calendar.tenant_id || calendar.tenant_id != tenant_id {
+            return Err(EditError::NotFound);
+        }
         let organiser = calendar.email.to_ascii_lowercase();
         let blank = MeetingData {
             subject: String::new(),
@@ -138,6 +164,10 @@ impl Engine {
         let mut tx = self.store().begin_sync(tenant_id).await?;
         let id = tx.insert_meeting(&data).await?;
         tx.add_local_copy(&id, &calendar.id).await?;
+        tx.set_organisation_links(&id, &input.organisations).await.map_err(|e| organisation_error(e.into()))?;
+        if booker.id != calendar.id {
+            tx.set_booked_by(&id, &booker.id).await?;
+        }
         if let Some(conn) = &conn {
             queue_write(&mut tx, conn, &id, &calendar.id, send).await?;
         }
@@ -146,21 +176,45 @@ impl Engine {
         Ok(id)
     }
 
-    /// Changes a meeting the editor can see in full. `version` is the one the editor loaded:
-    /// a meeting changed since gives [`EditError::Stale`] (nothing is overwritten blindly).
-    pub async fn update_meeting(&self, tenant_id: &str, editor: &User, meeting_id: &str, version: i64, input: &MeetingInput, send: bool) -> Result<(), EditError> {
-        input.check()?;
+    /// The meeting as `viewer` may see it (F-CAL-10, F-X-1): NotFound for someone else's
+    /// private meeting (to them it is only "Busy") and for another company's.
+    pub async fn meeting_for(&self, tenant_id: &str, viewer: &User, meeting_id: &str) -> Result<ViewedMeeting, EditError> {
         let mut tx = self.store().begin_sync(tenant_id).await?;
-        let m = editable(&mut tx, editor, meeting_id).await?;
+        let (meeting, access) = with_access(&mut tx, viewer, meeting_id, Access::Read).await?;
+        let attendees = tx.linked_attendees(meeting_id).await?;
+        let organisations = tx.organisation_links(meeting_id).await?;
+        tx.commit().await?;
+        let notice = self.store().meeting_notice(tenant_id, meeting_id).await?;
+        Ok(ViewedMeeting { meeting, access, attendees, organisations, notice })
+    }
+
+    /// Changes a meeting: all of it for those who may ([`Access::Full`]), only its
+    /// organisation links for its attendees ([`Access::Links`]; the rest of `input` is then
+    /// not looked at). `version` is the one the editor loaded: a meeting changed since gives
+    /// [`EditError::Stale`] (nothing is overwritten blindly).
+    pub async fn update_meeting(&self, tenant_id: &str, editor: &User, meeting_id: &str, version: i64, input: &MeetingInput, send: bool) -> Result<(), EditError> {
+        let mut tx = self.store().begin_sync(tenant_id).await?;
+        let (m, access) = with_access(&mut tx, editor, meeting_id, Access::Links).await?;
         if m.version != version {
             return Err(EditError::Stale);
         }
+        if access < Access::Full {
+            if input.organisations.len() > MAX_ORGANISATIONS {
+                return Err(EditError::Invalid { field: Some("organisations"), problem: Problem::TooManyAttendees { max: MAX_ORGANISATIONS } });
+            }
+            tx.set_organisation_links(meeting_id, &input.organisations).await.map_err(|e| organisation_error(e.into()))?;
+            tx.commit().await?;
+            self.edited(tenant_id, &[]);
+            return Ok(());
+        }
+        input.check()?;
         let mut data = apply(&m.data, &input.fields(&m.data.organiser_email), &[]);
         data.time_zone = input.time_zone.clone();
         if !tx.update_meeting(meeting_id, version, &data).await? {
             return Err(EditError::Stale);
         }
         tx.set_sync_notice(meeting_id, "").await?;
+        tx.set_organisation_links(meeting_id, &input.organisations).await.map_err(|e| organisation_error(e.into()))?;
         let users = self.queue_for_writer(&mut tx, tenant_id, editor, &m, send).await?;
         tx.commit().await?;
         self.edited(tenant_id, &users);
@@ -218,7 +272,7 @@ impl Engine {
     /// Deletes a meeting (F-EDIT-11), with or without cancellations to the attendees.
     pub async fn delete_meeting(&self, tenant_id: &str, editor: &User, meeting_id: &str, version: i64, send: bool) -> Result<(), EditError> {
         let mut tx = self.store().begin_sync(tenant_id).await?;
-        let m = editable(&mut tx, editor, meeting_id).await?;
+        let (m, _) = with_access(&mut tx, editor, meeting_id, Access::Full).await?;
         if m.version != version {
             return Err(EditError::Stale);
         }
@@ -265,31 +319,48 @@ impl Engine {
     }
 }
 
-/// The meeting, if the editor may change it: not deleted, and if private, theirs.
-async fn editable(tx: &mut SyncTx, editor: &User, meeting_id: &str) -> Result<SyncMeeting, EditError> {
+/// How `viewer` stands to the meeting (the one rule: [`domain::access`]).
+async fn relation(tx: &mut SyncTx, viewer: &User, m: &SyncMeeting) -> Result<Relation, EditError> {
+    let participants = tx.participant_users(&m.id).await?;
+    Ok(Relation {
+        private: m.data.private,
+        organiser: m.organiser_user_id.as_deref() == Some(viewer.id.as_str()),
+        booker: m.booked_by_user_id.as_deref() == Some(viewer.id.as_str()),
+        participant: participants.contains(&viewer.id),
+        administrator: viewer.role == Role::Administrator,
+        organiser_is_user: m.organiser_user_id.is_some(),
+    })
+}
+
+/// The meeting (not deleted) and the viewer's access to it, if it is at least `needed`.
+/// Someone else's private meeting does not exist as a meeting to them (NotFound); a meeting
+/// they may see but not change this way is Forbidden.
+async fn with_access(tx: &mut SyncTx, viewer: &User, meeting_id: &str, needed: Access) -> Result<(SyncMeeting, Access), EditError> {
     let m = tx.meeting(meeting_id).await?.filter(|m| !m.deleted).ok_or(EditError::NotFound)?;
-    if m.data.private {
-        let copies = tx.copies_of_meeting(meeting_id).await?;
-        let involved = m.organiser_user_id.as_deref() == Some(editor.id.as_str())
-            || copies.iter().any(|c| c.user_id == editor.id)
-            || m.data.attendees.iter().any(|a| a.email.eq_ignore_ascii_case(&editor.email));
-        if !involved {
-            // Other users only see "Busy": to them it does not exist as a meeting.
-            return Err(EditError::NotFound);
-        }
+    let access = relation(tx, viewer, &m).await?.access();
+    match access {
+        Access::Busy => Err(EditError::NotFound),
+        a if a < needed => Err(EditError::Forbidden),
+        a => Ok((m, a)),
     }
+}
+
+/// The meeting, if the editor may move it on the calendar: who may change it, in their own
+/// calendar (moving a meeting into a colleague's lane books it for them: F-EDIT-2).
+async fn movable(tx: &mut SyncTx, editor: &User, meeting_id: &str) -> Result<SyncMeeting, EditError> {
+    let (m, _) = with_access(tx, editor, meeting_id, Access::Full).await.map_err(|e| match e {
+        EditError::Forbidden => EditError::Invalid { field: None, problem: Problem::NotMovable },
+        e => e,
+    })?;
     Ok(m)
 }
 
-/// The meeting, if the editor may move it on the calendar: for now, the organiser, in their
-/// own calendar (moving into a colleague's comes with booking on behalf).
-async fn movable(tx: &mut SyncTx, editor: &User, meeting_id: &str) -> Result<SyncMeeting, EditError> {
-    let m = editable(tx, editor, meeting_id).await?;
-    let copies = tx.copies_of_meeting(meeting_id).await?;
-    if m.organiser_user_id.as_deref() != Some(editor.id.as_str()) || !copies.iter().any(|c| c.user_id == editor.id) {
-        return Err(EditError::Invalid { field: None, problem: Problem::NotMovable });
+/// A chosen organisation that is not the company's is a wrong choice, not a missing meeting.
+fn organisation_error(e: EditError) -> EditError {
+    match e {
+        EditError::NotFound => EditError::Invalid { field: Some("organisations"), problem: Problem::NotAChoice },
+        e => e,
     }
-    Ok(m)
 }
 
 async fn queue_write(tx: &mut SyncTx, conn: &Connection, meeting_id: &str, user_id: &str, send: bool) -> Result<(), StoreError> {

@@ -192,8 +192,9 @@ async fn apply(rig: &mut Rig, model: &mut Model, op: &Op) {
                 time_zone: "Europe/Copenhagen".into(),
                 private: false,
                 attendees: attendee.iter().cloned().collect(),
+                organisations: Vec::new(),
             };
-            let id = rig.engine.create_meeting(&rig.tenant, rig.user(USERS[*owner]), &input, *send).await.unwrap();
+            let id = rig.engine.create_meeting(&rig.tenant, rig.user(USERS[*owner]), rig.user(USERS[*owner]), &input, *send).await.unwrap();
             model.meetings.push(Expect {
                 name,
                 organiser: *owner,
@@ -265,6 +266,7 @@ async fn apply(rig: &mut Rig, model: &mut Model, op: &Op) {
                 time_zone: current.data.time_zone.clone(),
                 private: false,
                 attendees: current.data.attendees.iter().filter(|a| !a.is_organiser).map(|a| a.email.clone()).collect(),
+                organisations: Vec::new(),
             };
             rig.engine.update_meeting(&rig.tenant, &organiser, &id, current.version, &input, *send).await.unwrap();
             m.subject = renamed;

@@ -27,6 +27,7 @@ fn input(subject: &str, start: chrono::DateTime<chrono::Utc>, attendees: &[Strin
         time_zone: "Europe/Copenhagen".into(),
         private: false,
         attendees: attendees.to_vec(),
+        organisations: Vec::new(),
     }
 }
 
@@ -112,7 +113,7 @@ async fn a_crm_meeting_reaches_the_calendar_and_save_sends_nothing(kind: Provide
     rig.drain().await;
     let alice = rig.user("alice").clone();
     let bob = rig.email("bob");
-    let id = rig.engine.create_meeting(&rig.tenant, &alice, &input("Pricing with Fjord", at(10), std::slice::from_ref(&bob)), false).await.unwrap();
+    let id = rig.engine.create_meeting(&rig.tenant, &alice, &alice, &input("Pricing with Fjord", at(10), std::slice::from_ref(&bob)), false).await.unwrap();
     rig.drain().await;
     let found = rig.phone("alice").find_by_crm_id(&id).await.unwrap().expect("the event carries the CRM id");
     assert_eq!((found.subject.as_str(), found.location.as_str()), ("Pricing with Fjord", "Room 4"));
@@ -146,7 +147,7 @@ async fn save_and_send_invites_once_and_the_invitees_copy_is_the_same_meeting(ki
     rig.drain().await;
     let alice = rig.user("alice").clone();
     let bob = rig.email("bob");
-    let id = rig.engine.create_meeting(&rig.tenant, &alice, &input("Quarterly review", at(14), std::slice::from_ref(&bob)), true).await.unwrap();
+    let id = rig.engine.create_meeting(&rig.tenant, &alice, &alice, &input("Quarterly review", at(14), std::slice::from_ref(&bob)), true).await.unwrap();
     rig.drain().await;
     assert_eq!(rig.outbox(), vec![(MessageKind::Invite, bob.clone())]);
     // Bob's calendar got the invitation from the provider: after his sync it is the same CRM
@@ -190,7 +191,7 @@ async fn edits_on_both_sides_merge_and_the_provider_wins_a_clash(kind: ProviderK
     let rig = Rig::new(kind).await;
     rig.drain().await;
     let alice = rig.user("alice").clone();
-    let id = rig.engine.create_meeting(&rig.tenant, &alice, &input("Plan", at(10), &[]), false).await.unwrap();
+    let id = rig.engine.create_meeting(&rig.tenant, &alice, &alice, &input("Plan", at(10), &[]), false).await.unwrap();
     rig.drain().await;
     let phone = rig.phone("alice");
 
@@ -222,7 +223,7 @@ async fn a_create_retried_after_a_lost_answer_is_not_made_twice(kind: ProviderKi
     rig.drain().await;
     let alice = rig.user("alice").clone();
     let bob = rig.email("bob");
-    let id = rig.engine.create_meeting(&rig.tenant, &alice, &input("Board meeting", at(16), std::slice::from_ref(&bob)), true).await.unwrap();
+    let id = rig.engine.create_meeting(&rig.tenant, &alice, &alice, &input("Board meeting", at(16), std::slice::from_ref(&bob)), true).await.unwrap();
     // An earlier attempt made the event and mailed Bob, then its answer was lost (the worker
     // crashed, the network broke): the provider has it, the CRM does not know.
     let first = EventDraft { attendees: vec![Attendee::required(&bob)], crm_id: Some(id.clone()), location: "Room 4".into(), description: "Agenda".into(), ..phone_draft("Board meeting", at(16), 60) };
@@ -240,7 +241,7 @@ async fn a_lost_answer_on_any_call_converges_without_duplicates(kind: ProviderKi
     let alice = rig.user("alice").clone();
     for n in 0..3 {
         rig.fault(FaultKind::LostAnswer, 1);
-        rig.engine.create_meeting(&rig.tenant, &alice, &input(&format!("Visit {n}"), at(9 + n), &[]), false).await.unwrap();
+        rig.engine.create_meeting(&rig.tenant, &alice, &alice, &input(&format!("Visit {n}"), at(9 + n), &[]), false).await.unwrap();
         rig.drain().await;
     }
     let crm = rig.crm("alice").await;

@@ -14,7 +14,7 @@ mod event;
 mod manipulate;
 mod month;
 mod picker;
-mod schedule;
+pub(crate) mod schedule;
 mod timegrid;
 mod toolbar;
 

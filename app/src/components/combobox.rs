@@ -8,29 +8,7 @@ use leptos::prelude::*;
 /// At most this many matches are listed (type more to narrow them down).
 const SHOWN: usize = 50;
 
-/// Case-, accent- and separator-insensitive word-prefix match ("new y" finds
-/// "America/New_York", "kob" finds "København").
-pub fn matches(option: &str, query: &str) -> bool {
-    let fold = |s: &str| -> String {
-        s.chars()
-            .flat_map(char::to_lowercase)
-            .map(|c| match c {
-                'æ' => 'a',
-                'ø' => 'o',
-                'å' | 'á' | 'à' | 'ä' | 'â' => 'a',
-                'é' | 'è' | 'ë' | 'ê' => 'e',
-                'ö' | 'ó' | 'ò' | 'ô' => 'o',
-                'ü' | 'ú' | 'ù' | 'û' => 'u',
-                'í' | 'ì' | 'ï' | 'î' => 'i',
-                '_' | '/' | '-' | ',' | '.' => ' ',
-                c => c,
-            })
-            .collect()
-    };
-    let hay = fold(option);
-    let words: Vec<&str> = hay.split_whitespace().collect();
-    fold(query).split_whitespace().all(|q| words.iter().any(|w| w.starts_with(q)) || hay.contains(q))
-}
+pub use domain::search::matches;
 
 #[component]
 pub fn Combobox(
@@ -123,19 +101,5 @@ pub fn Combobox(
             </span>
             {move || error.get().map(|m| view! { <span class="field-error">{m}</span> })}
         </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::matches;
-
-    #[test]
-    fn word_prefixes_without_case_accents_or_separators() {
-        assert!(matches("America/New_York", "new y"));
-        assert!(matches("America/New_York", "NEW_YORK"));
-        assert!(matches("Europe/Copenhagen", "cope"));
-        assert!(matches("København", "kob"));
-        assert!(!matches("Europe/Copenhagen", "berlin"));
     }
 }

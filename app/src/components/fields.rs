@@ -31,6 +31,9 @@ pub fn TextField(
     #[prop(optional)] required: bool,
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] autocomplete: &'static str,
+    /// Takes the focus when its dialog opens.
+    #[prop(optional)]
+    autofocus: bool,
     children: Children,
 ) -> impl IntoView {
     let id = format!("f-{name}");
@@ -41,7 +44,7 @@ pub fn TextField(
             <label class="label" for=label_for>{children()}</label>
             // aria-required, not required: the server's message (in the app's language, next to
             // the field) says what is missing, not the browser's bubble.
-            <input id=id type=kind name=name maxlength=max aria-required=required.then_some("true") autocomplete=(!autocomplete.is_empty()).then_some(autocomplete)
+            <input id=id type=kind name=name maxlength=max aria-required=required.then_some("true") autocomplete=(!autocomplete.is_empty()).then_some(autocomplete) autofocus=autofocus
                 bind:value=value
                 aria-invalid=move || error.with(|e| e.is_some().then_some("true"))
                 aria-describedby=move || error.with(|e| e.is_some().then(|| err_id.clone()))/>

@@ -5,8 +5,36 @@
 //! engine (meeting + job in one transaction).
 
 use crate::error::AppError;
+pub use domain::access::Access;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
+
+/// Someone or something chosen in the editor: an organisation, a person, a CRM user, or an
+/// external guest (no id).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    /// The record's id; empty for an external guest.
+    pub id: String,
+    pub name: String,
+    /// The e-mail address (an organisation's: its domain).
+    pub email: String,
+    /// Persons: their organisation's name.
+    pub detail: String,
+    /// Persons: their organisation's id (offered first once it is chosen).
+    pub organisation_id: Option<String>,
+    /// Attendees: their answer as the provider has it (None: not asked yet, a new choice).
+    pub answer: Option<domain::Answer>,
+    /// Linked by the CRM itself, through an attendee (F-X-13).
+    pub auto: bool,
+}
+
+/// What a type-ahead searches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PeopleKind {
+    Organisations,
+    Persons,
+    Users,
+}
 
 /// The editor's fields, as the user sees and types them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,8 +55,19 @@ pub struct MeetingForm {
     pub end_time: String,
     pub all_day: bool,
     pub private: bool,
-    /// Attendees' e-mail addresses, separated by commas, semicolons or new lines.
-    pub attendees: String,
+    /// Linked organisations (CRM only: never sent to the provider).
+    pub organisations: Vec<Choice>,
+    /// Attendees: persons, CRM users and external guests (F-EDIT-1).
+    pub persons: Vec<Choice>,
+    pub users: Vec<Choice>,
+    pub guests: Vec<Choice>,
+    /// What the viewer may do (read-only; a new meeting: everything).
+    pub access: Access,
+    /// Who organises it and, when a colleague booked it for them, who (read-only).
+    pub organiser: String,
+    /// The organiser's user id, when they are a user of the company.
+    pub organiser_id: Option<String>,
+    pub booked_by: Option<String>,
     /// What the last sync of this meeting left to say (read-only).
     pub notice: Option<domain::SyncNotice>,
     /// An occurrence of a recurring series (read-only): changes apply to this occurrence.
@@ -42,8 +81,9 @@ impl MeetingForm {
         domain::iso::parse_date_time(&format!("{date}T{time}"))
     }
 
+    /// The attendees' addresses: persons, users and guests.
     pub fn attendee_list(&self) -> Vec<String> {
-        self.attendees.split([',', ';', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()
+        self.persons.iter().chain(&self.users).chain(&self.guests).map(|c| c.email.trim().to_string()).filter(|e| !e.is_empty()).collect()
     }
 
     /// A new meeting from `start` to `end` (the viewer's wall clock) in `calendar_user`'s
@@ -55,10 +95,12 @@ impl MeetingForm {
             start_time: domain::calendar::hh_mm(start),
             end_date: end.date().to_string(),
             end_time: domain::calendar::hh_mm(end),
+            access: Access::Full,
             ..MeetingForm::default()
         }
     }
 }
+
 
 #[server(endpoint = "meeting", input = crate::codec::Json, output = crate::codec::Json)]
 pub async fn get_meeting(id: String) -> Result<MeetingForm, AppError> {
@@ -69,6 +111,20 @@ pub async fn get_meeting(id: String) -> Result<MeetingForm, AppError> {
 #[server(endpoint = "meeting-save", input = crate::codec::Json, output = crate::codec::Json)]
 pub async fn save_meeting(form: MeetingForm, send: bool) -> Result<String, AppError> {
     crate::error::respond(server::save(form, send).await)
+}
+
+/// Organisations, persons or users matching `query` (word prefixes, any case or accent);
+/// persons of the chosen `organisations` first (F-EDIT-1).
+#[server(endpoint = "people-search", input = crate::codec::Json, output = crate::codec::Json)]
+pub async fn search_people(kind: PeopleKind, query: String, organisations: Vec<String>) -> Result<Vec<Choice>, AppError> {
+    crate::error::respond(server::search(kind, &query, &organisations).await)
+}
+
+/// The calendars a new meeting can go into: the viewer's, then those of colleagues with a
+/// synchronised calendar (booking on their behalf: F-EDIT-2), as (user id, name).
+#[server(endpoint = "meeting-calendars", input = crate::codec::Json, output = crate::codec::Json)]
+pub async fn bookable_calendars() -> Result<Vec<(String, String)>, AppError> {
+    crate::error::respond(server::bookable().await)
 }
 
 #[server(endpoint = "meeting-delete", input = crate::codec::Json, output = crate::codec::Json)]
@@ -101,31 +157,40 @@ mod server {
     use crate::error::check_len;
     use crate::state::Ctx;
     use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+    use super::Choice;
     use domain::tz::{local_to_utc, to_local, Tz};
     use domain::Problem;
     use sync::MeetingInput;
 
     pub async fn load(id: &str) -> Result<MeetingForm, AppError> {
         let ctx = Ctx::signed_in().await?;
-        let (me, engine) = (&ctx.user, &ctx.engine);
         check_len("id", id, 64)?;
-        let m = engine.store().sync_meeting(ctx.tenant(), id).await?.filter(|m| !m.deleted).ok_or(AppError::NotFound)?;
-        let mut tx = engine.store().begin_sync(ctx.tenant()).await?;
-        let copies = tx.copies_of_meeting(id).await?;
-        tx.commit().await?;
-        let involved = m.organiser_user_id.as_deref() == Some(me.id.as_str())
-            || copies.iter().any(|c| c.user_id == me.id)
-            || m.data.attendees.iter().any(|a| a.email.eq_ignore_ascii_case(&me.email));
-        if !domain::event::may_see_details(m.data.private, involved) {
-            // F-CAL-10: someone else's private meeting is only "Busy", never its details.
-            return Err(AppError::NotFound);
-        }
+        let v = ctx.engine.meeting_for(ctx.tenant(), &ctx.user, id).await?;
+        let m = &v.meeting;
         let (start, end) = if m.data.all_day {
             (m.data.start.naive_utc(), (m.data.end - TimeDelta::days(1)).naive_utc())
         } else {
             (to_local(m.data.start, ctx.tz), to_local(m.data.end, ctx.tz))
         };
-        let notice = engine.store().meeting_notice(ctx.tenant(), id).await?;
+        // Names and organisations of the linked persons and users, in one read each.
+        let persons = ctx.store.persons_by_id(ctx.tenant(), &v.attendees.iter().filter_map(|a| a.person_id.clone()).collect::<Vec<_>>()).await?;
+        let names = ctx.store.users(ctx.tenant()).await?;
+        let name_of = |id: &Option<String>| id.as_ref().and_then(|id| names.iter().find(|u| &u.id == id)).map(|u| u.display_name.clone());
+        let (mut form_persons, mut users, mut guests) = (Vec::new(), Vec::new(), Vec::new());
+        for a in v.attendees.iter().filter(|a| !a.is_organiser && !a.email.eq_ignore_ascii_case(&m.data.organiser_email)) {
+            let mut c = Choice { id: String::new(), name: a.display_name.clone(), email: a.email.clone(), answer: Some(domain::Answer::from_response(Some(&a.response))), ..Choice::default() };
+            if let Some(name) = name_of(&a.user_id) {
+                users.push(Choice { id: a.user_id.clone().unwrap_or_default(), name, ..c });
+            } else if let Some(p) = a.person_id.as_ref().and_then(|id| persons.iter().find(|p| &p.id == id)) {
+                form_persons.push(Choice { id: p.id.clone(), name: p.name.clone(), detail: p.organisation.clone(), organisation_id: p.organisation_id.clone(), ..c });
+            } else {
+                if c.name.is_empty() {
+                    c.name = a.email.clone();
+                }
+                guests.push(c);
+            }
+        }
+        let organiser = name_of(&m.organiser_user_id).unwrap_or_else(|| m.data.organiser_email.clone());
         Ok(MeetingForm {
             id: Some(m.id.clone()),
             version: m.version,
@@ -139,17 +204,43 @@ mod server {
             end_time: domain::calendar::hh_mm(end),
             all_day: m.data.all_day,
             private: m.data.private,
-            attendees: m
-                .data
-                .attendees
-                .iter()
-                .filter(|a| !a.is_organiser && !a.email.eq_ignore_ascii_case(&m.data.organiser_email))
-                .map(|a| a.email.clone())
-                .collect::<Vec<_>>()
-                .join(", "),
-            notice: domain::SyncNotice::from_stored(&notice),
+            organisations: v.organisations.iter().map(|o| Choice { id: o.organisation_id.clone(), name: o.name.clone(), auto: o.auto, ..Choice::default() }).collect(),
+            persons: form_persons,
+            users,
+            guests,
+            access: v.access,
+            organiser,
+            organiser_id: m.organiser_user_id.clone(),
+            booked_by: name_of(&m.booked_by_user_id),
+            notice: domain::SyncNotice::from_stored(&v.notice),
             occurrence: m.data.original_start.is_some(),
         })
+    }
+
+    pub async fn bookable() -> Result<Vec<(String, String)>, AppError> {
+        let ctx = Ctx::signed_in().await?;
+        let colleagues = ctx.store.users_with_synced_calendars(ctx.tenant()).await?;
+        Ok(std::iter::once((ctx.user.id.clone(), ctx.user.display_name.clone()))
+            .chain(colleagues.into_iter().filter(|u| u.id != ctx.user.id).map(|u| (u.id, u.display_name)))
+            .collect())
+    }
+
+    pub async fn search(kind: PeopleKind, query: &str, organisations: &[String]) -> Result<Vec<Choice>, AppError> {
+        let ctx = Ctx::signed_in().await?;
+        check_len("query", query, 100)?;
+        if organisations.len() > sync::meetings::MAX_ORGANISATIONS || organisations.iter().any(|o| o.len() > 64) {
+            return Err(AppError::field("organisations", Problem::NotAChoice));
+        }
+        let kind = match kind {
+            PeopleKind::Organisations => store::SearchKind::Organisation,
+            PeopleKind::Persons => store::SearchKind::Person,
+            PeopleKind::Users => store::SearchKind::User,
+        };
+        let found = ctx.store.search(ctx.tenant(), kind, query, organisations, 20).await?;
+        Ok(found
+            .into_iter()
+            .map(|f| Choice { id: f.id, name: f.name, email: f.email, detail: f.organisation, organisation_id: f.organisation_id, ..Choice::default() })
+            .collect())
     }
 
     /// The form's times as UTC instants, in the viewer's zone; each unreadable part is named.
@@ -171,7 +262,6 @@ mod server {
     }
 
     fn input(form: &MeetingForm, tz: Tz) -> Result<MeetingInput, AppError> {
-        check_len("attendees", &form.attendees, 20_000)?;
         let (start, end) = times(form, tz)?;
         Ok(MeetingInput {
             subject: form.subject.clone(),
@@ -183,16 +273,26 @@ mod server {
             time_zone: tz.name().to_string(),
             private: form.private,
             attendees: form.attendee_list(),
+            organisations: form.organisations.iter().map(|o| o.id.clone()).collect(),
         })
     }
 
     pub async fn save(form: MeetingForm, send: bool) -> Result<String, AppError> {
         let ctx = Ctx::signed_in().await?;
+        let too_many = |list: &[Choice], max: usize| list.len() > max || list.iter().any(|c| c.id.len() > 64 || c.email.len() > 254);
+        if too_many(&form.organisations, sync::meetings::MAX_ORGANISATIONS) {
+            return Err(AppError::field("organisations", Problem::TooManyAttendees { max: sync::meetings::MAX_ORGANISATIONS }));
+        }
+        for (field, list) in [("persons", &form.persons), ("users", &form.users), ("guests", &form.guests)] {
+            if too_many(list, sync::meetings::MAX_ATTENDEES) {
+                return Err(AppError::field(field, Problem::TooManyAttendees { max: sync::meetings::MAX_ATTENDEES }));
+            }
+        }
         let input = input(&form, ctx.tz)?;
         match &form.id {
             None => {
                 // Into the viewer's calendar, or a colleague's whose calendar is connected
-                // (booking for them; F-EDIT-2 is completed with the editor).
+                // (booking on their behalf: F-EDIT-2).
                 let calendar = if form.calendar_user.is_empty() || form.calendar_user == ctx.user.id {
                     ctx.user.clone()
                 } else {
@@ -203,7 +303,7 @@ mod server {
                     }
                     u
                 };
-                Ok(ctx.engine.create_meeting(ctx.tenant(), &calendar, &input, send).await?)
+                Ok(ctx.engine.create_meeting(ctx.tenant(), &ctx.user, &calendar, &input, send).await?)
             }
             Some(id) => {
                 ctx.engine.update_meeting(ctx.tenant(), &ctx.user, id, form.version, &input, send).await?;

@@ -5,7 +5,10 @@
 //! dialog's code is a WebAssembly chunk of its own, loaded when it first opens.
 
 pub mod api;
+pub mod times_api;
 mod editor;
+mod panel;
+mod people;
 
 use api::{get_meeting, MeetingForm};
 use leptos::prelude::*;
