@@ -34,7 +34,7 @@ async function newMeeting(page: Page, subject: string, attendees: string) {
   for (const address of attendees.split(',').map((a) => a.trim()).filter(Boolean)) {
     const box = dialog.getByRole('combobox', { name: 'Persons' });
     await box.fill(address);
-    await expect(dialog.getByRole('option', { name: `Add guest ${address}` })).toBeVisible();
+    await expect(dialog.locator('#f-persons-list').getByRole('option', { name: `Add guest ${address}` })).toBeVisible();
     await box.press('Enter');
     await expect(dialog.getByRole('listitem').filter({ hasText: address })).toBeVisible();
   }

@@ -167,7 +167,7 @@ pub fn EditorDialog(form: MeetingForm, editor: Editor) -> impl IntoView {
                     </Show>
                 </fieldset>
                 {move || end_error.get().map(|m| view! { <p class="field-error wide" role="alert">{m}</p> })}
-                {move || clashes.with(|c| (!c.is_empty()).then(|| view! { <p class="clash-note wide" role="status">{tdf!(l, editor.overlaps, what = c.join(", "))}</p> }))}
+                {move || clashes.with(|c| (!c.is_empty() && users.with(|u| !u.is_empty())).then(|| view! { <p class="clash-note wide" role="status">{tdf!(l, editor.overlaps, what = c.join(", "))}</p> }))}
                 <TextField name="location" value=location class="wide" error=field_error(error, "location")>{td_string!(l, editor.location)}</TextField>
                 <TextArea name="description" value=description class="wide" rows=4 error=field_error(error, "description")>{td_string!(l, editor.description)}</TextArea>
                 <CheckField name="private" value=private class="wide">{td_string!(l, editor.private)}</CheckField>

@@ -89,7 +89,6 @@ pub fn TimePanel(
         };
         clashes.set(found);
     });
-    on_cleanup(move || clashes.set(Vec::new()));
     view! {
         <section class="time-panel" aria-labelledby="time-panel-title">
             <h3 id="time-panel-title">{td_string!(l, editor.panel_title)}</h3>
