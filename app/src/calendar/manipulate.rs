@@ -294,7 +294,6 @@ pub fn pointer(surface: Surface, movable: Vec<MoveTarget>) -> Pointer {
 
     #[cfg(feature = "hydrate")]
     {
-        use crate::meetings::api::MeetingForm;
         use chrono::TimeDelta;
         use wasm_bindgen::JsCast;
 
@@ -394,7 +393,7 @@ pub fn pointer(surface: Surface, movable: Vec<MoveTarget>) -> Pointer {
                     let (from, to) = domain::moves::slot_range(d.minute0, if d.moved { minute } else { d.minute0 });
                     let Some(day) = surface.with_value(|s| s.days.get(d.day0).copied()) else { return };
                     let at = |m: i64| day.and_hms_opt(0, 0, 0).unwrap_or_default() + TimeDelta::minutes(m);
-                    editor.open_new(MeetingForm::new_at(at(from), at(to), lane.as_deref().unwrap_or("")));
+                    editor.open_new(at(from), at(to), lane.as_deref().unwrap_or(""));
                 }
                 Grab::Meeting(_) | Grab::Edge(_) if d.moved => {
                     moves.dragged.set_value(true);

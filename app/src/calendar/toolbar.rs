@@ -15,7 +15,6 @@ use crate::i18n::*;
 use crate::lang;
 use crate::live::use_live;
 use crate::me::use_me;
-use crate::meetings::api::MeetingForm;
 use crate::meetings::use_editor;
 use crate::routes;
 
@@ -147,7 +146,7 @@ fn NewMeeting() -> impl IntoView {
         let day = if nav.shows(now.date()) { now.date() } else { nav.date };
         let hour = if day == now.date() { (now.hour() + 1).clamp(8, 23) } else { 9 };
         let start = day.and_hms_opt(hour, 0, 0).unwrap_or_default();
-        editor.open_new(MeetingForm::new_at(start, start + TimeDelta::hours(1), ""));
+        editor.open_new(start, start + TimeDelta::hours(1), "");
     };
     view! {
         <button type="button" class="btn primary new" on:click=on_click aria-label=td_string!(l, calendar.new_meeting)>

@@ -15,11 +15,12 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// What the editor opens: a new meeting's form, or an existing meeting by its id (read once
-/// the dialog's code has loaded, so reading a meeting is part of that chunk too).
+/// What the editor opens: a new meeting at a slot (in `calendar_user`'s calendar; "" = the
+/// viewer's), or an existing meeting by its id. The form itself is built and read once the
+/// dialog's code has loaded, so it stays out of the calendar's first load.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Opening {
-    New(MeetingForm),
+    New { start: chrono::NaiveDateTime, end: chrono::NaiveDateTime, calendar_user: String },
     Meeting(String),
 }
 
@@ -52,9 +53,11 @@ impl Editor {
         self.open.set(Some(Opening::Meeting(id)));
     }
 
-    pub fn open_new(self, form: MeetingForm) {
+    /// A new meeting from `start` to `end` (the viewer's wall clock) in `calendar_user`'s
+    /// calendar ("" = the viewer's).
+    pub fn open_new(self, start: chrono::NaiveDateTime, end: chrono::NaiveDateTime, calendar_user: &str) {
         self.failure.set(None);
-        self.open.set(Some(Opening::New(form)));
+        self.open.set(Some(Opening::New { start, end, calendar_user: calendar_user.to_string() }));
     }
 }
 
@@ -63,7 +66,7 @@ impl Editor {
 #[leptos::lazy]
 async fn editor_view(opening: Opening, editor: Editor) -> AnyView {
     let form = match opening {
-        Opening::New(form) => form,
+        Opening::New { start, end, calendar_user } => MeetingForm::new_at(start, end, &calendar_user),
         Opening::Meeting(id) => match get_meeting(id).await {
             Ok(form) => form,
             Err(e) => {

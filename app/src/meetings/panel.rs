@@ -8,7 +8,8 @@
 use leptos::prelude::*;
 
 use super::api::MeetingForm;
-use super::times_api::{day_lanes, find_times, Freshness, Slot};
+use super::times_api::{day_lanes, find_times, Day, Freshness, Slot, Times};
+use crate::error::AppError;
 use crate::calendar::schedule::freshness;
 use crate::i18n::*;
 use crate::lang;
@@ -67,15 +68,26 @@ pub fn TimePanel(
     clashes: RwSignal<Vec<String>>,
 ) -> impl IntoView {
     let l = crate::lang::use_locale();
+    // The day's lanes, read again when the organiser, the colleagues or the day change (an
+    // answer to an older question is dropped).
+    let day = RwSignal::new(None::<Result<Day, AppError>>);
+    let asked = StoredValue::new(0u64);
     let leave = leave_out.clone();
-    let day = LocalResource::new(move || {
+    Effect::new(move |_| {
         let (organiser, users, date, leave) = (organiser.get(), users.get(), when.start_date.get(), leave.clone());
-        async move { day_lanes(organiser, users, date, leave).await }
+        let n = asked.get_value() + 1;
+        asked.set_value(n);
+        leptos::task::spawn_local(async move {
+            let answer = day_lanes(organiser, users, date, leave).await;
+            if asked.get_value() == n {
+                day.set(Some(answer));
+            }
+        });
     });
     let meeting = Memo::new(move |_| if when.all_day.get() { None } else { when.minutes() });
     // Flag what the meeting overlaps (F-X-8).
     Effect::new(move |_| {
-        let found = match (meeting.get(), day.get()) {
+        let found = day.with(|d| match (meeting.get(), d) {
             (Some((s, e)), Some(Ok(d))) => d
                 .lanes
                 .iter()
@@ -86,73 +98,72 @@ pub fn TimePanel(
                 })
                 .collect(),
             _ => Vec::new(),
-        };
+        });
         clashes.set(found);
     });
     view! {
         <section class="time-panel" aria-labelledby="time-panel-title">
             <h3 id="time-panel-title">{td_string!(l, editor.panel_title)}</h3>
-            <Suspense fallback=move || view! { <p class="hint">{td_string!(l, editor.panel_loading)}</p> }>
-                {move || Suspend::new(async move {
-                    let d = match day.await {
-                        Ok(d) => d,
-                        Err(e) => return view! { <p class="error" role="alert">{lang::error_text(l, &e)}</p> }.into_any(),
-                    };
-                    let (from, to) = hours(meeting.get_untracked());
-                    let span = (to - from) as f64;
-                    let pct = move |m: i64| (m.clamp(from, to) - from) as f64 * 100.0 / span;
-                    let now = d.now;
-                    let lanes = d.lanes.clone();
-                    view! {
-                        <div class="panel-grid" style=format!("--rows: {}", (to - from) / 30)>
-                            <div class="panel-heads">
-                                {lanes.iter().map(|lane| view! {
-                                    <div class="lane-head">
-                                        <span class="who">{lane.who.name.clone()}</span>
-                                        <span class="fresh">{fresh_text(l, &lane.who, now)}</span>
-                                    </div>
-                                }).collect_view()}
-                            </div>
-                            <div class="panel-body">
-                                // The time rows: buttons that move the meeting there.
-                                <div class="panel-rows">
-                                    {(from..to).step_by(30).map(|m| {
-                                        let label = format!("{:02}:{:02}", m / 60, m % 60);
-                                        view! {
-                                            <button type="button" class="row" disabled=disabled
-                                                aria-label=tdf!(l, editor.move_to, time = label.clone())
-                                                on:click=move |_| when.move_to(m)>
-                                                <span aria-hidden="true">{(m % 60 == 0).then(|| label.clone())}</span>
-                                            </button>
-                                        }
-                                    }).collect_view()}
-                                </div>
-                                <div class="panel-lanes" aria-hidden="true">
-                                    {lanes.into_iter().map(|lane| view! {
-                                        <div class="lane">
-                                            {lane.blocks.iter().filter(|b| !b.all_day && b.to > from && b.from < to).map(|b| {
-                                                let (bf, bt) = (b.from, b.to);
-                                                let clash = move || meeting.get().is_some_and(|(s, e)| bf < e && bt > s);
-                                                view! {
-                                                    <div class="block" class:clash=clash class:busy=b.label.is_none()
-                                                        style=format!("top: {:.3}%; height: {:.3}%", pct(bf), pct(bt) - pct(bf))>
-                                                        {b.label.clone().unwrap_or_else(|| td_string!(l, editor.busy).to_string())}
-                                                    </div>
-                                                }
-                                            }).collect_view()}
-                                            {move || meeting.get().map(|(s, e)| view! {
-                                                <div class="block this" style=format!("top: {:.3}%; height: {:.3}%", pct(s), pct(e) - pct(s))></div>
-                                            })}
-                                        </div>
-                                    }).collect_view()}
-                                </div>
-                            </div>
-                        </div>
-                    }.into_any()
-                })}
-            </Suspense>
+            {move || match day.get() {
+                None => view! { <p class="hint">{td_string!(l, editor.panel_loading)}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{lang::error_text(l, &e)}</p> }.into_any(),
+                Some(Ok(d)) => lanes_view(l, d, meeting, when, disabled).into_any(),
+            }}
             <FindTime organiser users when leave_out disabled/>
         </section>
+    }
+}
+
+/// The lanes side by side over the panel's hours, the time rows under them as buttons.
+fn lanes_view(l: Locale, d: Day, meeting: Memo<Option<(i64, i64)>>, when: When, disabled: Signal<bool>) -> impl IntoView {
+    let (from, to) = hours(meeting.get_untracked());
+    let span = (to - from) as f64;
+    let pct = move |m: i64| (m.clamp(from, to) - from) as f64 * 100.0 / span;
+    let now = d.now;
+    view! {
+        <div class="panel-grid" style=format!("--rows: {}", (to - from) / 30)>
+            <div class="panel-heads">
+                {d.lanes.iter().map(|lane| view! {
+                    <div class="lane-head">
+                        <span class="who">{lane.who.name.clone()}</span>
+                        <span class="fresh">{fresh_text(l, &lane.who, now)}</span>
+                    </div>
+                }).collect_view()}
+            </div>
+            <div class="panel-body">
+                <div class="panel-rows">
+                    {(from..to).step_by(30).map(|m| {
+                        let label = format!("{:02}:{:02}", m / 60, m % 60);
+                        view! {
+                            <button type="button" class="row" disabled=disabled
+                                aria-label=tdf!(l, editor.move_to, time = label.clone())
+                                on:click=move |_| when.move_to(m)>
+                                <span aria-hidden="true">{(m % 60 == 0).then(|| label.clone())}</span>
+                            </button>
+                        }
+                    }).collect_view()}
+                </div>
+                <div class="panel-lanes" aria-hidden="true">
+                    {d.lanes.into_iter().map(|lane| view! {
+                        <div class="lane">
+                            {lane.blocks.iter().filter(|b| !b.all_day && b.to > from && b.from < to).map(|b| {
+                                let (bf, bt) = (b.from, b.to);
+                                let clash = move || meeting.get().is_some_and(|(s, e)| bf < e && bt > s);
+                                view! {
+                                    <div class="block" class:clash=clash class:busy=b.label.is_none()
+                                        style=format!("top: {:.3}%; height: {:.3}%", pct(bf), pct(bt) - pct(bf))>
+                                        {b.label.clone().unwrap_or_else(|| td_string!(l, editor.busy).to_string())}
+                                    </div>
+                                }
+                            }).collect_view()}
+                            {move || meeting.get().map(|(s, e)| view! {
+                                <div class="block this" style=format!("top: {:.3}%; height: {:.3}%", pct(s), pct(e) - pct(s))></div>
+                            })}
+                        </div>
+                    }).collect_view()}
+                </div>
+            </div>
+        </div>
     }
 }
 
@@ -169,18 +180,25 @@ fn fresh_text(l: Locale, who: &Freshness, now: i64) -> String {
 fn FindTime(organiser: Signal<String>, users: Signal<Vec<String>>, when: When, leave_out: Option<String>, disabled: Signal<bool>) -> impl IntoView {
     let l = crate::lang::use_locale();
     let leave = StoredValue::new(leave_out);
-    let search = Action::new_local(move |_: &()| {
+    let found = RwSignal::new(None::<Result<Times, AppError>>);
+    let pending = RwSignal::new(false);
+    let search = move || {
         let minutes = when.minutes().map(|(s, e)| e - s).filter(|m| *m > 0).unwrap_or(60);
         let args = (organiser.get_untracked(), users.get_untracked(), when.start_date.get_untracked(), when.start_time.get_untracked(), leave.get_value());
-        async move { find_times(args.0, args.1, args.2, args.3, minutes, args.4).await }
-    });
+        pending.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = find_times(args.0, args.1, args.2, args.3, minutes, args.4).await;
+            found.set(Some(answer));
+            pending.set(false);
+        });
+    };
     view! {
         <div class="find-time">
-            <button type="button" class="btn" disabled=move || disabled.get() || search.pending().get() on:click=move |_| { search.dispatch(()); }>
+            <button type="button" class="btn" disabled=move || disabled.get() || pending.get() on:click=move |_| search()>
                 {td_string!(l, editor.find_time)}
             </button>
             <p class="hint">{td_string!(l, editor.find_time_hint)}</p>
-            {move || search.value().get().map(|r| match r {
+            {move || found.get().map(|r| match r {
                 Err(e) => view! { <p class="error" role="alert">{lang::error_text(l, &e)}</p> }.into_any(),
                 Ok(t) if t.slots.is_empty() => view! { <p role="status">{td_string!(l, editor.no_slots)}</p> }.into_any(),
                 Ok(t) => {
@@ -201,7 +219,7 @@ fn FindTime(organiser: Signal<String>, users: Signal<Vec<String>>, when: When, l
 }
 
 fn slot_text(l: Locale, s: &Slot) -> String {
-    let date = s.start_date.parse::<chrono::NaiveDate>().map(|d| lang::date_long(l, d)).unwrap_or_else(|_| s.start_date.clone());
+    let date = domain::iso::parse_date(&s.start_date).map(|d| lang::date_long(l, d)).unwrap_or_else(|| s.start_date.clone());
     tdf!(l, editor.slot, date = date, from = s.start_time.clone(), to = s.end_time.clone())
 }
 
