@@ -108,7 +108,8 @@ pub fn EditorDialog(form: MeetingForm, editor: Editor) -> impl IntoView {
     if is_new {
         leptos::task::spawn_local(async move {
             if let Ok(all) = super::api::bookable_calendars().await {
-                calendars.set(all);
+                // (The dialog may have closed meanwhile.)
+                calendars.try_set(all);
             }
         });
     }

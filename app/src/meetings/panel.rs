@@ -79,8 +79,9 @@ pub fn TimePanel(
         asked.set_value(n);
         leptos::task::spawn_local(async move {
             let answer = day_lanes(organiser, users, date, leave).await;
-            if asked.get_value() == n {
-                day.set(Some(answer));
+            // (The dialog may have closed meanwhile: then nothing is set.)
+            if asked.try_get_value() == Some(n) {
+                day.try_set(Some(answer));
             }
         });
     });
@@ -188,8 +189,8 @@ fn FindTime(organiser: Signal<String>, users: Signal<Vec<String>>, when: When, l
         pending.set(true);
         leptos::task::spawn_local(async move {
             let answer = find_times(args.0, args.1, args.2, args.3, minutes, args.4).await;
-            found.set(Some(answer));
-            pending.set(false);
+            found.try_set(Some(answer));
+            pending.try_set(false);
         });
     };
     view! {

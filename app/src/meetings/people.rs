@@ -68,9 +68,10 @@ pub fn PeopleBox(
         let preferred = preferred.get_untracked();
         leptos::task::spawn_local(async move {
             let found = search_people(kind, q, preferred).await.unwrap_or_default();
-            if asked.get_value() == n {
-                results.set(found);
-                active.set(0);
+            // (The dialog may have closed meanwhile: then nothing is set.)
+            if asked.try_get_value() == Some(n) {
+                results.try_set(found);
+                active.try_set(0);
             }
         });
     };
