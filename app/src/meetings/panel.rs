@@ -145,14 +145,19 @@ fn lanes_view(l: Locale, d: Day, meeting: Memo<Option<(i64, i64)>>, when: When, 
                     }).collect_view()}
                 </div>
                 <div class="panel-lanes" aria-hidden="true">
-                    {d.lanes.into_iter().map(|lane| view! {
+                    {d.lanes.into_iter().map(|lane| {
+                        let shown: Vec<_> = lane.blocks.into_iter().filter(|b| !b.all_day && b.to > from && b.from < to).collect();
+                        // Overlapping times side by side, as in the day view.
+                        let columns = domain::layout::overlap_columns(&shown.iter().map(|b| (b.from, b.to)).collect::<Vec<_>>());
+                        view! {
                         <div class="lane">
-                            {lane.blocks.iter().filter(|b| !b.all_day && b.to > from && b.from < to).map(|b| {
+                            {shown.iter().zip(columns).map(|(b, c)| {
                                 let (bf, bt) = (b.from, b.to);
                                 let clash = move || meeting.get().is_some_and(|(s, e)| bf < e && bt > s);
+                                let width = 100.0 / c.columns.max(1) as f64;
                                 view! {
                                     <div class="block" class:clash=clash class:busy=b.label.is_none()
-                                        style=format!("top: {:.3}%; height: {:.3}%", pct(bf), pct(bt) - pct(bf))>
+                                        style=format!("top: {:.3}%; height: {:.3}%; left: {:.3}%; width: {:.3}%", pct(bf), pct(bt) - pct(bf), width * c.column as f64, width)>
                                         {b.label.clone().unwrap_or_else(|| td_string!(l, editor.busy).to_string())}
                                     </div>
                                 }
@@ -161,7 +166,7 @@ fn lanes_view(l: Locale, d: Day, meeting: Memo<Option<(i64, i64)>>, when: When, 
                                 <div class="block this" style=format!("top: {:.3}%; height: {:.3}%", pct(s), pct(e) - pct(s))></div>
                             })}
                         </div>
-                    }).collect_view()}
+                    }}).collect_view()}
                 </div>
             </div>
         </div>

@@ -188,10 +188,12 @@ fn Chosen(list: RwSignal<Vec<Choice>>, #[prop(into)] disabled: Signal<bool>) -> 
                 let detail = [c.email.as_str(), c.detail.as_str()].into_iter().filter(|s| !s.is_empty() && *s != c.name).collect::<Vec<_>>().join(" · ");
                 view! {
                     <li>
-                        <span class="who">{c.name.clone()}</span>
-                        {(!detail.is_empty()).then(|| view! { <span class="detail">{detail}</span> })}
-                        {c.answer.and_then(|a| answer_text(l, a)).map(|(text, class)| view! { <span class=format!("answer {class}")>{text}</span> })}
-                        {c.auto.then(|| view! { <span class="auto">{td_string!(l, editor.linked_auto)}</span> })}
+                        <span class="what">
+                            <span class="who">{c.name.clone()}</span>
+                            {(!detail.is_empty()).then(|| view! { <span class="detail">{detail}</span> })}
+                            {c.answer.and_then(|a| answer_text(l, a)).map(|(text, class)| view! { <span class=format!("answer {class}")>{text}</span> })}
+                            {c.auto.then(|| view! { <span class="auto">{td_string!(l, editor.linked_auto)}</span> })}
+                        </span>
                         <button type="button" class="remove" aria-label=remove.clone() title=remove disabled=disabled
                             on:click=move |_| list.update(|v| v.retain(|x| (x.id.clone(), x.email.clone()) != key))>"×"</button>
                     </li>
