@@ -10,8 +10,11 @@ use store::{StoreError, User};
 
 use crate::engine::Engine;
 
-/// A calendar synced longer ago than this is asked at the provider.
+/// A calendar without push synced longer ago than this is asked at the provider …
 pub const STALE: Duration = Duration::minutes(10);
+/// … and one with push (which tells of every change: a quiet calendar is simply not synced)
+/// when its last sync is older than this, in case a notification was lost.
+pub const STALE_WITH_PUSH: Duration = Duration::minutes(45);
 /// How long the provider may take to answer before the CRM's copy is used alone.
 const ASK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
 
@@ -60,7 +63,7 @@ impl Engine {
             let conn = self.store().connection_of_user(tenant, &user.id).await?;
             let synced_at = conn.as_ref().and_then(|c| c.last_synced_at);
             let mut checked = false;
-            if let Some(conn) = conn.filter(|_| synced_at.is_none_or(|t| now - t > STALE)) {
+            if let Some(conn) = conn.filter(|c| is_stale(c, now)) {
                 // Times the provider knows and the CRM's copy does not (yet) are "Busy".
                 if let Some(extra) = self.ask_provider(&conn, &user.email, from, to).await {
                     checked = true;
@@ -92,5 +95,14 @@ impl Engine {
                 None
             }
         }
+    }
+}
+
+/// Whether the CRM's copy of this calendar may be missing changes.
+fn is_stale(conn: &store::Connection, now: DateTime<Utc>) -> bool {
+    let pushing = conn.push_id.is_some() && conn.push_expires_at.is_some_and(|t| t > now) && conn.push_error.is_empty();
+    match conn.last_synced_at {
+        None => true,
+        Some(t) => now - t > if pushing { STALE_WITH_PUSH } else { STALE },
     }
 }
