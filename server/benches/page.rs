@@ -88,6 +88,11 @@ fn wrk_with(url: &str, cookie: &str, seconds: u64, body: Option<&str>) -> (f64, 
     (pick("50%"), pick("99%"), rps)
 }
 
+/// A server function's answer to a JSON body.
+async fn call(client: &reqwest::Client, url: &str, cookie: &str, body: &str) -> serde_json::Value {
+    client.post(url).header("cookie", cookie).header("content-type", "application/json").body(body.to_string()).send().await.unwrap().json().await.unwrap()
+}
+
 async fn seed(store: &Store, total: usize) -> (String, Vec<String>) {
     let tenant = store.create_tenant("Bench Trading").await.unwrap();
     store.set_calendar_integration(&tenant.id, true, &domain::audit::Actor::operator(), chrono::Utc::now()).await.unwrap();
@@ -135,21 +140,13 @@ async fn run(store: Store, label: &str, total: usize, seconds: u64) -> Vec<(Stri
         let users = ids[1..shape.lanes].join(",");
         let url = format!("{base}/calendar?{}&date=2025-06-11&users={users}", shape.query);
         // How many meetings the page shows (its calendar data).
-        let data: serde_json::Value = client
-            .post(format!("{base}/api/calendar"))
-            .header("cookie", &cookie)
-            .json(&serde_json::json!({
-                "view": shape.query.split('&').next().unwrap().trim_start_matches("view="),
-                "date": "2025-06-11",
-                "users": users,
-                "span": if shape.query.contains("span=week") { "week" } else { "day" },
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = serde_json::json!({
+            "view": shape.query.split('&').next().unwrap().trim_start_matches("view="),
+            "date": "2025-06-11",
+            "users": users,
+            "span": if shape.query.contains("span=week") { "week" } else { "day" },
+        });
+        let data = call(&client, &format!("{base}/api/calendar"), &cookie, &body.to_string()).await;
         let meetings = data["events"].as_array().map(Vec::len).unwrap_or(0);
         let page = client.get(&url).header("cookie", &cookie).send().await.unwrap();
         assert_eq!(page.status(), 200, "{url}");
@@ -164,16 +161,8 @@ async fn run(store: Store, label: &str, total: usize, seconds: u64) -> Vec<(Stri
     let started = std::time::Instant::now();
     store::testing::bulk_persons(&store, &_tenant, persons / 20, persons).await.unwrap();
     println!("[{label}] seeded {persons} persons in {} organisations in {:.1}s", persons / 20, started.elapsed().as_secs_f64());
-    let org: serde_json::Value = client
-        .post(format!("{base}/api/people-search"))
-        .header("cookie", &cookie)
-        .json(&serde_json::json!({ "kind": "Organisations", "query": "hansen", "organisations": [] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let search = format!("{base}/api/people-search");
+    let org = call(&client, &search, &cookie, &serde_json::json!({ "kind": "Organisations", "query": "hansen", "organisations": [] }).to_string()).await;
     let chosen = org[0]["id"].as_str().unwrap_or_default().to_string();
     for (what, query, orgs) in [
         ("persons, one letter \"s\"", "s", vec![]),
@@ -182,11 +171,10 @@ async fn run(store: Store, label: &str, total: usize, seconds: u64) -> Vec<(Stri
         ("persons, \"m\" with an organisation chosen", "m", vec![chosen.clone()]),
     ] {
         let body = serde_json::json!({ "kind": "Persons", "query": query, "organisations": orgs }).to_string();
-        let found: serde_json::Value = client.post(format!("{base}/api/people-search")).header("cookie", &cookie).header("content-type", "application/json").body(body.clone()).send().await.unwrap().json().await.unwrap();
+        let found = call(&client, &search, &cookie, &body).await;
         let shown = found.as_array().map(Vec::len).unwrap_or(0);
         assert!(shown > 0, "{what}: nothing found");
-        let url = format!("{base}/api/people-search");
-        let cookie2 = cookie.clone();
+        let (url, cookie2) = (search.clone(), cookie.clone());
         let (p50_ms, p99_ms, rps) = tokio::task::spawn_blocking(move || wrk_with(&url, &cookie2, seconds, Some(&body))).await.unwrap();
         println!("[{label}] search {what} at {persons} persons: p50 {p50_ms:.2} ms, p99 {p99_ms:.2} ms, {rps:.0} requests/s ({shown} shown)");
         out.push((format!("search {what}"), Run { p50_ms, p99_ms, rps, meetings: shown }));

@@ -115,33 +115,6 @@ impl Store {
 }
 
 impl Store {
-    /// These persons, with their organisations' names (in no particular order; unknown ids
-    /// and other companies' persons are left out).
-    pub async fn persons_by_id(&self, tenant_id: &str, ids: &[String]) -> Result<Vec<crate::Found>> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT p.id AS id, p.name AS name, p.email AS email, p.organisation_id AS organisation_id, COALESCE(o.name, '') AS organisation \
-                 FROM persons p LEFT JOIN organisations o ON o.id = p.organisation_id WHERE p.tenant_id = $1 AND p.id IN ({})",
-                crate::placeholders(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(tenant_id);
-            for id in chunk {
-                q = q.bind(id);
-            }
-            for r in q.fetch_all(&self.pool).await? {
-                out.push(crate::Found {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    email: r.try_get("email")?,
-                    organisation_id: r.try_get("organisation_id")?,
-                    organisation: r.try_get("organisation")?,
-                });
-            }
-        }
-        Ok(out)
-    }
-
     /// The names of the organisations linked to each of these meetings (the agenda's
     /// organisation column), as (meeting id, name), ordered by meeting and name.
     pub async fn organisation_names(&self, tenant_id: &str, meeting_ids: &[String]) -> Result<Vec<(String, String)>> {

@@ -162,6 +162,24 @@ impl Store {
         if ids.is_empty() {
             return Ok(out);
         }
+        let mut more = self.found_by_id(tenant_id, kind, &ids).await?;
+        more.sort_by(|a, b| (fold(&a.name), &a.id).cmp(&(fold(&b.name), &b.id)));
+        for f in more {
+            if out.len() >= limit {
+                break;
+            }
+            if !out.iter().any(|o| o.id == f.id) {
+                out.push(f);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Store {
+    /// These records of `kind` as a search finds them (persons with their organisation's
+    /// name), in no particular order; unknown ids and other companies' records are left out.
+    pub async fn found_by_id(&self, tenant_id: &str, kind: Kind, ids: &[String]) -> Result<Vec<Found>> {
         let select = match kind {
             Kind::Person => "SELECT p.id AS id, p.name AS name, p.email AS email, p.organisation_id AS organisation_id, COALESCE(o.name, '') AS organisation \
                  FROM persons p LEFT JOIN organisations o ON o.id = p.organisation_id WHERE p.tenant_id = $1 AND p.id IN",
@@ -170,19 +188,16 @@ impl Store {
             Kind::User => "SELECT u.id AS id, u.display_name AS name, u.email AS email, NULL AS organisation_id, '' AS organisation \
                  FROM users u WHERE u.tenant_id = $1 AND u.id IN",
         };
-        let sql = format!("{select} ({})", placeholders(2, ids.len()));
-        let mut rows = sqlx::query(&sql).bind(tenant_id);
-        for id in &ids {
-            rows = rows.bind(id);
-        }
-        let mut more: Vec<Found> = rows.fetch_all(&self.pool).await?.iter().map(found).collect::<Result<_>>()?;
-        more.sort_by(|a, b| (fold(&a.name), &a.id).cmp(&(fold(&b.name), &b.id)));
-        for f in more {
-            if out.len() >= limit {
-                break;
+        let mut out = Vec::with_capacity(ids.len());
+        // In chunks: an IN list is bounded by the backends' parameter limits.
+        for chunk in ids.chunks(500) {
+            let sql = format!("{select} ({})", placeholders(2, chunk.len()));
+            let mut rows = sqlx::query(&sql).bind(tenant_id);
+            for id in chunk {
+                rows = rows.bind(id);
             }
-            if !out.iter().any(|o| o.id == f.id) {
-                out.push(f);
+            for r in rows.fetch_all(&self.pool).await? {
+                out.push(found(&r)?);
             }
         }
         Ok(out)

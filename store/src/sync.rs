@@ -487,20 +487,20 @@ impl SyncTx {
             }
         }
         for domain in domains {
-            let own = sqlx::query("SELECT 1 AS one FROM users WHERE tenant_id = $1 AND email LIKE $2 LIMIT 1")
-                .bind(&self.tenant_id)
-                .bind(format!("%@{}", domain.replace(['%', '_'], "")))
-                .fetch_optional(&mut *self.tx)
-                .await?;
-            if own.is_some() {
-                continue;
-            }
+            // The organisation first (an index lookup; most outside domains are no one's),
+            // then whether the domain is the company's own.
             let matching = sqlx::query("SELECT id FROM organisations WHERE tenant_id = $1 AND domain = $2 LIMIT 2")
                 .bind(&self.tenant_id)
                 .bind(&domain)
                 .fetch_all(&mut *self.tx)
                 .await?;
-            if let [one] = matching.as_slice() {
+            let [one] = matching.as_slice() else { continue };
+            let own = sqlx::query("SELECT 1 AS one FROM users WHERE tenant_id = $1 AND email LIKE $2 LIMIT 1")
+                .bind(&self.tenant_id)
+                .bind(format!("%@{}", domain.replace(['%', '_'], "")))
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            if own.is_none() {
                 orgs.push(one.try_get("id")?);
             }
         }

@@ -10,6 +10,37 @@ const SHOWN: usize = 50;
 
 pub use domain::search::matches;
 
+/// The keys of the combobox pattern in its input: Down opens the list or moves down it, Up
+/// moves up, Escape closes it, and Enter on an open list gives the index of the active option
+/// (of `count` listed) to pick. Shared by every type-ahead.
+pub fn list_key(ev: &leptos::ev::KeyboardEvent, open: RwSignal<bool>, active: RwSignal<usize>, count: usize) -> Option<usize> {
+    match ev.key().as_str() {
+        "ArrowDown" => {
+            ev.prevent_default();
+            if !open.get_untracked() {
+                open.set(true);
+                active.set(0);
+            } else {
+                active.update(|a| *a = (*a + 1).min(count.saturating_sub(1)));
+            }
+        }
+        "ArrowUp" => {
+            ev.prevent_default();
+            active.update(|a| *a = a.saturating_sub(1));
+        }
+        "Enter" if open.get_untracked() => {
+            ev.prevent_default();
+            return Some(active.get_untracked());
+        }
+        "Escape" if open.get_untracked() => {
+            ev.prevent_default();
+            open.set(false);
+        }
+        _ => {}
+    }
+    None
+}
+
 #[component]
 pub fn Combobox(
     name: &'static str,
@@ -39,31 +70,12 @@ pub fn Combobox(
         let id = id.clone();
         move |i: usize| format!("{id}-opt-{i}")
     };
-    let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-        "ArrowDown" => {
-            ev.prevent_default();
-            if !open.get_untracked() {
-                open.set(true);
-                active.set(0);
-            } else {
-                active.update(|a| *a = (*a + 1).min(found.with_untracked(|f| f.len().saturating_sub(1))));
-            }
-        }
-        "ArrowUp" => {
-            ev.prevent_default();
-            active.update(|a| *a = a.saturating_sub(1));
-        }
-        "Enter" if open.get_untracked() => {
-            ev.prevent_default();
-            if let Some(v) = found.with_untracked(|f| f.get(active.get_untracked()).cloned()) {
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if let Some(i) = list_key(&ev, open, active, found.with_untracked(Vec::len)) {
+            if let Some(v) = found.with_untracked(|f| f.get(i).cloned()) {
                 choose(v);
             }
         }
-        "Escape" if open.get_untracked() => {
-            ev.prevent_default();
-            open.set(false);
-        }
-        _ => {}
     };
     let described = hint.map(|_| format!("{id}-hint"));
     let active_id = {

@@ -8,7 +8,7 @@ mod dialog;
 mod fields;
 
 pub use appbar::{AppBar, MenuState};
-pub use combobox::Combobox;
+pub use combobox::{list_key, Combobox};
 pub use dialog::Dialog;
 pub use fields::{field_error, CheckField, DateField, SelectField, TextArea, TextField, TimeField};
 

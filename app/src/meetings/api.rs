@@ -172,10 +172,11 @@ mod server {
         } else {
             (to_local(m.data.start, ctx.tz), to_local(m.data.end, ctx.tz))
         };
-        // Names and organisations of the linked persons and users, in one read each.
-        let persons = ctx.store.persons_by_id(ctx.tenant(), &v.attendees.iter().filter_map(|a| a.person_id.clone()).collect::<Vec<_>>()).await?;
-        let names = ctx.store.users(ctx.tenant()).await?;
-        let name_of = |id: &Option<String>| id.as_ref().and_then(|id| names.iter().find(|u| &u.id == id)).map(|u| u.display_name.clone());
+        // Names (and persons' organisations) of the linked persons and users: one read each.
+        let persons = ctx.store.found_by_id(ctx.tenant(), store::SearchKind::Person, &v.attendees.iter().filter_map(|a| a.person_id.clone()).collect::<Vec<_>>()).await?;
+        let user_ids: Vec<String> = v.attendees.iter().filter_map(|a| a.user_id.clone()).chain(m.organiser_user_id.clone()).chain(m.booked_by_user_id.clone()).collect();
+        let names = ctx.store.found_by_id(ctx.tenant(), store::SearchKind::User, &user_ids).await?;
+        let name_of = |id: &Option<String>| id.as_ref().and_then(|id| names.iter().find(|u| &u.id == id)).map(|u| u.name.clone());
         let (mut form_persons, mut users, mut guests) = (Vec::new(), Vec::new(), Vec::new());
         for a in v.attendees.iter().filter(|a| !a.is_organiser && !a.email.eq_ignore_ascii_case(&m.data.organiser_email)) {
             let mut c = Choice { id: String::new(), name: a.display_name.clone(), email: a.email.clone(), answer: Some(domain::Answer::from_response(Some(&a.response))), ..Choice::default() };

@@ -7,6 +7,7 @@
 use leptos::prelude::*;
 
 use super::api::{search_people, Choice, PeopleKind};
+use crate::components::list_key;
 use crate::i18n::*;
 
 /// Whether `s` reads as one e-mail address.
@@ -92,33 +93,16 @@ pub fn PeopleBox(
         results.set(Vec::new());
         open.set(false);
     };
-    let on_key = move |ev: leptos::ev::KeyboardEvent| match ev.key().as_str() {
-        "ArrowDown" => {
-            ev.prevent_default();
-            if !open.get_untracked() {
-                open.set(true);
-                active.set(0);
-            } else {
-                active.update(|a| *a = (*a + 1).min(offers.with_untracked(|f| f.len().saturating_sub(1))));
-            }
-        }
-        "ArrowUp" => {
-            ev.prevent_default();
-            active.update(|a| *a = a.saturating_sub(1));
-        }
-        "Enter" => {
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Enter" {
             // Enter in the box never submits the form.
             ev.prevent_default();
-            if let Some(o) = offers.with_untracked(|f| f.get(active.get_untracked()).cloned()) {
+        }
+        if let Some(i) = list_key(&ev, open, active, offers.with_untracked(Vec::len)) {
+            if let Some(o) = offers.with_untracked(|f| f.get(i).cloned()) {
                 pick(o);
             }
         }
-        "Escape" if open.get_untracked() => {
-            ev.prevent_default();
-            ev.stop_propagation();
-            open.set(false);
-        }
-        _ => {}
     };
     let option_id = {
         let id = id.clone();
