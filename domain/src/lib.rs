@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calendar;
 pub mod connection;
 pub mod event;
+pub mod html;
 pub mod iso;
 pub mod layout;
 pub mod message;

@@ -522,62 +522,16 @@ fn date_time_tz(when: When, prefer: &Prefer) -> Value {
     json!({ "dateTime": graph_datetime(local), "timeZone": label })
 }
 
-fn looks_like_html(s: &str) -> bool {
-    let t = s.trim_start().to_ascii_lowercase();
-    t.starts_with("<html") || t.starts_with("<!doctype") || t.starts_with("<body") || t.starts_with("<div") || t.starts_with("<p>")
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-fn html_to_text(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    let lower = html.to_ascii_lowercase();
-    let mut i = 0;
-    let bytes = html.as_bytes();
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b'<' {
-            if lower[i..].starts_with("<br") || lower[i..].starts_with("</p") || lower[i..].starts_with("</div") {
-                out.push('\n');
-            }
-            in_tag = true;
-        } else if c == b'>' && in_tag {
-            in_tag = false;
-        } else if !in_tag {
-            let ch_len = html[i..].chars().next().map(char::len_utf8).unwrap_or(1);
-            out.push_str(&html[i..i + ch_len]);
-            i += ch_len;
-            continue;
-        }
-        i += 1;
-    }
-    let text = out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&");
-    text.trim().to_string()
-}
-
 fn body_json(body: &str, prefer: &Prefer) -> Value {
-    let html = looks_like_html(body);
     if prefer.text_body {
-        let content = if html { html_to_text(body) } else { body.to_string() };
-        json!({ "contentType": "text", "content": content })
+        json!({ "contentType": "text", "content": crate::body::as_text(body) })
     } else {
-        let content = if html || body.is_empty() {
-            body.to_string()
-        } else {
-            format!(
-                "<html><head>\r\n<meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\r\n</head>\r\n<body>\r\n{}\r\n</body>\r\n</html>\r\n",
-                html_escape(body).replace('\n', "<br>\r\n")
-            )
-        };
-        json!({ "contentType": "html", "content": content })
+        json!({ "contentType": "html", "content": crate::body::as_html(body) })
     }
 }
 
 fn body_preview(body: &str) -> String {
-    let text = if looks_like_html(body) { html_to_text(body) } else { body.to_string() };
+    let text = crate::body::as_text(body);
     text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(255).collect()
 }
 

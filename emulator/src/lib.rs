@@ -11,6 +11,7 @@
 //! All three protocols share one [`model::State`]: per-mailbox calendars with change sequence
 //! numbers, tombstones, recurring series, an outbox and push subscriptions.
 
+pub mod body;
 pub mod control;
 pub mod ews;
 pub mod faults;

@@ -1,10 +1,10 @@
 import { test, expect, signIn, accessible, Page } from './fixtures';
-import { USERS, stored, storedMeeting, reply } from './phone';
+import { USERS, stored, storedMeeting, storedEvent, reply, phoneCreateMeeting } from './phone';
 import { addDays, quietWeekday, todayIn, zonedTime } from './dates';
 
 // The meeting editor, part 1 — people and time. Each provider of the demo: Anna on Google,
 // Ben on Microsoft 365 (Graph), Carla on Exchange (EWS); the provider is the embedded emulator.
-// F-EDIT-1, F-EDIT-2, F-EDIT-3, F-EDIT-4, F-EDIT-5, F-X-1, F-X-8, F-X-13, F-X-15, F-CAL-10.
+// F-EDIT-1, F-EDIT-2, F-EDIT-3, F-EDIT-4, F-EDIT-5, F-EDIT-6, F-X-1, F-X-8, F-X-13, F-X-15, F-CAL-10.
 
 async function open(page: Page, email: string) {
   await signIn(page, email);
@@ -218,3 +218,50 @@ test('an attendee changes only what the CRM owns; a private meeting booked in th
   await annaContext.close();
   await benContext.close();
 });
+
+// An Outlook body with a Teams link, and what a hostile sender could hide in one.
+const RICH_BODY =
+  '<html><body><p>Agenda: <b>pricing</b></p><p><a href="https://teams.microsoft.com/l/meetup-join/19%3ameeting_NzQ%40thread.v2/0">Join Microsoft Teams Meeting</a></p>' +
+  '<script>document.body.dataset.pwned = "script"</script><p onclick="document.body.dataset.pwned = \'click\'"><img src="https://tracker.example/pixel.png" alt="">Regards, Lars</p></body></html>';
+
+for (const user of USERS) {
+  test(`an HTML description shows with its link working, nothing of it runs, and it stays as it was when the meeting is renamed (${user.provider})`, async ({ page, server }) => {
+    // F-EDIT-6
+    const day = quietWeekday();
+    const subject = `Teams review (${user.provider})`;
+    await phoneCreateMeeting(server.emulator, user, subject, zonedTime(day, 15), [], RICH_BODY);
+    await signIn(page, user.email, undefined, `/calendar?view=day&date=${day}`);
+    await expect(page.locator('body[data-live="open"]')).toHaveCount(1);
+    const ev = page.locator('main.calendar .event:visible', { hasText: subject });
+    await expect(ev).toBeVisible({ timeout: 20_000 });
+    await ev.click();
+    const dialog = page.getByRole('dialog');
+    const shown = dialog.getByRole('group', { name: 'Description' });
+    const link = shown.getByRole('link', { name: 'Join Microsoft Teams Meeting' });
+    await expect(link).toHaveAttribute('href', 'https://teams.microsoft.com/l/meetup-join/19%3ameeting_NzQ%40thread.v2/0');
+    await expect(link).toHaveAttribute('target', '_blank');
+    await expect(link).toHaveAttribute('rel', /noopener/);
+    await expect(shown.locator('b')).toHaveText('pricing');
+    await expect(shown).toContainText('Regards, Lars');
+    await expect(shown.locator('script, img, [onclick]')).toHaveCount(0);
+    await shown.getByText('Regards, Lars').click();
+    expect(await page.evaluate(() => document.body.dataset.pwned ?? '')).toBe('');
+    await accessible(page, `editor with an HTML description (${user.provider})`);
+
+    // Renamed; the description left alone: the provider's body is exactly as it was.
+    await dialog.getByLabel('Subject').fill(`${subject} – final`);
+    await dialog.getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(dialog).toHaveCount(0);
+    await expect.poll(async () => (await storedEvent(server.emulator, user.email, `${subject} – final`))?.body ?? '', { timeout: 20_000 }).toBe(RICH_BODY);
+
+    // Rewritten as text: the text goes out, formatting and link gone.
+    await page.locator('main.calendar .event:visible', { hasText: `${subject} – final` }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Edit as text' }).click();
+    const text = page.getByRole('dialog').getByLabel('Description');
+    await expect(text).toHaveValue(/Agenda: pricing/);
+    await text.fill('New agenda: volumes first');
+    await page.getByRole('dialog').getByRole('button', { name: 'Save', exact: true }).click();
+    await expect(page.getByRole('dialog')).toHaveCount(0);
+    await expect.poll(async () => (await storedEvent(server.emulator, user.email, `${subject} – final`))?.body ?? '', { timeout: 20_000 }).toBe('New agenda: volumes first');
+  });
+}

@@ -109,9 +109,9 @@ impl GraphCalendar {
             .request(method, url)
             .header(AUTHORIZATION, format!("Bearer {}", self.token))
             .header(ACCEPT, "application/json")
-            // Every dateTime in UTC, bodies as plain text.
+            // Every dateTime in UTC; bodies as Outlook keeps them (HTML, with their links and
+            // the Teams join link: asking for text would lose them on the next write).
             .header("Prefer", "outlook.timezone=\"UTC\"")
-            .header("Prefer", "outlook.body-content-type=\"text\"")
     }
 
     /// Sends; a success gives the parsed JSON body (Null when empty), a failure its error.
@@ -663,20 +663,6 @@ fn series_uid(uid: &str) -> String {
     }
 }
 
-fn strip_html(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => in_tag = false,
-            c if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&").trim().to_string()
-}
-
 fn response_of(r: Option<&str>) -> Response {
     match r.unwrap_or("none") {
         "accepted" => Response::Accepted,
@@ -721,10 +707,9 @@ fn to_event(w: WireEvent) -> Result<ProviderEvent> {
     let etag = w.change_key.filter(|k| !k.is_empty()).or_else(|| {
         w.odata_etag.map(|e| e.trim().trim_start_matches("W/").trim_matches('"').to_string()).filter(|e| !e.is_empty())
     });
-    let description = match w.body {
-        Some(WireBody { content: Some(c), content_type }) if content_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("html")) => strip_html(&c),
-        Some(WireBody { content: Some(c), .. }) => c,
-        _ => String::new(),
+    let (description, description_html) = match w.body {
+        Some(WireBody { content: Some(c), content_type }) => (c, content_type.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("html"))),
+        _ => (String::new(), false),
     };
     let attendees = w
         .attendees
@@ -762,6 +747,7 @@ fn to_event(w: WireEvent) -> Result<ProviderEvent> {
         subject: w.subject.unwrap_or_default(),
         location: w.location.and_then(|l| l.display_name).unwrap_or_default(),
         description,
+        description_html,
         start: start_t,
         end: end_t,
         time_zone: zone.map(|z| z.name().to_string()),
@@ -827,7 +813,7 @@ fn draft_json(d: &EventDraft, with_attendees: bool, creating: bool) -> Result<Va
     };
     let mut body = json!({
         "subject": d.subject,
-        "body": { "contentType": "text", "content": d.description },
+        "body": { "contentType": if d.description_html { "html" } else { "text" }, "content": d.description },
         "location": { "displayName": d.location },
         "start": { "dateTime": start, "timeZone": zone_name },
         "end": { "dateTime": end, "timeZone": zone_name },
@@ -965,7 +951,7 @@ mod tests {
         assert_eq!(ev.time_zone.as_deref(), Some("America/Los_Angeles"));
         assert!(ev.private, "confidential counts as private");
         assert!(!ev.busy, "showAs free");
-        assert_eq!(ev.description, "Late morning & coffee");
+        assert_eq!((ev.description.as_str(), ev.description_html), ("<html><body>Late <b>morning</b> &amp; coffee</body></html>", true));
         assert_eq!(ev.location, "Harry's Bar");
         assert_eq!(ev.kind, EventKind::Single);
         assert_eq!(ev.attendees.len(), 2);
@@ -1030,6 +1016,7 @@ mod tests {
             subject: "Review".into(),
             location: "Room 1".into(),
             description: "Agenda".into(),
+            description_html: false,
             start: EventTime::At(utc(2026, 7, 1, 7, 0)),
             end: EventTime::At(utc(2026, 7, 1, 8, 0)),
             time_zone: "Europe/Copenhagen".into(),

@@ -90,7 +90,9 @@ pub struct ProviderEvent {
     pub original_start: Option<DateTime<Utc>>,
     pub subject: String,
     pub location: String,
+    /// The body as the provider keeps it: plain text, or HTML when `description_html`.
     pub description: String,
+    pub description_html: bool,
     pub start: EventTime,
     pub end: EventTime,
     /// IANA zone the event was entered in, when known.
@@ -121,6 +123,9 @@ pub struct EventDraft {
     pub subject: String,
     pub location: String,
     pub description: String,
+    /// The description is HTML (an unchanged Outlook or Google body written back as it was).
+    #[serde(default)]
+    pub description_html: bool,
     pub start: EventTime,
     pub end: EventTime,
     /// IANA zone the meeting was entered in (Google `timeZone`, Graph/EWS start/end zone).
@@ -141,6 +146,7 @@ impl EventDraft {
             subject: subject.into(),
             location: String::new(),
             description: String::new(),
+            description_html: false,
             start,
             end,
             time_zone: time_zone.into(),

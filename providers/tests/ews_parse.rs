@@ -258,6 +258,7 @@ fn draft() -> EventDraft {
         subject: "Kick-off <Q2> & \"more\"".into(),
         location: "Room ]]> 1".into(),
         description: "line 1\nline 2 &amp;".into(),
+        description_html: false,
         start: EventTime::At(Utc.with_ymd_and_hms(2025, 4, 7, 7, 0, 0).unwrap()),
         end: EventTime::At(Utc.with_ymd_and_hms(2025, 4, 7, 8, 0, 0).unwrap()),
         time_zone: "Europe/Copenhagen".into(),

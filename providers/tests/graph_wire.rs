@@ -153,11 +153,12 @@ async fn window_lists_expanded_series_with_exception() {
     assert!(!series.iter().any(|e| e.original_start == Some(utc(2026, 3, 16, 8, 0))), "the deleted occurrence is gone");
     assert!(matches!(env.ann.get(&occurrences[2].id).await, Err(ProviderError::NotFound)));
 
-    // The master reads back with its rule, crm id and text body.
+    // The master reads back with its rule, crm id and body — as Outlook keeps it: the text
+    // written became an HTML document (read as it is, not asked for as text).
     let got = env.ann.get(&master.id).await.unwrap();
     assert_eq!(got.recurrence.as_deref(), Some("FREQ=WEEKLY;BYDAY=MO;COUNT=5"));
     assert_eq!(got.crm_id.as_deref(), Some("MEET-7"));
-    assert_eq!(got.description, "Agenda:\n1. numbers");
+    assert!(got.description_html && got.description.contains("Agenda:<br>\r\n1. numbers"), "{:?}", got.description);
     assert_eq!(got.time_zone.as_deref(), Some("Europe/Copenhagen"));
 }
 

@@ -106,6 +106,7 @@ async fn setup() -> (Setup, Store, String) {
             subject: format!("Booked in the CRM {n}"),
             location: String::new(),
             description: String::new(),
+            keep_html_description: false,
             start,
             end: start + TimeDelta::hours(1),
             all_day: false,
@@ -154,7 +155,7 @@ async fn kill_9_in_the_middle_of_syncs_loses_nothing_and_duplicates_nothing() {
     let at_provider = s.emu.with_state(|e| e.calendar(ANNA).unwrap().events.len());
     assert_eq!(at_provider, EVENTS + CRM_MEETINGS, "each CRM meeting made once at the provider");
     assert_eq!(common::count(&store, meetings_sql).await as usize, EVENTS + CRM_MEETINGS);
-    assert_eq!(common::count(&store, "SELECT COUNT(*) FROM (SELECT ical_uid FROM meetings GROUP BY ical_uid HAVING COUNT(*) > 1) d").await, 0);
+    assert_eq!(common::count(&store, "SELECT COUNT(*) FROM (SELECT ical_uid FROM meetings WHERE ical_uid IS NOT NULL GROUP BY ical_uid HAVING COUNT(*) > 1) d").await, 0);
     // Each CRM meeting carries its CRM id at the provider, and the customer was invited to
     // each exactly once — however often the server died around the writes.
     let crm_ids: Vec<String> = s.emu.with_state(|e| e.calendar(ANNA).unwrap().events.values().filter_map(|ev| ev.private_props.get("crmId").cloned()).collect());

@@ -125,6 +125,7 @@ async fn two_processes_share_the_jobs_and_a_third_sees_their_syncs_live() {
             subject: format!("Quote review {i}"),
             location: String::new(),
             description: String::new(),
+            keep_html_description: false,
             start,
             end: start + TimeDelta::hours(1),
             all_day: false,

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use domain::Role;
 use sqlx::{Any, Connection};
 use std::time::{Duration, Instant};
-use store::{NewMeeting, NewUser, Store};
+use store::{NewUser, Store};
 
 const USERS: usize = 200;
 
@@ -15,10 +15,9 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
-/// SQLite loads through the repository (`insert_meetings`); PostgreSQL in one `generate_series`
-/// statement (the row-at-a-time path runs at ~700 rows/s over loopback and would take half an
-/// hour), then settled as autovacuum would (`store::testing::settle`). The measured query is
-/// the repository's in both cases.
+/// Loaded by `store::testing::bulk_meetings` (one statement per table on either backend; the
+/// row-at-a-time path would take half an hour for a million on PostgreSQL), then settled as
+/// autovacuum would. The measured query is the repository's.
 async fn run(store: &Store, label: &str, total: usize) {
     let tenant = store.create_tenant("Bench").await.unwrap();
     let mut users = Vec::new();
@@ -29,33 +28,9 @@ async fn run(store: &Store, label: &str, total: usize) {
     }
     // Meetings spread over five years, 30–120 minutes long, one in 200 lasting two weeks.
     let origin: DateTime<Utc> = Utc.with_ymd_and_hms(2023, 1, 1, 8, 0, 0).unwrap();
-    let span_secs: i64 = 5 * 365 * 24 * 3600;
-    let mut rng: u64 = 0x9E3779B97F4A7C15;
-    let mut next = || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
     let started = Instant::now();
-    if store.backend() == store::Backend::Postgres {
-        bulk_load_postgres(store, &tenant.id, origin.timestamp(), span_secs, total).await;
-    }
-    let chunk = 10_000;
-    let mut done = if store.backend() == store::Backend::Postgres { total } else { 0 };
-    while done < total {
-        let batch: Vec<NewMeeting> = (0..chunk.min(total - done))
-            .map(|_| {
-                let start = origin + TimeDelta::seconds((next() % span_secs as u64) as i64 / 900 * 900);
-                let minutes = if next() % 200 == 0 { 14 * 24 * 60 } else { 30 + (next() % 4) as i64 * 30 };
-                let mut m = NewMeeting::new("Bench meeting", start, start + TimeDelta::minutes(minutes), "UTC");
-                m.calendar_user_ids = vec![users[(next() % USERS as u64) as usize].id.clone()];
-                m
-            })
-            .collect();
-        store.insert_meetings(&tenant.id, &batch).await.unwrap();
-        done += batch.len();
-    }
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    store::testing::bulk_meetings(store, &tenant.id, &ids, origin.timestamp(), total).await.unwrap();
     let load = started.elapsed();
     println!("[{label}] loaded {total} meetings for {USERS} users in {:.1}s ({:.0}/s)", load.as_secs_f64(), total as f64 / load.as_secs_f64());
 
@@ -78,36 +53,6 @@ async fn run(store: &Store, label: &str, total: usize) {
             rows as f64 / times.len() as f64
         );
     }
-}
-
-async fn bulk_load_postgres(store: &Store, tenant: &str, origin: i64, span_secs: i64, total: usize) {
-    sqlx::query::<Any>(
-        "INSERT INTO meetings (id, tenant_id, subject, start_at, end_at, time_zone, created_at, updated_at) \
-         SELECT 'bench-' || g, $1, 'Bench meeting', st, st + dur, 'UTC', 0, 0 FROM ( \
-           SELECT g, $2::bigint + floor(random() * ($3::bigint / 900))::bigint * 900 AS st, \
-                  CASE WHEN random() < 0.005 THEN 1209600 ELSE (30 + floor(random() * 4)::bigint * 30) * 60 END AS dur \
-           FROM generate_series(1, $4::bigint) g) s",
-    )
-    .bind(tenant)
-    .bind(origin)
-    .bind(span_secs)
-    .bind(total as i64)
-    .execute(store.pool())
-    .await
-    .unwrap();
-    sqlx::query::<Any>(
-        "INSERT INTO meeting_copies (id, tenant_id, meeting_id, user_id, start_at, end_at, long_span) \
-         SELECT 'copy-' || m.id, m.tenant_id, m.id, u.id, m.start_at, m.end_at, (m.end_at - m.start_at) > $2 \
-         FROM meetings m JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM users WHERE tenant_id = $1) u \
-           ON u.k = abs(hashtext(m.id)) % $3 WHERE m.tenant_id = $1",
-    )
-    .bind(tenant)
-    .bind(store::LONG_SPAN_SECS)
-    .bind(USERS as i64)
-    .execute(store.pool())
-    .await
-    .unwrap();
-    store::testing::settle(store).await.unwrap();
 }
 
 #[tokio::main]

@@ -24,7 +24,7 @@ pub use jobs::{Job, JobKind, JobRun, NewJob};
 pub use notify::{Listener, MAX_NOTICE_BYTES};
 pub use crm::{NewPerson, Organisation, Person};
 pub use search::{Found, Kind as SearchKind};
-pub use meetings::{Attendee, AttendeeKind, CalendarEntry, Meeting, NewAttendee, NewMeeting, Series, LONG_SPAN_SECS};
+pub use meetings::{CalendarEntry, LONG_SPAN_SECS};
 pub use sync::{AttendeeData, Copy, CopyUpdate, LinkedAttendee, MeetingData, OrganisationLink, SyncMeeting, SyncTx};
 pub use tenants::{NewUser, Tenant, User, UserName, UserSettings};
 

@@ -180,24 +180,29 @@ impl Store {
     /// These records of `kind` as a search finds them (persons with their organisation's
     /// name), in no particular order; unknown ids and other companies' records are left out.
     pub async fn found_by_id(&self, tenant_id: &str, kind: Kind, ids: &[String]) -> Result<Vec<Found>> {
+        // By primary key alone, the company checked on each row read: with `tenant_id = ?` in
+        // the query SQLite takes the (tenant_id, …) index instead and reads every person of the
+        // company (180 ms at 100,000 persons against 2 ms; see README, the type-ahead).
         let select = match kind {
-            Kind::Person => "SELECT p.id AS id, p.name AS name, p.email AS email, p.organisation_id AS organisation_id, COALESCE(o.name, '') AS organisation \
-                 FROM persons p LEFT JOIN organisations o ON o.id = p.organisation_id WHERE p.tenant_id = $1 AND p.id IN",
-            Kind::Organisation => "SELECT o.id AS id, o.name AS name, o.domain AS email, NULL AS organisation_id, '' AS organisation \
-                 FROM organisations o WHERE o.tenant_id = $1 AND o.id IN",
-            Kind::User => "SELECT u.id AS id, u.display_name AS name, u.email AS email, NULL AS organisation_id, '' AS organisation \
-                 FROM users u WHERE u.tenant_id = $1 AND u.id IN",
+            Kind::Person => "SELECT p.tenant_id AS tenant_id, p.id AS id, p.name AS name, p.email AS email, p.organisation_id AS organisation_id, COALESCE(o.name, '') AS organisation \
+                 FROM persons p LEFT JOIN organisations o ON o.id = p.organisation_id WHERE p.id IN",
+            Kind::Organisation => "SELECT o.tenant_id AS tenant_id, o.id AS id, o.name AS name, o.domain AS email, NULL AS organisation_id, '' AS organisation \
+                 FROM organisations o WHERE o.id IN",
+            Kind::User => "SELECT u.tenant_id AS tenant_id, u.id AS id, u.display_name AS name, u.email AS email, NULL AS organisation_id, '' AS organisation \
+                 FROM users u WHERE u.id IN",
         };
         let mut out = Vec::with_capacity(ids.len());
         // In chunks: an IN list is bounded by the backends' parameter limits.
         for chunk in ids.chunks(500) {
-            let sql = format!("{select} ({})", placeholders(2, chunk.len()));
-            let mut rows = sqlx::query(&sql).bind(tenant_id);
+            let sql = format!("{select} ({})", placeholders(1, chunk.len()));
+            let mut rows = sqlx::query(&sql);
             for id in chunk {
                 rows = rows.bind(id);
             }
             for r in rows.fetch_all(&self.pool).await? {
-                out.push(found(&r)?);
+                if r.try_get::<String, _>("tenant_id")? == tenant_id {
+                    out.push(found(&r)?);
+                }
             }
         }
         Ok(out)

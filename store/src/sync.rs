@@ -17,7 +17,9 @@ use crate::{flag, new_id, secs, time, Result, Store, StoreError};
 pub struct MeetingData {
     pub subject: String,
     pub location: String,
+    /// As the provider keeps it: plain text, or HTML when `description_html` (F-EDIT-6).
     pub description: String,
+    pub description_html: bool,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub all_day: bool,
@@ -240,7 +242,7 @@ impl SyncTx {
 
     pub async fn meeting(&mut self, id: &str) -> Result<Option<SyncMeeting>> {
         let Some(r) = sqlx::query(
-            "SELECT id, version, deleted_at, organiser_user_id, booked_by_user_id, subject, location, description, start_at, end_at, all_day, time_zone, \
+            "SELECT id, version, deleted_at, organiser_user_id, booked_by_user_id, subject, location, description, description_html, start_at, end_at, all_day, time_zone, \
              is_private, status, organiser_email, ical_uid, original_start_at, is_exception FROM meetings WHERE tenant_id = $1 AND id = $2",
         )
         .bind(&self.tenant_id)
@@ -276,6 +278,7 @@ impl SyncTx {
                 subject: r.try_get("subject")?,
                 location: r.try_get("location")?,
                 description: r.try_get("description")?,
+                description_html: flag(&r, "description_html")?,
                 start: time(r.try_get("start_at")?),
                 end: time(r.try_get("end_at")?),
                 all_day: flag(&r, "all_day")?,
@@ -298,9 +301,9 @@ impl SyncTx {
         let now = Utc::now().timestamp();
         sqlx::query(
             "INSERT INTO meetings (id, tenant_id, subject, location, description, start_at, end_at, all_day, time_zone, is_private, \
-             organiser_user_id, organiser_email, ical_uid, original_start_at, is_exception, status, created_at, updated_at) \
+             organiser_user_id, organiser_email, ical_uid, original_start_at, is_exception, status, created_at, updated_at, description_html) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-             (SELECT id FROM users WHERE tenant_id = $2 AND email = $11 AND $11 <> ''), $11, $12, $13, $14, $15, $16, $16)",
+             (SELECT id FROM users WHERE tenant_id = $2 AND email = $11 AND $11 <> ''), $11, $12, $13, $14, $15, $16, $16, $17)",
         )
         .bind(&id)
         .bind(&self.tenant_id)
@@ -318,6 +321,7 @@ impl SyncTx {
         .bind(d.is_exception)
         .bind(status(d))
         .bind(now)
+        .bind(d.description_html)
         .execute(&mut *self.tx)
         .await?;
         if !d.attendees.is_empty() {
@@ -337,8 +341,8 @@ impl SyncTx {
             "UPDATE meetings SET subject = $1, location = $2, description = $3, start_at = $4, end_at = $5, all_day = $6, \
              time_zone = $7, is_private = $8, status = $9, organiser_email = $10, \
              organiser_user_id = COALESCE((SELECT id FROM users WHERE tenant_id = $11 AND email = $10 AND $10 <> ''), organiser_user_id), \
-             ical_uid = COALESCE($12, ical_uid), original_start_at = $13, is_exception = $14, version = version + 1, updated_at = $15 \
-             WHERE tenant_id = $11 AND id = $16 AND version = $17",
+             ical_uid = COALESCE($12, ical_uid), original_start_at = $13, is_exception = $14, version = version + 1, updated_at = $15, \
+             description_html = $18 WHERE tenant_id = $11 AND id = $16 AND version = $17",
         )
         .bind(&d.subject)
         .bind(&d.location)
@@ -357,6 +361,7 @@ impl SyncTx {
         .bind(now)
         .bind(id)
         .bind(expected_version)
+        .bind(d.description_html)
         .execute(&mut *self.tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -697,6 +702,18 @@ impl SyncTx {
         sqlx::query("UPDATE meeting_copies SET writing = $1, sent_version = COALESCE($2, sent_version) WHERE tenant_id = $3 AND meeting_id = $4 AND user_id = $5")
             .bind(fields)
             .bind(sending)
+            .bind(&self.tenant_id)
+            .bind(meeting_id)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes the meeting out of a user's calendar in the CRM where no provider has it (a
+    /// colleague without a connected calendar dropped from the attendees); the meeting stays.
+    pub async fn remove_local_copy(&mut self, meeting_id: &str, user_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM meeting_copies WHERE tenant_id = $1 AND meeting_id = $2 AND user_id = $3 AND provider_event_id IS NULL")
             .bind(&self.tenant_id)
             .bind(meeting_id)
             .bind(user_id)

@@ -31,7 +31,7 @@ async fn word_prefixes_find_people_whatever_the_case_or_danish_letters() {
         ] {
             s.create_person(&t.id, NewPerson { organisation_id: Some(org), name, email, phone: "" }).await.unwrap();
         }
-        s.create_person(&other.id, NewPerson { organisation_id: None, name: "Søren Secret", email: "s@other.example", phone: "" }).await.unwrap();
+        let secret = s.create_person(&other.id, NewPerson { organisation_id: None, name: "Søren Secret", email: "s@other.example", phone: "" }).await.unwrap();
         user(&s, &t.id, "ben@nordlys.example", "Ben Carter").await;
 
         let find = |q: &'static str, preferred: Vec<String>| {
@@ -44,6 +44,9 @@ async fn word_prefixes_find_people_whatever_the_case_or_danish_letters() {
         assert_eq!(names(&find("SOR", vec![]).await), ["Søren Ågård", "Sørine Holm"]);
         assert_eq!(names(&find("aga", vec![]).await), ["Søren Ågård"]);
         assert!(find("ren", vec![]).await.is_empty());
+        // Another company's record is not found by its id either (an id sent by a browser).
+        assert!(s.found_by_id(&t.id, SearchKind::Person, &[secret.id.clone()]).await.unwrap().is_empty());
+        assert_eq!(s.found_by_id(&other.id, SearchKind::Person, &[secret.id.clone()]).await.unwrap().len(), 1);
         // By e-mail and by organisation; several words narrow.
         assert_eq!(names(&find("ida@fjord", vec![]).await), ["Ida Lund"]);
         assert_eq!(names(&find("aero ship", vec![]).await), ["Anna Østergaard", "Sørine Holm"]);
@@ -73,6 +76,7 @@ fn incoming(attendees: &[&str]) -> MeetingData {
         subject: "From the phone".into(),
         location: String::new(),
         description: String::new(),
+        description_html: false,
         start,
         end: start + chrono::TimeDelta::hours(1),
         all_day: false,

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use common::on_each_backend;
 use domain::audit::{Action, Actor};
 use domain::Role;
-use store::{AttendeeKind, NewAttendee, NewMeeting, NewPerson, NewUser, SessionLookup, Store, StoreError, User};
+use store::{AttendeeData, MeetingData, NewPerson, NewUser, SessionLookup, Store, StoreError, User};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -19,10 +19,41 @@ async fn user(store: &Store, tenant: &str, email: &str) -> User {
         .unwrap()
 }
 
-fn meeting(subject: &str, start: &str, end: &str, calendars: &[&User]) -> NewMeeting {
-    let mut m = NewMeeting::new(subject, at(start), at(end), "Europe/Copenhagen");
-    m.calendar_user_ids = calendars.iter().map(|u| u.id.clone()).collect();
-    m
+/// A meeting's data as a sync or the editor hands it to the store.
+fn meeting(subject: &str, start: &str, end: &str) -> MeetingData {
+    MeetingData {
+        subject: subject.into(),
+        location: String::new(),
+        description: String::new(),
+        description_html: false,
+        start: at(start),
+        end: at(end),
+        all_day: false,
+        time_zone: "Europe/Copenhagen".into(),
+        private: false,
+        cancelled: false,
+        organiser_email: String::new(),
+        ical_uid: None,
+        original_start: None,
+        is_exception: false,
+        attendees: Vec::new(),
+    }
+}
+
+fn attendee(email: &str) -> AttendeeData {
+    AttendeeData { email: email.into(), display_name: String::new(), response: "needsAction".into(), is_organiser: false }
+}
+
+/// Writes a meeting the one way meetings are written (the sync transaction): its record, then
+/// the calendars it sits in.
+async fn add(s: &Store, tenant: &str, m: &MeetingData, calendars: &[&User]) -> Result<String, StoreError> {
+    let mut tx = s.begin_sync(tenant).await?;
+    let id = tx.insert_meeting(m).await?;
+    for u in calendars {
+        tx.add_local_copy(&id, &u.id).await?;
+    }
+    tx.commit().await?;
+    Ok(id)
 }
 
 async fn subjects_in(store: &Store, tenant: &str, viewer: &User, users: &[&User], from: &str, to: &str) -> Vec<String> {
@@ -106,75 +137,96 @@ async fn meeting_round_trip_with_attendees_and_links() {
             .create_person(&t.id, NewPerson { organisation_id: Some(&org.id), name: "Ida", email: "ida@nordic.example", phone: "" })
             .await
             .unwrap();
-        let mut m = meeting("Kick-off", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&alice, &bob]);
+        let mut m = meeting("Kick-off", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z");
         m.location = "Room 1".into();
         m.private = true;
-        m.organiser_user_id = Some(alice.id.clone());
+        m.organiser_email = "Alice@acme.example".into();
         m.ical_uid = Some("uid-1@acme".into());
-        m.custom_fields = r#"{"stage":"lead"}"#.into();
-        m.organisation_ids = vec![org.id.clone()];
-        m.attendees = vec![
-            NewAttendee { kind: AttendeeKind::User, user_id: Some(bob.id.clone()), person_id: None, email: bob.email.clone(), display_name: "Bob".into(), is_organiser: false },
-            NewAttendee { kind: AttendeeKind::Person, user_id: None, person_id: Some(person.id.clone()), email: person.email.clone(), display_name: "Ida".into(), is_organiser: false },
-        ];
-        let saved = s.create_meeting(&t.id, &m).await.unwrap();
-        assert_eq!((saved.subject.as_str(), saved.location.as_str()), ("Kick-off", "Room 1"));
-        assert_eq!((saved.start, saved.end), (m.start, m.end));
-        assert!(saved.private && !saved.all_day);
-        assert_eq!(saved.time_zone, "Europe/Copenhagen");
-        assert_eq!(saved.ical_uid.as_deref(), Some("uid-1@acme"));
-        assert_eq!(saved.custom_fields, r#"{"stage":"lead"}"#);
-        assert_eq!(saved.organisation_ids, vec![org.id.clone()]);
-        assert_eq!(saved.attendees.len(), 2);
-        assert_eq!(saved.attendees.iter().filter(|a| a.kind == AttendeeKind::Person).count(), 1);
-        assert!(saved.attendees.iter().all(|a| a.response == "needsAction"));
-        let mut cals = vec![alice.id.clone(), bob.id.clone()];
+        m.attendees = vec![attendee("bob@acme.example"), attendee("ida@nordic.example"), attendee("guest@elsewhere.example")];
+        let id = add(&s, &t.id, &m, &[&alice, &bob]).await.unwrap();
+
+        let mut tx = s.begin_sync(&t.id).await.unwrap();
+        let saved = tx.meeting(&id).await.unwrap().unwrap();
+        assert_eq!((saved.data.subject.as_str(), saved.data.location.as_str()), ("Kick-off", "Room 1"));
+        assert_eq!((saved.data.start, saved.data.end), (m.start, m.end));
+        assert!(saved.data.private && !saved.data.all_day);
+        assert_eq!(saved.data.time_zone, "Europe/Copenhagen");
+        assert_eq!(saved.data.ical_uid.as_deref(), Some("uid-1@acme"));
+        // The organiser and the attendees are linked to the company's users and persons by address.
+        assert_eq!(saved.organiser_user_id.as_deref(), Some(alice.id.as_str()));
+        let linked = tx.linked_attendees(&id).await.unwrap();
+        let link = |email: &str| linked.iter().find(|a| a.email == email).map(|a| (a.user_id.clone(), a.person_id.clone()));
+        assert_eq!(link("bob@acme.example"), Some((Some(bob.id.clone()), None)));
+        assert_eq!(link("ida@nordic.example"), Some((None, Some(person.id.clone()))));
+        assert_eq!(link("guest@elsewhere.example"), Some((None, None)));
+        assert!(linked.iter().all(|a| a.response == "needsAction"));
+        // The person's organisation is linked through her (F-X-13).
+        assert_eq!(tx.organisation_links(&id).await.unwrap().iter().map(|o| o.organisation_id.clone()).collect::<Vec<_>>(), vec![org.id.clone()]);
+        let mut cals: Vec<String> = tx.copies_of_meeting(&id).await.unwrap().into_iter().map(|c| c.user_id).collect();
         cals.sort();
-        assert_eq!(saved.calendar_user_ids, cals);
+        let mut expected = vec![alice.id.clone(), bob.id.clone()];
+        expected.sort();
+        assert_eq!(cals, expected);
+        tx.commit().await.unwrap();
         assert_eq!(s.meeting_count(&t.id).await.unwrap(), 1);
 
         // The same iCalUID again in this tenant is refused (one meeting, several copies: F-X-3) …
-        let mut again = meeting("Copy", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&bob]);
+        let mut again = meeting("Copy", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z");
         again.ical_uid = Some("uid-1@acme".into());
-        assert!(matches!(s.create_meeting(&t.id, &again).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(add(&s, &t.id, &again, &[&bob]).await, Err(StoreError::Conflict(_))));
         // … but another tenant may have its own meeting with that iCalUID.
         let other = s.create_tenant("Other").await.unwrap();
         let carol = user(&s, &other.id, "carol@other.example").await;
-        let mut theirs = meeting("Theirs", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&carol]);
+        let mut theirs = meeting("Theirs", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z");
         theirs.ical_uid = Some("uid-1@acme".into());
-        s.create_meeting(&other.id, &theirs).await.unwrap();
+        add(&s, &other.id, &theirs, &[&carol]).await.unwrap();
 
         // Other tenants can neither read it nor delete it.
-        assert!(matches!(s.meeting(&other.id, &saved.id).await, Err(StoreError::NotFound)));
-        assert!(matches!(s.delete_meeting(&other.id, &saved.id).await, Err(StoreError::NotFound)));
-        s.delete_meeting(&t.id, &saved.id).await.unwrap();
-        assert!(matches!(s.meeting(&t.id, &saved.id).await, Err(StoreError::NotFound)));
+        let mut theirs_tx = s.begin_sync(&other.id).await.unwrap();
+        assert!(theirs_tx.meeting(&id).await.unwrap().is_none());
+        theirs_tx.delete_meeting(&id).await.unwrap();
+        theirs_tx.commit().await.unwrap();
+        assert!(s.sync_meeting(&t.id, &id).await.unwrap().is_some());
+        let mut tx = s.begin_sync(&t.id).await.unwrap();
+        tx.delete_meeting(&id).await.unwrap();
+        tx.commit().await.unwrap();
+        assert!(s.sync_meeting(&t.id, &id).await.unwrap().is_none());
     })
     .await;
 }
 
 #[tokio::test]
 async fn records_of_another_tenant_cannot_be_attached() {
-    // F-X-1: a meeting referring to another company's user, person or organisation is refused whole.
+    // F-X-1: another company's user, person or organisation is never linked to a meeting.
     on_each_backend(|s| async move {
         let a = s.create_tenant("A").await.unwrap();
         let b = s.create_tenant("B").await.unwrap();
         let alice = user(&s, &a.id, "alice@a.example").await;
         let bert = user(&s, &b.id, "bert@b.example").await;
         let b_org = s.create_organisation(&b.id, "B Org").await.unwrap();
+        s.create_person(&b.id, NewPerson { organisation_id: Some(&b_org.id), name: "Bea", email: "bea@b.example", phone: "" }).await.unwrap();
 
-        let in_b_calendar = meeting("x", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&alice, &bert]);
-        assert!(matches!(s.create_meeting(&a.id, &in_b_calendar).await, Err(StoreError::NotFound)));
-        let mut with_b_org = meeting("x", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&alice]);
-        with_b_org.organisation_ids = vec![b_org.id.clone()];
-        assert!(matches!(s.create_meeting(&a.id, &with_b_org).await, Err(StoreError::NotFound)));
-        let mut organised_by_b = meeting("x", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z", &[&alice]);
-        organised_by_b.organiser_user_id = Some(bert.id.clone());
-        assert!(matches!(s.create_meeting(&a.id, &organised_by_b).await, Err(StoreError::NotFound)));
+        // Not into their calendar, and the transaction is refused whole.
+        let x = meeting("x", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z");
+        assert!(matches!(add(&s, &a.id, &x, &[&alice, &bert]).await, Err(StoreError::NotFound)));
+        assert_eq!(s.meeting_count(&a.id).await.unwrap(), 0);
+        // Not to their organisation.
+        let id = add(&s, &a.id, &x, &[&alice]).await.unwrap();
+        let mut tx = s.begin_sync(&a.id).await.unwrap();
+        assert!(tx.set_organisation_links(&id, std::slice::from_ref(&b_org.id)).await.is_err());
+        drop(tx);
+        // Their users' and persons' addresses stay plain addresses here (organiser included).
+        let mut m = meeting("y", "2026-11-23T09:00:00Z", "2026-11-23T10:00:00Z");
+        m.organiser_email = "bert@b.example".into();
+        m.attendees = vec![attendee("bea@b.example"), attendee("bert@b.example")];
+        let id = add(&s, &a.id, &m, &[&alice]).await.unwrap();
+        let mut tx = s.begin_sync(&a.id).await.unwrap();
+        assert_eq!(tx.meeting(&id).await.unwrap().unwrap().organiser_user_id, None);
+        assert!(tx.linked_attendees(&id).await.unwrap().iter().all(|l| l.user_id.is_none() && l.person_id.is_none()));
+        assert!(tx.organisation_links(&id).await.unwrap().is_empty());
+        tx.commit().await.unwrap();
         let b_person = s.create_person(&a.id, NewPerson { organisation_id: Some(&b_org.id), name: "p", email: "", phone: "" }).await;
         assert!(matches!(b_person, Err(StoreError::NotFound)));
-        // Nothing was half-written.
-        assert_eq!(s.meeting_count(&a.id).await.unwrap(), 0);
         assert!(s.persons(&a.id, None).await.unwrap().is_empty());
     })
     .await;
@@ -187,21 +239,23 @@ async fn calendar_entries_overlap_window_per_user() {
         let t = s.create_tenant("Acme").await.unwrap();
         let alice = user(&s, &t.id, "alice@acme.example").await;
         let bob = user(&s, &t.id, "bob@acme.example").await;
-        let meetings = [
-            meeting("before", "2026-11-22T09:00:00Z", "2026-11-23T00:00:00Z", &[&alice]), // ends at window start: out
-            meeting("crosses-start", "2026-11-22T23:00:00Z", "2026-11-23T01:00:00Z", &[&alice]),
-            meeting("inside", "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z", &[&alice, &bob]),
-            meeting("bob-only", "2026-11-24T11:00:00Z", "2026-11-24T12:00:00Z", &[&bob]),
-            meeting("at-end", "2026-11-30T00:00:00Z", "2026-11-30T01:00:00Z", &[&alice]), // starts at window end: out
-            meeting("six-day trip", "2026-11-18T00:00:00Z", "2026-11-24T00:00:00Z", &[&alice]),
-            meeting("sabbatical", "2026-09-01T00:00:00Z", "2027-01-01T00:00:00Z", &[&alice]), // long span
+        let meetings: [(&str, &str, &str, &[&User]); 10] = [
+            ("before", "2026-11-22T09:00:00Z", "2026-11-23T00:00:00Z", &[&alice]), // ends at window start: out
+            ("crosses-start", "2026-11-22T23:00:00Z", "2026-11-23T01:00:00Z", &[&alice]),
+            ("inside", "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z", &[&alice, &bob]),
+            ("bob-only", "2026-11-24T11:00:00Z", "2026-11-24T12:00:00Z", &[&bob]),
+            ("at-end", "2026-11-30T00:00:00Z", "2026-11-30T01:00:00Z", &[&alice]), // starts at window end: out
+            ("six-day trip", "2026-11-18T00:00:00Z", "2026-11-24T00:00:00Z", &[&alice]),
+            ("sabbatical", "2026-09-01T00:00:00Z", "2027-01-01T00:00:00Z", &[&alice]), // long span
             // Long spans are found by their end (migration 0007): one over before the window
             // and one starting at its end stay out.
-            meeting("summer holiday", "2026-07-01T00:00:00Z", "2026-07-22T00:00:00Z", &[&alice]),
-            meeting("winter course", "2026-11-30T00:00:00Z", "2026-12-14T00:00:00Z", &[&alice]),
-            meeting("old", "2026-01-01T09:00:00Z", "2026-01-01T10:00:00Z", &[&alice]),
+            ("summer holiday", "2026-07-01T00:00:00Z", "2026-07-22T00:00:00Z", &[&alice]),
+            ("winter course", "2026-11-30T00:00:00Z", "2026-12-14T00:00:00Z", &[&alice]),
+            ("old", "2026-01-01T09:00:00Z", "2026-01-01T10:00:00Z", &[&alice]),
         ];
-        s.insert_meetings(&t.id, &meetings).await.unwrap();
+        for (subject, start, end, calendars) in meetings {
+            add(&s, &t.id, &meeting(subject, start, end), calendars).await.unwrap();
+        }
         let (from, to) = ("2026-11-23T00:00:00Z", "2026-11-30T00:00:00Z");
         let mut got = subjects_in(&s, &t.id, &alice, &[&alice], from, to).await;
         got.sort();
@@ -227,10 +281,10 @@ async fn private_meetings_flag_who_participates() {
         let alice = user(&s, &t.id, "alice@acme.example").await;
         let bob = user(&s, &t.id, "bob@acme.example").await;
         let carol = user(&s, &t.id, "carol@acme.example").await;
-        let mut m = meeting("Doctor", "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z", &[&bob]);
+        let mut m = meeting("Doctor", "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z");
         m.private = true;
-        m.attendees = vec![NewAttendee { kind: AttendeeKind::User, user_id: Some(carol.id.clone()), person_id: None, email: carol.email.clone(), display_name: "Carol".into(), is_organiser: false }];
-        s.create_meeting(&t.id, &m).await.unwrap();
+        m.attendees = vec![attendee("carol@acme.example")];
+        add(&s, &t.id, &m, &[&bob]).await.unwrap();
         let ids = vec![bob.id.clone()];
         let (from, to) = (at("2026-11-24T00:00:00Z"), at("2026-11-25T00:00:00Z"));
         for (viewer, participates) in [(&alice, false), (&bob, true), (&carol, true)] {
@@ -244,25 +298,32 @@ async fn private_meetings_flag_who_participates() {
 }
 
 #[tokio::test]
-async fn rescheduling_moves_every_calendar_copy() {
+async fn an_update_moves_every_calendar_copy() {
     on_each_backend(|s| async move {
         let t = s.create_tenant("Acme").await.unwrap();
         let alice = user(&s, &t.id, "alice@acme.example").await;
         let bob = user(&s, &t.id, "bob@acme.example").await;
-        let m = s.create_meeting(&t.id, &meeting("Review", "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z", &[&alice, &bob])).await.unwrap();
+        let m = meeting("Review", "2026-11-24T09:00:00Z", "2026-11-24T10:00:00Z");
+        let id = add(&s, &t.id, &m, &[&alice, &bob]).await.unwrap();
         // Move it two weeks on and make it a ten-day (long-span) all-day event.
-        s.reschedule_meeting(&t.id, &m.id, at("2026-12-07T00:00:00Z"), at("2026-12-17T00:00:00Z"), true).await.unwrap();
+        let moved = MeetingData { start: at("2026-12-07T00:00:00Z"), end: at("2026-12-17T00:00:00Z"), all_day: true, ..m.clone() };
+        let mut tx = s.begin_sync(&t.id).await.unwrap();
+        assert!(tx.update_meeting(&id, 1, &moved).await.unwrap());
+        // A second writer holding version 1 is refused.
+        assert!(!tx.update_meeting(&id, 1, &m).await.unwrap());
+        tx.commit().await.unwrap();
         assert!(subjects_in(&s, &t.id, &alice, &[&alice, &bob], "2026-11-24T00:00:00Z", "2026-11-25T00:00:00Z").await.is_empty());
         let later = subjects_in(&s, &t.id, &alice, &[&alice, &bob], "2026-12-15T00:00:00Z", "2026-12-16T00:00:00Z").await;
         assert_eq!(later, vec!["Review", "Review"]);
-        let reread = s.meeting(&t.id, &m.id).await.unwrap();
-        assert!(reread.all_day);
+        let reread = s.sync_meeting(&t.id, &id).await.unwrap().unwrap();
+        assert!(reread.data.all_day);
         assert_eq!(reread.version, 2);
+        // Another company's transaction does not reach it.
         let other = s.create_tenant("Other").await.unwrap();
-        assert!(matches!(
-            s.reschedule_meeting(&other.id, &m.id, at("2026-12-07T00:00:00Z"), at("2026-12-08T00:00:00Z"), true).await,
-            Err(StoreError::NotFound)
-        ));
+        let mut tx = s.begin_sync(&other.id).await.unwrap();
+        assert!(!tx.update_meeting(&id, 2, &m).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(s.sync_meeting(&t.id, &id).await.unwrap().unwrap().version, 2);
     })
     .await;
 }
@@ -392,6 +453,7 @@ async fn the_calendar_follows_every_change_to_a_meeting_its_copies_and_its_answe
             subject: "Pricing".into(),
             location: "Room 1".into(),
             description: String::new(),
+            description_html: false,
             start: at("2027-03-02T09:00:00Z"),
             end: at("2027-03-02T10:00:00Z"),
             all_day: false,

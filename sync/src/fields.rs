@@ -20,7 +20,11 @@ use store::{AttendeeData, MeetingData};
 pub struct Fields {
     pub subject: String,
     pub location: String,
+    /// As the provider keeps it; HTML when `description_html` (compared by its text when one
+    /// side is HTML and the other text: Outlook turns a text body into an HTML document).
     pub description: String,
+    #[serde(default)]
+    pub description_html: bool,
     /// Start and end (unix seconds) and the all-day flag move together: one "time" field.
     pub start: i64,
     pub end: i64,
@@ -36,6 +40,7 @@ impl Fields {
             subject: d.subject.clone(),
             location: d.location.clone(),
             description: normalise_text(&d.description),
+            description_html: d.description_html,
             start: d.start.timestamp(),
             end: d.end.timestamp(),
             all_day: d.all_day,
@@ -53,6 +58,15 @@ impl Fields {
         serde_json::to_string(self).expect("fields serialise")
     }
 
+    /// The same description: equal as stored, or — one HTML, the other text — equal as text.
+    pub fn same_description(&self, other: &Fields) -> bool {
+        if self.description_html == other.description_html {
+            return self.description == other.description;
+        }
+        let words = |f: &Fields| description_text(&f.description, f.description_html).split_whitespace().collect::<Vec<_>>().join(" ");
+        words(self) == words(other)
+    }
+
     /// A stored snapshot; an unreadable one counts as none (the next merge treats the
     /// provider's state as the base, which loses no CRM edit).
     pub fn from_json(s: Option<&str>) -> Option<Fields> {
@@ -64,7 +78,7 @@ impl Fields {
     pub fn same_for_write(&self, other: &Fields, with_attendees: bool) -> bool {
         self.subject == other.subject
             && self.location == other.location
-            && self.description == other.description
+            && self.same_description(other)
             && (self.start, self.end, self.all_day) == (other.start, other.end, other.all_day)
             && self.private == other.private
             && (!with_attendees || self.attendees == other.attendees)
@@ -125,6 +139,22 @@ pub fn attendees_writable(kind: ProviderKind, send: bool) -> bool {
     send || kind != ProviderKind::Graph
 }
 
+/// A description as plain text: an HTML body rendered (paragraphs and line breaks kept, links
+/// as their text), plain text as it is.
+pub fn description_text(description: &str, html: bool) -> String {
+    if !html {
+        return description.to_string();
+    }
+    // Undecorated (no `**bold**`), each link's address listed below the text ("[Join][1]" …
+    // "[1]: https://…"), so a body rewritten as text keeps where its links (the Teams or Meet
+    // join link) pointed.
+    match html2text::config::plain_no_decorate().link_footnotes(true).string_from_read(description.as_bytes(), 10_000) {
+        Ok(text) => text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_string(),
+        // Not readable as HTML: its characters are still better than nothing.
+        Err(_) => description.to_string(),
+    }
+}
+
 /// Providers return descriptions with their own line endings and trailing whitespace.
 fn normalise_text(s: &str) -> String {
     s.replace("\r\n", "\n").trim_end().to_string()
@@ -153,7 +183,19 @@ pub fn merge3(base: &Fields, local: &Fields, remote: &Fields) -> Merged {
     }
     let subject = pick("subject", &base.subject, &local.subject, &remote.subject, &mut conflicts);
     let location = pick("location", &base.location, &local.location, &remote.location, &mut conflicts);
-    let description = pick("description", &base.description, &local.description, &remote.description, &mut conflicts);
+    // The description by [`Fields::same_description`] (an Outlook body and the text it came from are one).
+    let (description, description_html) = {
+        let (b, l, r) = (base, local, remote);
+        let side = if l.same_description(b) || l.same_description(r) {
+            r
+        } else if r.same_description(b) {
+            l
+        } else {
+            conflicts.push("description");
+            r
+        };
+        (side.description.clone(), side.description_html)
+    };
     let (start, end, all_day) =
         pick("time", &(base.start, base.end, base.all_day), &(local.start, local.end, local.all_day), &(remote.start, remote.end, remote.all_day), &mut conflicts);
     let private = pick("private", &base.private, &local.private, &remote.private, &mut conflicts);
@@ -162,7 +204,7 @@ pub fn merge3(base: &Fields, local: &Fields, remote: &Fields) -> Merged {
     let added: BTreeSet<_> = local.attendees.difference(&base.attendees).cloned().collect();
     let removed: BTreeSet<_> = base.attendees.difference(&local.attendees).cloned().collect();
     let attendees = remote.attendees.union(&added).filter(|a| !removed.contains(*a)).cloned().collect();
-    Merged { fields: Fields { subject, location, description, start, end, all_day, private, attendees }, conflicts }
+    Merged { fields: Fields { subject, location, description, description_html, start, end, all_day, private, attendees }, conflicts }
 }
 
 /// `data` with `fields` put in (attendees keep their names and responses where known; the
@@ -172,6 +214,7 @@ pub fn apply(data: &MeetingData, fields: &Fields, others: &[&MeetingData]) -> Me
     out.subject = fields.subject.clone();
     out.location = fields.location.clone();
     out.description = fields.description.clone();
+    out.description_html = fields.description_html;
     if (out.start.timestamp(), out.end.timestamp(), out.all_day) != (fields.start, fields.end, fields.all_day) {
         out.start = at(fields.start);
         out.end = at(fields.end);
@@ -215,6 +258,7 @@ pub fn meeting_data(ev: &ProviderEvent, default_zone: &str) -> MeetingData {
         subject: ev.subject.clone(),
         location: ev.location.clone(),
         description: normalise_text(&ev.description),
+        description_html: ev.description_html,
         start,
         end: instant(ev.end).max(start),
         all_day: ev.all_day(),
@@ -254,6 +298,7 @@ pub fn draft(meeting_id: &str, d: &MeetingData) -> EventDraft {
     let mut draft = EventDraft::new(&d.subject, time(d.start), time(d.end), &d.time_zone);
     draft.location = d.location.clone();
     draft.description = d.description.clone();
+    draft.description_html = d.description_html;
     draft.private = d.private;
     draft.attendees = d
         .attendees
@@ -269,11 +314,22 @@ pub fn draft(meeting_id: &str, d: &MeetingData) -> EventDraft {
 mod tests {
     use super::*;
 
+    #[test]
+    fn an_html_body_as_text_keeps_its_paragraphs_and_link_addresses() {
+        // F-EDIT-6
+        let html = "<html><body><p>Agenda: <b>pricing</b></p><p>Join: <a href=\"https://teams.example/j/1\">Join the meeting</a></p><script>x()</script></body></html>";
+        let text = description_text(html, true);
+        assert_eq!(text, "Agenda: pricing\n\nJoin: [Join the meeting][1]\n\n[1]: https://teams.example/j/1");
+        assert!(!text.contains("x()") && !text.contains('*'), "{text:?}");
+        assert_eq!(description_text("a <b> c", false), "a <b> c");
+    }
+
     fn f(subject: &str, start: i64, attendees: &[&str]) -> Fields {
         Fields {
             subject: subject.into(),
             location: String::new(),
             description: String::new(),
+            description_html: false,
             start,
             end: start + 3600,
             all_day: false,

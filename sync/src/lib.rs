@@ -19,6 +19,7 @@ mod inbound;
 pub mod lanes;
 pub mod meetings;
 mod outbound;
+mod plan;
 pub mod push;
 pub mod queue;
 pub mod secrets;

@@ -28,6 +28,10 @@ pub struct MeetingInput {
     pub subject: String,
     pub location: String,
     pub description: String,
+    /// The meeting's HTML body stays as it is (`description` is then not looked at): the
+    /// editor shows an HTML body sanitised and keeps it unless the user rewrites it as text.
+    /// Nobody writes HTML through the CRM; an unchanged body is never written back.
+    pub keep_html_description: bool,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
     pub all_day: bool,
@@ -90,7 +94,7 @@ impl MeetingInput {
         if self.subject.trim().is_empty() {
             return invalid("subject", Problem::SubjectMissing);
         }
-        for (field, value, max) in [("subject", &self.subject, MAX_SUBJECT), ("location", &self.location, MAX_LOCATION), ("description", &self.description, MAX_DESCRIPTION)] {
+        for (field, value, max) in [("subject", self.subject.as_str(), MAX_SUBJECT), ("location", self.location.as_str(), MAX_LOCATION), ("description", self.description.as_str(), MAX_DESCRIPTION)] {
             if value.chars().count() > max {
                 return invalid(field, Problem::TooLong { max });
             }
@@ -118,6 +122,7 @@ impl MeetingInput {
             subject: self.subject.trim().to_string(),
             location: self.location.trim().to_string(),
             description: self.description.replace("\r\n", "\n").trim_end().to_string(),
+            description_html: false,
             start: self.start.timestamp(),
             end: self.end.timestamp(),
             all_day: self.all_day,
@@ -138,6 +143,9 @@ impl Engine {
     /// and the booker attends only when chosen as an attendee). Returns its id.
     pub async fn create_meeting(&self, tenant_id: &str, booker: &User, calendar: &User, input: &MeetingInput, send: bool) -> Result<String, EditError> {
         input.check()?;
+        if input.keep_html_description {
+            return Err(EditError::Invalid { field: Some("description"), problem: Problem::NotAChoice });
+        }
         if booker.tenant_id != calendar.tenant_id || calendar.tenant_id != tenant_id {
             return Err(EditError::NotFound);
         }
@@ -146,6 +154,7 @@ impl Engine {
             subject: String::new(),
             location: String::new(),
             description: String::new(),
+            description_html: false,
             start: input.start,
             end: input.end,
             all_day: input.all_day,
@@ -171,8 +180,10 @@ impl Engine {
         if let Some(conn) = &conn {
             queue_write(&mut tx, conn, &id, &calendar.id, send).await?;
         }
+        let mut users = vec![calendar.id.clone()];
+        users.extend(self.crm_only_copies(&mut tx, tenant_id, &id, &calendar.id).await?);
         tx.commit().await?;
-        self.edited(tenant_id, &[calendar.id.clone()]);
+        self.edited(tenant_id, &users);
         Ok(id)
     }
 
@@ -208,14 +219,24 @@ impl Engine {
             return Ok(());
         }
         input.check()?;
-        let mut data = apply(&m.data, &input.fields(&m.data.organiser_email), &[]);
+        let mut fields = input.fields(&m.data.organiser_email);
+        if input.keep_html_description {
+            if !m.data.description_html {
+                return Err(EditError::Invalid { field: Some("description"), problem: Problem::NotAChoice });
+            }
+            let stored = Fields::of(&m.data);
+            (fields.description, fields.description_html) = (stored.description, true);
+        }
+        let mut data = apply(&m.data, &fields, &[]);
         data.time_zone = input.time_zone.clone();
         if !tx.update_meeting(meeting_id, version, &data).await? {
             return Err(EditError::Stale);
         }
         tx.set_sync_notice(meeting_id, "").await?;
         tx.set_organisation_links(meeting_id, &input.organisations).await.map_err(|e| organisation_error(e.into()))?;
-        let users = self.queue_for_writer(&mut tx, tenant_id, editor, &m, send).await?;
+        let mut users = self.queue_for_writer(&mut tx, tenant_id, editor, &m, send).await?;
+        let organiser = m.organiser_user_id.as_deref().unwrap_or(editor.id.as_str());
+        users.extend(self.crm_only_copies(&mut tx, tenant_id, meeting_id, organiser).await?);
         tx.commit().await?;
         self.edited(tenant_id, &users);
         Ok(())
@@ -252,6 +273,81 @@ impl Engine {
         tx.commit().await?;
         self.edited(tenant_id, &users);
         Ok(version + 1)
+    }
+
+    /// Books a meeting into a colleague's calendar instead (F-EDIT-2: a meeting dragged to
+    /// their lane in the schedule), at `start`–`end`: they organise it, `editor` booked it,
+    /// with the same content, attendees and chosen organisations. Providers cannot hand an
+    /// event to another organiser, so it is a new meeting in their calendar and the old one
+    /// is deleted — with `send`, the attendees get the new invitation and the cancellation;
+    /// without, nobody hears of it. Returns the new meeting's id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn rebook_meeting(
+        &self,
+        tenant_id: &str,
+        editor: &User,
+        meeting_id: &str,
+        version: i64,
+        to: &User,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        send: bool,
+    ) -> Result<String, EditError> {
+        if to.tenant_id != tenant_id {
+            return Err(EditError::NotFound);
+        }
+        let mut tx = self.store().begin_sync(tenant_id).await?;
+        let old = movable(&mut tx, editor, meeting_id).await?;
+        if old.version != version {
+            return Err(EditError::Stale);
+        }
+        if old.data.original_start.is_some() || old.organiser_user_id.as_deref() == Some(to.id.as_str()) {
+            // One occurrence cannot leave its series; their own meeting is simply moved.
+            return Err(EditError::Invalid { field: None, problem: Problem::NotMovable });
+        }
+        if end < start || (!old.data.all_day && end == start) {
+            return Err(EditError::Invalid { field: Some("end"), problem: Problem::EndBeforeStart });
+        }
+        let organiser = to.email.to_ascii_lowercase();
+        let mut data = MeetingData {
+            start,
+            end,
+            organiser_email: organiser.clone(),
+            ical_uid: None,
+            cancelled: false,
+            original_start: None,
+            is_exception: false,
+            ..old.data.clone()
+        };
+        // The attendees stay (answers start again: it is a new invitation); the old organiser
+        // and the new one are not attendees of it.
+        data.attendees.retain(|a| !a.is_organiser && !a.email.eq_ignore_ascii_case(&old.data.organiser_email) && !a.email.eq_ignore_ascii_case(&organiser));
+        for a in &mut data.attendees {
+            a.response = "needsAction".into();
+        }
+        let chosen: Vec<String> = tx.organisation_links(meeting_id).await?.into_iter().filter(|l| !l.auto).map(|l| l.organisation_id).collect();
+        let id = tx.insert_meeting(&data).await?;
+        tx.add_local_copy(&id, &to.id).await?;
+        tx.set_organisation_links(&id, &chosen).await?;
+        if editor.id != to.id {
+            tx.set_booked_by(&id, &editor.id).await?;
+        }
+        if let Some(conn) = self.store().connection_of_user(tenant_id, &to.id).await? {
+            queue_write(&mut tx, &conn, &id, &to.id, send).await?;
+        }
+        let mut users = vec![to.id.clone()];
+        users.extend(self.crm_only_copies(&mut tx, tenant_id, &id, &to.id).await?);
+        // The old one goes as a delete does.
+        users.extend(tx.copies_of_meeting(meeting_id).await?.into_iter().map(|c| c.user_id));
+        if !tx.mark_deleted(meeting_id, version).await? {
+            return Err(EditError::Stale);
+        }
+        if self.queue_for_writer(&mut tx, tenant_id, editor, &old, send).await?.is_empty() {
+            tx.delete_meeting(meeting_id).await?;
+        }
+        tx.commit().await?;
+        self.edited(tenant_id, &users);
+        Ok(id)
     }
 
     /// What to ask before moving this meeting (the calendar asks when anyone would hear of
@@ -311,6 +407,30 @@ impl Engine {
             }
         }
         Ok(Vec::new())
+    }
+
+    /// Colleagues invited in the CRM whose calendars are not connected have the meeting in
+    /// their CRM calendar all the same; one dropped from the attendees no longer has it. (A
+    /// connected calendar gets it from its provider with the invitation, and the sync files
+    /// it under this meeting: a copy made here would only be overwritten.) Returns the users
+    /// whose calendars changed.
+    async fn crm_only_copies(&self, tx: &mut SyncTx, tenant_id: &str, meeting_id: &str, organiser: &str) -> Result<Vec<String>, EditError> {
+        let invited: BTreeSet<String> = tx.linked_attendees(meeting_id).await?.into_iter().filter_map(|a| a.user_id).filter(|u| u != organiser).collect();
+        let copies = tx.copies_of_meeting(meeting_id).await?;
+        let mut changed = Vec::new();
+        for user in &invited {
+            if !copies.iter().any(|c| &c.user_id == user) && self.store().connection_of_user(tenant_id, user).await?.is_none() {
+                tx.add_local_copy(meeting_id, user).await?;
+                changed.push(user.clone());
+            }
+        }
+        for c in copies.iter().filter(|c| c.provider_event_id.is_none() && c.user_id != organiser && !invited.contains(&c.user_id)) {
+            if self.store().connection_of_user(tenant_id, &c.user_id).await?.is_none() {
+                tx.remove_local_copy(meeting_id, &c.user_id).await?;
+                changed.push(c.user_id.clone());
+            }
+        }
+        Ok(changed)
     }
 
     fn edited(&self, tenant_id: &str, users: &[String]) {

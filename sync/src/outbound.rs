@@ -11,19 +11,22 @@
 //!   with the provider's changes and the user is told.
 //!
 //! Invitations go only when the job carries [`crate::engine::SEND`] (F-EDIT-9, sync rule 6).
+//! Which step comes next is decided by [`crate::plan`], apart from the calls that carry it out.
 
-use providers::{Changed, ProviderError, ProviderEvent, SendInvitations};
+use providers::{ProviderError, ProviderEvent, SendInvitations};
 use store::{CopyUpdate, StoreError, SyncMeeting};
 
 use crate::engine::{Engine, Fail, Run};
-use crate::fields::{apply, attendees_writable, draft, meeting_data, merge3, Fields, InFlight};
+use crate::fields::{apply, draft, meeting_data, merge3, Fields, InFlight};
 use crate::inbound::conflict_notice;
+use crate::plan::{plan, AtProvider, Known, Plan};
 
 /// Conflicting writes in a row before the job backs off (someone keeps changing the event).
 const MAX_CONFLICTS: usize = 3;
 
 impl Engine {
-    /// `send`: the meeting version the user asked to send (None: a plain save).
+    /// `send`: the meeting version the user asked to send (None: a plain save). Each step is
+    /// decided by [`plan`] from what is known so far, then carried out here.
     pub(crate) async fn write_meeting(&self, run: &mut Run, meeting_id: &str, user_id: &str, send: Option<i64>) -> Result<(), Fail> {
         let store = self.store().clone();
         let tenant = run.conn.tenant_id.clone();
@@ -36,175 +39,182 @@ impl Engine {
         let Some(copy) = copy else { return Ok(()) };
         let client = self.client(run).await?;
         let zone = m.data.time_zone.clone();
-        // A send already fulfilled (by an earlier run that died before the job was done) is
-        // not repeated.
-        let asked = send;
-        let send = asked.is_some_and(|version| copy.sent_version.is_none_or(|sent| sent < version));
-        let sending = if send { SendInvitations::Yes } else { SendInvitations::No };
-        let with_attendees = attendees_writable(run.kind, send);
         // Occurrences are found by their own id; only whole meetings carry the CRM id.
-        let findable = m.data.original_start.is_none();
-
+        let whole_meeting = m.data.original_start.is_none();
         let mut pid = copy.provider_event_id.clone();
         let mut etag = copy.etag.clone();
         // What was last agreed with the provider, and what a write whose answer never came
         // back had sent (so our own write is not taken for someone else's change).
         let mut agreed = Fields::from_json(copy.synced.as_deref());
         let mut in_flight = InFlight::parse(copy.writing.as_deref());
-        if pid.is_none() && findable {
-            if let Some(found) = client.find_by_crm_id(meeting_id).await? {
-                // Made by an earlier attempt of this job whose answer was lost. What that
-                // attempt wrote is the base: the provider's differences from it are changes
-                // made there since (the phone), the CRM's are edits made here since.
-                pid = Some(found.id.clone());
-                etag = found.etag.clone();
-                let found_fields = Fields::of(&meeting_data(&found, &zone));
-                let wrote = in_flight.landed(&found_fields).or(in_flight.newest()).cloned().unwrap_or_else(|| Fields::of(&m.data));
-                if m.deleted {
-                    self.record(run, &m, user_id, &found, &zone).await?;
-                    agreed = Some(wrote);
-                } else {
-                    let (now, needs_write) = self.absorb(run, m, user_id, &wrote, &found, &zone, with_attendees, Some(false), None).await?;
-                    m = now;
-                    agreed = Some(Fields::of(&meeting_data(&found, &zone)));
-                    if !needs_write {
-                        // The attempt did the whole job — invitations included: not sent twice.
-                        return Ok(());
-                    }
+        let mut at = match (&pid, whole_meeting) {
+            (Some(_), _) => AtProvider::Known,
+            (None, true) => AtProvider::NotLookedFor,
+            (None, false) => AtProvider::Absent,
+        };
+        let mut found: Option<ProviderEvent> = None;
+        let mut conflicts = 0;
+        loop {
+            let local = Fields::of(&m.data);
+            let known = Known {
+                kind: run.kind,
+                deleted: m.deleted,
+                at,
+                local: &local,
+                agreed: agreed.as_ref(),
+                send_asked: send.is_some(),
+                // A send already fulfilled (by an earlier run that died before the job was
+                // done) is not repeated.
+                send_owed: send.is_some_and(|version| copy.sent_version.is_none_or(|sent| sent < version)),
+                whole_meeting,
+            };
+            match plan(&known) {
+                Plan::Nothing => return Ok(()),
+                Plan::Find => {
+                    found = client.find_by_crm_id(meeting_id).await?;
+                    at = if found.is_some() { AtProvider::Found } else { AtProvider::Absent };
                 }
-            }
-        }
-
-        if m.deleted {
-            if let Some(id) = &pid {
-                match client.delete(id, etag.as_deref(), sending).await {
-                    Ok(()) | Err(ProviderError::NotFound) => {}
-                    Err(ProviderError::Conflict) => {
-                        let remote = client.get(id).await?;
-                        let remote_fields = Fields::of(&meeting_data(&remote, &zone));
-                        // Changed at the provider since we last agreed — by someone else, not
-                        // by a write of ours whose answer was lost?
-                        let ours = in_flight.landed(&remote_fields).is_some();
-                        if ours || agreed.as_ref().is_some_and(|b| b.same_for_write(&remote_fields, true)) {
-                            // Only the version moved (e.g. an attendee answered): delete it.
-                            match client.delete(id, None, sending).await {
-                                Ok(()) | Err(ProviderError::NotFound) => {}
-                                Err(e) => return Err(e.into()),
-                            }
-                        } else {
-                            return self.undelete(run, &m, user_id, &remote, &zone).await;
+                Plan::Adopt { with_attendees } => {
+                    // Made by an earlier attempt of this job whose answer was lost. What that
+                    // attempt wrote is the base: the provider's differences from it are changes
+                    // made there since (the phone), the CRM's are edits made here since.
+                    let Some(event) = found.take() else { return Err(Fail::Store(StoreError::Stale)) };
+                    pid = Some(event.id.clone());
+                    etag = event.etag.clone();
+                    at = AtProvider::Known;
+                    let found_fields = Fields::of(&meeting_data(&event, &zone));
+                    let wrote = in_flight.landed(&found_fields).or(in_flight.newest()).cloned().unwrap_or_else(|| Fields::of(&m.data));
+                    if m.deleted {
+                        self.record(run, &m, user_id, &event, &zone).await?;
+                        agreed = Some(wrote);
+                    } else {
+                        let (now, needs_write) = self.absorb(run, m, user_id, &wrote, &event, &zone, with_attendees, Some(false), None).await?;
+                        m = now;
+                        agreed = Some(found_fields);
+                        if !needs_write {
+                            // The attempt did the whole job — invitations included: not sent twice.
+                            return Ok(());
                         }
                     }
-                    Err(e) => return Err(e.into()),
                 }
-            }
-            let mut tx = store.begin_sync(&tenant).await?;
-            for c in tx.copies_of_meeting(meeting_id).await? {
-                run.touched.insert(c.user_id);
-            }
-            match tx.copy_of(meeting_id, user_id).await? {
-                // Attendees who were not told (or whose provider keeps cancelled meetings)
-                // still have it in their calendars: it stays there, and so in the CRM.
-                Some(c) => {
-                    if !tx.delete_copy(&c).await? {
-                        tx.restore_meeting(meeting_id).await?;
+                Plan::Forget => return self.forget(run, meeting_id, user_id).await,
+                Plan::Delete { send: sending } => {
+                    let id = pid.clone().unwrap_or_default();
+                    match client.delete(&id, etag.as_deref(), sending).await {
+                        Ok(()) | Err(ProviderError::NotFound) => {}
+                        Err(ProviderError::Conflict) => {
+                            let remote = client.get(&id).await?;
+                            let remote_fields = Fields::of(&meeting_data(&remote, &zone));
+                            // Changed at the provider since we last agreed — by someone else, not
+                            // by a write of ours whose answer was lost?
+                            let ours = in_flight.landed(&remote_fields).is_some();
+                            if ours || agreed.as_ref().is_some_and(|b| b.same_for_write(&remote_fields, true)) {
+                                // Only the version moved (e.g. an attendee answered): delete it.
+                                match client.delete(&id, None, sending).await {
+                                    Ok(()) | Err(ProviderError::NotFound) => {}
+                                    Err(e) => return Err(e.into()),
+                                }
+                            } else {
+                                return self.undelete(run, &m, user_id, &remote, &zone).await;
+                            }
+                        }
+                        Err(e) => return Err(e.into()),
                     }
+                    return self.forget(run, meeting_id, user_id).await;
                 }
-                None => tx.delete_meeting(meeting_id).await?,
-            }
-            tx.commit().await?;
-            run.changes += 1;
-            return Ok(());
-        }
-
-        // What a write puts at the provider: the CRM's fields — but the attendee list only
-        // when the write may carry it (otherwise the provider keeps its own).
-        let written = |m: &SyncMeeting, agreed: Option<&Fields>, with_attendees: bool| {
-            let mut f = Fields::of(&m.data);
-            if !with_attendees {
-                f.attendees = agreed.map(|a| a.attendees.clone()).unwrap_or_default();
-            }
-            f
-        };
-        // The provider answers with the event as it now is. Anything in it we did not write
-        // was changed there in between (read-after-write is not atomic at every provider) or
-        // normalised by it: merged in as a change made at the provider, not taken as agreed.
-        let Some(id) = pid else {
-            // Nothing at the provider (it was looked for above): a send an earlier attempt
-            // marked done before its create is still owed, as that create never landed.
-            let send = asked.is_some();
-            let sending = if send { SendInvitations::Yes } else { SendInvitations::No };
-            let with_attendees = attendees_writable(run.kind, send);
-            let sent = send.then_some(m.version);
-            let wrote = written(&m, None, with_attendees);
-            self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote, sent).await?;
-            let created = client.create(&draft(meeting_id, &m.data), sending).await?;
-            self.absorb(run, m, user_id, &wrote, &created, &zone, with_attendees, Some(false), sent).await?;
-            run.changes += 1;
-            return Ok(());
-        };
-
-        let sent = send.then_some(m.version);
-        for _ in 0..MAX_CONFLICTS {
-            let local = Fields::of(&m.data);
-            if !send && agreed.as_ref().is_some_and(|b| local.same_for_write(b, with_attendees)) {
-                return Ok(()); // the calendar already holds it
-            }
-            let wrote = written(&m, agreed.as_ref(), with_attendees);
-            self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote, None).await?;
-            // Only what differs from what the provider last agreed (everything when that is
-            // not known): a move writes the times and leaves an HTML body alone. With
-            // invitations the attendee list always goes along, so the provider knows whom to tell.
-            let changed = changed_fields(agreed.as_ref(), &local, with_attendees, send, findable);
-            match client.update_fields(&id, etag.as_deref(), &draft(meeting_id, &m.data), changed, sending).await {
-                Ok(updated) => {
-                    // A save made meanwhile has its own job queued.
-                    self.absorb(run, m, user_id, &wrote, &updated, &zone, with_attendees, None, sent).await?;
+                Plan::Create { send: sending, with_attendees } => {
+                    let sent = (sending == SendInvitations::Yes).then_some(m.version);
+                    let wrote = written(&m, None, with_attendees);
+                    self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote, sent).await?;
+                    let created = client.create(&draft(meeting_id, &m.data), sending).await?;
+                    // The provider answers with the event as it now is. Anything in it we did
+                    // not write was changed there in between (read-after-write is not atomic at
+                    // every provider) or normalised by it: merged in as a change made at the
+                    // provider, not taken as agreed.
+                    self.absorb(run, m, user_id, &wrote, &created, &zone, with_attendees, Some(false), sent).await?;
                     run.changes += 1;
                     return Ok(());
                 }
-                Err(ProviderError::Conflict) => {
-                    let remote = client.get(&id).await?;
-                    let remote_fields = Fields::of(&meeting_data(&remote, &zone));
-                    // Holding exactly what one of our writes sent (this one's or an earlier one
-                    // whose answer was lost): it landed, and is the base.
-                    let base = match in_flight.clone().with(wrote.clone()).landed(&remote_fields) {
-                        Some(w) => w.clone(),
-                        None => agreed.clone().unwrap_or_else(|| remote_fields.clone()),
-                    };
-                    let (now, needs_write) = self.absorb(run, m, user_id, &base, &remote, &zone, with_attendees, None, None).await?;
-                    m = now;
-                    agreed = Some(remote_fields);
-                    etag = remote.etag.clone();
-                    in_flight = InFlight::default(); // settled: the copy records the provider's state
-                    if m.deleted {
-                        return Err(Fail::Store(StoreError::Stale)); // deleted meanwhile: the job runs again as a delete
+                Plan::Update { changed, send: sending, with_attendees } => {
+                    conflicts += 1;
+                    if conflicts > MAX_CONFLICTS {
+                        return Err(Fail::Provider(ProviderError::Conflict));
                     }
-                    if !needs_write {
-                        return Ok(());
-                    }
-                }
-                Err(e @ ProviderError::Rejected { .. }) => {
-                    // The provider refused this change (not a passing failure: asking again
-                    // gets the same answer). Its version stays, and the user is told.
-                    return self.refused(run, m, user_id, &id, &zone, &e).await;
-                }
-                Err(ProviderError::NotFound) => {
-                    // Deleted at the provider meanwhile: the provider owns existence.
-                    let mut tx = store.begin_sync(&tenant).await?;
-                    if let Some(c) = tx.copy_of(meeting_id, user_id).await? {
-                        for other in tx.copies_of_meeting(meeting_id).await? {
-                            run.touched.insert(other.user_id);
+                    let id = pid.clone().unwrap_or_default();
+                    let sent = (sending == SendInvitations::Yes).then_some(m.version);
+                    let wrote = written(&m, agreed.as_ref(), with_attendees);
+                    self.note_writing(&tenant, meeting_id, user_id, &in_flight, &wrote, None).await?;
+                    match client.update_fields(&id, etag.as_deref(), &draft(meeting_id, &m.data), changed, sending).await {
+                        Ok(updated) => {
+                            // A save made meanwhile has its own job queued.
+                            self.absorb(run, m, user_id, &wrote, &updated, &zone, with_attendees, None, sent).await?;
+                            run.changes += 1;
+                            return Ok(());
                         }
-                        tx.delete_copy(&c).await?;
+                        Err(ProviderError::Conflict) => {
+                            let remote = client.get(&id).await?;
+                            let remote_fields = Fields::of(&meeting_data(&remote, &zone));
+                            // Holding exactly what one of our writes sent (this one's or an earlier
+                            // one whose answer was lost): it landed, and is the base.
+                            let base = match in_flight.clone().with(wrote.clone()).landed(&remote_fields) {
+                                Some(w) => w.clone(),
+                                None => agreed.clone().unwrap_or_else(|| remote_fields.clone()),
+                            };
+                            let (now, needs_write) = self.absorb(run, m, user_id, &base, &remote, &zone, with_attendees, None, None).await?;
+                            m = now;
+                            agreed = Some(remote_fields);
+                            etag = remote.etag.clone();
+                            in_flight = InFlight::default(); // settled: the copy records the provider's state
+                            if m.deleted {
+                                return Err(Fail::Store(StoreError::Stale)); // deleted meanwhile: the job runs again as a delete
+                            }
+                            if !needs_write {
+                                return Ok(());
+                            }
+                        }
+                        Err(e @ ProviderError::Rejected { .. }) => {
+                            // The provider refused this change (not a passing failure: asking
+                            // again gets the same answer). Its version stays, and the user is told.
+                            return self.refused(run, m, user_id, &id, &zone, &e).await;
+                        }
+                        Err(ProviderError::NotFound) => {
+                            // Deleted at the provider meanwhile: the provider owns existence.
+                            let mut tx = store.begin_sync(&tenant).await?;
+                            if let Some(c) = tx.copy_of(meeting_id, user_id).await? {
+                                for other in tx.copies_of_meeting(meeting_id).await? {
+                                    run.touched.insert(other.user_id);
+                                }
+                                tx.delete_copy(&c).await?;
+                            }
+                            tx.commit().await?;
+                            return Ok(());
+                        }
+                        Err(e) => return Err(e.into()),
                     }
-                    tx.commit().await?;
-                    return Ok(());
                 }
-                Err(e) => return Err(e.into()),
             }
         }
-        Err(Fail::Provider(ProviderError::Conflict))
+    }
+
+    /// After a CRM delete: the user's copy goes, and with it the meeting when no provider has
+    /// it any more. Attendees who were not told (or whose provider keeps cancelled meetings)
+    /// still have it in their calendars: it stays there, and so in the CRM.
+    async fn forget(&self, run: &mut Run, meeting_id: &str, user_id: &str) -> Result<(), Fail> {
+        let mut tx = self.store().begin_sync(&run.conn.tenant_id).await?;
+        for c in tx.copies_of_meeting(meeting_id).await? {
+            run.touched.insert(c.user_id);
+        }
+        match tx.copy_of(meeting_id, user_id).await? {
+            Some(c) => {
+                if !tx.delete_copy(&c).await? {
+                    tx.restore_meeting(meeting_id).await?;
+                }
+            }
+            None => tx.delete_meeting(meeting_id).await?,
+        }
+        tx.commit().await?;
+        run.changes += 1;
+        Ok(())
     }
 
     /// A change the provider refused: the meeting takes the provider's version again, the
@@ -337,57 +347,12 @@ impl Engine {
     }
 }
 
-/// Which fields an update writes: those where the CRM's meeting differs from what the
-/// provider last agreed (all when nothing was agreed yet), the attendee list whenever
-/// invitations go out (the provider tells whom it lists), and the CRM id on whole meetings.
-fn changed_fields(agreed: Option<&Fields>, local: &Fields, with_attendees: bool, send: bool, whole_meeting: bool) -> Changed {
-    let Some(a) = agreed else {
-        // Every field the CRM has — but not a whole replacement, which would drop what the
-        // CRM does not model (conference data, recurrence).
-        return Changed { attendees: with_attendees, crm_id: whole_meeting, everything: false, ..Changed::ALL };
-    };
-    Changed {
-        subject: a.subject != local.subject,
-        location: a.location != local.location,
-        description: a.description != local.description,
-        time: (a.start, a.end, a.all_day) != (local.start, local.end, local.all_day),
-        private: a.private != local.private,
-        attendees: with_attendees && (send || a.attendees != local.attendees),
-        crm_id: whole_meeting,
-        everything: false,
+/// What a write puts at the provider: the CRM's fields — but the attendee list only when the
+/// write may carry it (otherwise the provider keeps its own).
+fn written(m: &SyncMeeting, agreed: Option<&Fields>, with_attendees: bool) -> Fields {
+    let mut f = Fields::of(&m.data);
+    if !with_attendees {
+        f.attendees = agreed.map(|a| a.attendees.clone()).unwrap_or_default();
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::BTreeSet;
-
-    fn f(start: i64) -> Fields {
-        Fields {
-            subject: "Visit".into(),
-            location: "Harbour".into(),
-            description: "Agenda".into(),
-            start,
-            end: start + 3600,
-            all_day: false,
-            private: false,
-            attendees: BTreeSet::from(["ida@kunde.example".to_string()]),
-        }
-    }
-
-    #[test]
-    fn a_move_writes_only_the_times() {
-        // F-X-10
-        let c = changed_fields(Some(&f(0)), &f(1800), true, false, true);
-        assert_eq!(c, Changed { time: true, crm_id: true, ..Default::default() });
-        // With updates to the attendees: their list goes along.
-        let c = changed_fields(Some(&f(0)), &f(1800), true, true, true);
-        assert_eq!(c, Changed { time: true, attendees: true, crm_id: true, ..Default::default() });
-        // Graph without sending never writes attendees.
-        assert!(!changed_fields(Some(&f(0)), &f(1800), false, false, false).attendees);
-        // Nothing agreed yet: everything, but not what the provider must keep (recurrence, free/busy).
-        let c = changed_fields(None, &f(0), true, false, true);
-        assert!(c.description && c.time && c.attendees && !c.everything);
-    }
+    f
 }

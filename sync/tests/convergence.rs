@@ -186,6 +186,7 @@ async fn apply(rig: &mut Rig, model: &mut Model, op: &Op) {
                 subject: format!("{name} created"),
                 location: "Room 1".into(),
                 description: String::new(),
+                keep_html_description: false,
                 start,
                 end: start + Duration::minutes(30),
                 all_day: false,
@@ -260,6 +261,8 @@ async fn apply(rig: &mut Rig, model: &mut Model, op: &Op) {
                 subject: renamed.clone(),
                 location: current.data.location.clone(),
                 description: current.data.description.clone(),
+                // As the editor does: an HTML body (Graph's) stays as it is.
+                keep_html_description: current.data.description_html,
                 start: current.data.start,
                 end: current.data.end,
                 all_day: false,

@@ -10,7 +10,7 @@ use common::{at, day, Rig};
 use emulator::model::{FaultKind, MessageKind};
 use providers::{Attendee, EventDraft, EventKind, EventTime, ProviderKind, SendInvitations};
 use sqlx::Row;
-use sync::MeetingInput;
+use sync::{EditError, MeetingInput};
 
 fn phone_draft(subject: &str, start: chrono::DateTime<chrono::Utc>, minutes: i64) -> EventDraft {
     EventDraft::new(subject, EventTime::At(start), EventTime::At(start + Duration::minutes(minutes)), "Europe/Copenhagen")
@@ -21,6 +21,7 @@ fn input(subject: &str, start: chrono::DateTime<chrono::Utc>, attendees: &[Strin
         subject: subject.into(),
         location: "Room 4".into(),
         description: "Agenda".into(),
+        keep_html_description: false,
         start,
         end: start + Duration::hours(1),
         all_day: false,
@@ -405,8 +406,50 @@ async fn a_move_the_provider_refuses_goes_back_and_says_why(kind: ProviderKind) 
     rig.finish().await;
 }
 
+async fn a_meeting_dragged_to_a_colleagues_lane_is_booked_for_them(kind: ProviderKind) {
+    // F-EDIT-2: a new meeting in Bob's calendar, organised by him, booked by Alice; hers is gone.
+    let rig = Rig::new(kind).await;
+    rig.drain().await;
+    let (alice, bob) = (rig.user("alice").clone(), rig.user("bob").clone());
+    let guest = "ida@fjord.example".to_string();
+    let id = rig.engine.create_meeting(&rig.tenant, &alice, &alice, &input("Fjord visit", at(10), std::slice::from_ref(&guest)), false).await.unwrap();
+    rig.drain().await;
+    let m = rig.store.sync_meeting(&rig.tenant, &id).await.unwrap().unwrap();
+    let moved = rig.engine.rebook_meeting(&rig.tenant, &alice, &id, m.version, &bob, at(11), at(12), false).await.unwrap();
+    rig.drain().await;
+    let n = rig.store.sync_meeting(&rig.tenant, &moved).await.unwrap().unwrap();
+    assert_eq!((n.organiser_user_id.as_deref(), n.booked_by_user_id.as_deref()), (Some(bob.id.as_str()), Some(alice.id.as_str())));
+    assert_eq!((n.data.subject.as_str(), n.data.location.as_str(), n.data.start), ("Fjord visit", "Room 4", at(11)));
+    let ev = rig.phone("bob").find_by_crm_id(&moved).await.unwrap().expect("in Bob's calendar at the provider");
+    assert_eq!(ev.subject, "Fjord visit");
+    if kind != ProviderKind::Graph {
+        // (Graph is given attendees only with invitations: it mails whomever it lists.)
+        assert!(ev.attendees.iter().any(|a| a.email == guest), "{:?}", ev.attendees);
+    }
+    assert!(rig.phone("alice").find_by_crm_id(&id).await.unwrap().is_none(), "gone from Alice's calendar");
+    assert!(rig.store.sync_meeting(&rig.tenant, &id).await.unwrap().is_none());
+    assert_eq!(rig.crm("bob").await, vec![("Fjord visit".to_string(), at(11))]);
+    assert_eq!(rig.outbox(), vec![], "without sending, nobody hears of it");
+
+    // Back into Alice's calendar, telling the guest: the new invitation and the cancellation.
+    let back = rig.engine.rebook_meeting(&rig.tenant, &bob, &moved, n.version, &alice, at(11), at(12), true).await.unwrap();
+    rig.drain().await;
+    let mut told: Vec<MessageKind> = rig.outbox().into_iter().filter(|(_, to)| *to == guest).map(|(k, _)| k).collect();
+    told.sort_by_key(|k| format!("{k:?}"));
+    // (Bob's event was made without invitations: Graph never had the guest to cancel for.)
+    let expected = if kind == ProviderKind::Graph { vec![MessageKind::Invite] } else { vec![MessageKind::Cancel, MessageKind::Invite] };
+    assert_eq!(told, expected);
+    assert!(rig.phone("alice").find_by_crm_id(&back).await.unwrap().is_some());
+    // An occurrence of a series, or a meeting into its own organiser's calendar, is not rebooked.
+    let m = rig.store.sync_meeting(&rig.tenant, &back).await.unwrap().unwrap();
+    let err = rig.engine.rebook_meeting(&rig.tenant, &alice, &back, m.version, &alice, at(11), at(12), false).await.unwrap_err();
+    assert!(matches!(err, EditError::Invalid { .. }), "{err:?}");
+    rig.finish().await;
+}
+
 per_provider!(
     a_move_writes_only_the_times_and_keeps_the_body,
+    a_meeting_dragged_to_a_colleagues_lane_is_booked_for_them,
     a_move_the_provider_refuses_goes_back_and_says_why,
     a_first_sync_brings_the_calendar_in_and_sends_nothing,
     phone_edits_and_deletions_arrive_incrementally,

@@ -47,7 +47,13 @@ pub struct MeetingForm {
     pub calendar_user: String,
     pub subject: String,
     pub location: String,
+    /// As text: a plain description, or the text of an HTML body (what "Edit as text" starts from).
     pub description: String,
+    /// The meeting's HTML body (Outlook's, Google's), sanitised on the server for showing:
+    /// links work, scripts, styles and remote images are gone. Output only.
+    pub rich_description: Option<String>,
+    /// Keep that HTML body as it is (true until the user rewrites the description as text).
+    pub keep_rich_description: bool,
     /// `YYYY-MM-DD` and `HH:MM` in the viewer's zone.
     pub start_date: String,
     pub start_time: String,
@@ -141,14 +147,17 @@ pub enum MoveOutcome {
     Ask { attendees: usize, can_keep_quiet: bool },
     /// Moved; the meeting's new version (for an undo).
     Moved { version: i64 },
+    /// Booked into the calendar of the colleague `name` (dragged to their lane).
+    Booked { name: String },
 }
 
 /// Moves (or resizes) a meeting to `start`–`end` (`YYYY-MM-DDTHH:MM`, the viewer's wall
-/// clock). `send`: None asks first when there are attendees; Some(answer) saves with or
-/// without updates to them.
+/// clock); `to`: into that colleague's calendar (dragged to their lane in the schedule).
+/// `send`: None asks first when there are attendees; Some(answer) saves with or without
+/// updates to them.
 #[server(endpoint = "meeting-move", input = crate::codec::Json, output = crate::codec::Json)]
-pub async fn move_meeting(id: String, version: i64, start: String, end: String, send: Option<bool>) -> Result<MoveOutcome, AppError> {
-    crate::error::respond(server::move_to(&id, version, &start, &end, send).await)
+pub async fn move_meeting(id: String, version: i64, start: String, end: String, send: Option<bool>, to: Option<String>) -> Result<MoveOutcome, AppError> {
+    crate::error::respond(server::move_to(&id, version, &start, &end, send, to.as_deref()).await)
 }
 
 #[cfg(feature = "ssr")]
@@ -198,7 +207,9 @@ mod server {
             calendar_user: String::new(),
             subject: m.data.subject.clone(),
             location: m.data.location.clone(),
-            description: m.data.description.clone(),
+            description: sync::fields::description_text(&m.data.description, m.data.description_html),
+            rich_description: m.data.description_html.then(|| sanitised(&m.data.description)),
+            keep_rich_description: m.data.description_html,
             start_date: start.date().to_string(),
             start_time: domain::calendar::hh_mm(start),
             end_date: end.date().to_string(),
@@ -244,6 +255,17 @@ mod server {
             .collect())
     }
 
+    /// An HTML body as the editor may show it: the tags of formatted text and links (opening
+    /// in a new tab, without the referrer), nothing that runs, styles the page or loads from
+    /// elsewhere (images would tell the sender the meeting was opened).
+    fn sanitised(html: &str) -> String {
+        ammonia::Builder::default()
+            .rm_tags(["img"])
+            .set_tag_attribute_value("a", "target", "_blank")
+            .clean(html)
+            .to_string()
+    }
+
     /// The form's times as UTC instants, in the viewer's zone; each unreadable part is named.
     fn times(form: &MeetingForm, tz: Tz) -> Result<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>), AppError> {
         let date = |s: &str, field: &str| s.trim().parse::<NaiveDate>().map_err(|_| AppError::field(field, Problem::NotADate));
@@ -268,6 +290,7 @@ mod server {
             subject: form.subject.clone(),
             location: form.location.clone(),
             description: form.description.clone(),
+            keep_html_description: form.keep_rich_description,
             start,
             end,
             all_day: form.all_day,
@@ -294,16 +317,7 @@ mod server {
             None => {
                 // Into the viewer's calendar, or a colleague's whose calendar is connected
                 // (booking on their behalf: F-EDIT-2).
-                let calendar = if form.calendar_user.is_empty() || form.calendar_user == ctx.user.id {
-                    ctx.user.clone()
-                } else {
-                    check_len("calendar", &form.calendar_user, 64)?;
-                    let u = ctx.store.user(ctx.tenant(), &form.calendar_user).await.map_err(|_| AppError::field("calendar", Problem::NotAChoice))?;
-                    if ctx.store.connection_of_user(ctx.tenant(), &u.id).await?.is_none() {
-                        return Err(AppError::field("calendar", Problem::NotAChoice));
-                    }
-                    u
-                };
+                let calendar = bookable_calendar(&ctx, &form.calendar_user, "calendar").await?;
                 Ok(ctx.engine.create_meeting(ctx.tenant(), &ctx.user, &calendar, &input, send).await?)
             }
             Some(id) => {
@@ -313,21 +327,46 @@ mod server {
         }
     }
 
+    /// The calendar a meeting may be booked into: the viewer's own ("" or their id), or a
+    /// colleague's whose calendar is connected (booking on their behalf: F-EDIT-2).
+    async fn bookable_calendar(ctx: &Ctx, user_id: &str, field: &'static str) -> Result<store::User, AppError> {
+        if user_id.is_empty() || user_id == ctx.user.id {
+            return Ok(ctx.user.clone());
+        }
+        check_len(field, user_id, 64)?;
+        let u = ctx.store.user(ctx.tenant(), user_id).await.map_err(|_| AppError::field(field, Problem::NotAChoice))?;
+        if ctx.store.connection_of_user(ctx.tenant(), &u.id).await?.is_none() {
+            return Err(AppError::field(field, Problem::NotAChoice));
+        }
+        Ok(u)
+    }
+
     pub async fn delete(id: &str, version: i64, send: bool) -> Result<(), AppError> {
         let ctx = Ctx::signed_in().await?;
         Ok(ctx.engine.delete_meeting(ctx.tenant(), &ctx.user, id, version, send).await?)
     }
 
-    pub async fn move_to(id: &str, version: i64, start: &str, end: &str, send: Option<bool>) -> Result<MoveOutcome, AppError> {
+    pub async fn move_to(id: &str, version: i64, start: &str, end: &str, send: Option<bool>, to: Option<&str>) -> Result<MoveOutcome, AppError> {
         let ctx = Ctx::signed_in().await?;
         check_len("id", id, 64)?;
         let at = |s: &str, field: &str| NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").map_err(|_| AppError::field(field, Problem::NotATime));
         let (start, end) = (local_to_utc(at(start, "start")?, ctx.tz), local_to_utc(at(end, "end")?, ctx.tz));
+        // Into another colleague's lane: booked for them (F-EDIT-2), unless it is theirs already.
+        let to = match to {
+            Some(user) => Some(bookable_calendar(&ctx, user, "to").await?),
+            None => None,
+        };
+        let organiser = ctx.engine.meeting_for(ctx.tenant(), &ctx.user, id).await?.meeting.organiser_user_id;
+        let to = to.filter(|u| organiser.as_deref() != Some(u.id.as_str()));
         if send.is_none() {
             let q = ctx.engine.move_question(ctx.tenant(), &ctx.user, id).await?;
             if q.attendees > 0 {
                 return Ok(MoveOutcome::Ask { attendees: q.attendees, can_keep_quiet: q.can_keep_quiet });
             }
+        }
+        if let Some(to) = to {
+            ctx.engine.rebook_meeting(ctx.tenant(), &ctx.user, id, version, &to, start, end, send.unwrap_or(false)).await?;
+            return Ok(MoveOutcome::Booked { name: to.display_name });
         }
         let version = ctx.engine.move_meeting(ctx.tenant(), &ctx.user, id, version, start, end, send.unwrap_or(false)).await?;
         Ok(MoveOutcome::Moved { version })

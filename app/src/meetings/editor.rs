@@ -21,6 +21,9 @@ pub fn EditorDialog(form: MeetingForm, editor: Editor) -> impl IntoView {
     let subject = RwSignal::new(form.subject.clone());
     let location = RwSignal::new(form.location.clone());
     let description = RwSignal::new(form.description.clone());
+    // An HTML body is shown as it is and kept, until the user rewrites it as text.
+    let keep_rich = RwSignal::new(form.keep_rich_description && form.rich_description.is_some());
+    let rich = StoredValue::new(form.rich_description.clone());
     let start_date = RwSignal::new(form.start_date.clone());
     let start_time = RwSignal::new(form.start_time.clone());
     let end_date = RwSignal::new(form.end_date.clone());
@@ -42,6 +45,9 @@ pub fn EditorDialog(form: MeetingForm, editor: Editor) -> impl IntoView {
         subject: subject.get_untracked(),
         location: location.get_untracked(),
         description: description.get_untracked(),
+        keep_rich_description: keep_rich.get_untracked(),
+        // Shown only; the server keeps the body itself.
+        rich_description: None,
         start_date: start_date.get_untracked(),
         start_time: start_time.get_untracked(),
         end_date: end_date.get_untracked(),
@@ -170,7 +176,23 @@ pub fn EditorDialog(form: MeetingForm, editor: Editor) -> impl IntoView {
                 {move || end_error.get().map(|m| view! { <p class="field-error wide" role="alert">{m}</p> })}
                 {move || clashes.with(|c| (!c.is_empty() && users.with(|u| !u.is_empty())).then(|| view! { <p class="clash-note wide" role="status">{tdf!(l, editor.overlaps, what = c.join(", "))}</p> }))}
                 <TextField name="location" value=location class="wide" error=field_error(error, "location")>{td_string!(l, editor.location)}</TextField>
-                <TextArea name="description" value=description class="wide" rows=4 error=field_error(error, "description")>{td_string!(l, editor.description)}</TextArea>
+                {move || match rich.get_value().filter(|_| keep_rich.get()) {
+                    Some(html) => view! {
+                        <div class="rich-description wide" role="group" aria-labelledby="f-description-label">
+                            <span class="label" id="f-description-label">{td_string!(l, editor.description)}</span>
+                            <div class="rich" inner_html=html></div>
+                            <p class="hint">{td_string!(l, editor.rich_kept)}</p>
+                            {(!fixed.get_untracked()).then(|| view! {
+                                <button type="button" class="btn" on:click=move |_| keep_rich.set(false)>{td_string!(l, editor.edit_as_text)}</button>
+                            })}
+                        </div>
+                    }
+                    .into_any(),
+                    None => view! {
+                        <TextArea name="description" value=description class="wide" rows=4 error=field_error(error, "description")>{td_string!(l, editor.description)}</TextArea>
+                    }
+                    .into_any(),
+                }}
                 <CheckField name="private" value=private class="wide">{td_string!(l, editor.private)}</CheckField>
                 </fieldset>
                 <Show when=has_attendees>

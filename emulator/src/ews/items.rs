@@ -91,6 +91,8 @@ pub struct Shape {
     pub base: Base,
     pub extra: Vec<String>,
     pub ext: Vec<ExtUri>,
+    /// `BodyType`: Text or HTML converts the body; Best (the default) gives it as stored.
+    pub body_type: Option<String>,
 }
 
 /// Properties of the Default shape (calendar items).
@@ -123,7 +125,7 @@ const COMPLEX: &[&str] = &[
 
 impl Shape {
     pub fn id_only() -> Shape {
-        Shape { base: Base::IdOnly, extra: Vec::new(), ext: Vec::new() }
+        Shape { base: Base::IdOnly, extra: Vec::new(), ext: Vec::new(), body_type: None }
     }
 
     pub fn parse(el: Option<&Element>) -> Result<Shape, Fault> {
@@ -134,7 +136,12 @@ impl Shape {
             Some("AllProperties") => Base::All,
             other => return Err(Fault::schema(format!("invalid BaseShape {other:?}"))),
         };
-        let mut shape = Shape { base, extra: Vec::new(), ext: Vec::new() };
+        let body_type = match el.child_text(T, "BodyType") {
+            None | Some("Best") => None,
+            Some(t @ ("Text" | "HTML")) => Some(t.to_string()),
+            Some(other) => return Err(Fault::schema(format!("invalid BodyType {other:?}"))),
+        };
+        let mut shape = Shape { base, extra: Vec::new(), ext: Vec::new(), body_type };
         if let Some(add) = el.child(T, "AdditionalProperties") {
             for p in &add.children {
                 if p.is(T, "FieldURI") {
@@ -271,8 +278,13 @@ pub fn calendar_item(w: &mut W, r: &Render, ev: &Event, inst: Option<&Instance>)
         w.leaf("t:Sensitivity", sensitivity_name(f.sensitivity));
     }
     if want("item:Body") {
-        let kind = if f.body.trim_start().starts_with('<') { "HTML" } else { "Text" };
-        w.leaf_a("t:Body", &[("BodyType", kind)], &f.body);
+        let html = match r.shape.body_type.as_deref() {
+            Some("Text") => false,
+            Some(_) => true,
+            None => crate::body::is_html(&f.body),
+        };
+        let body = if html { crate::body::as_html(&f.body) } else { crate::body::as_text(&f.body) };
+        w.leaf_a("t:Body", &[("BodyType", if html { "HTML" } else { "Text" })], &body);
     }
     if want("item:DateTimeCreated") {
         w.leaf("t:DateTimeCreated", fmt_dt(ev.created));

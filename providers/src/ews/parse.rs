@@ -310,6 +310,7 @@ pub fn event(item: &Element) -> Result<ProviderEvent> {
         subject: text("Subject"),
         location: text("Location"),
         description: text("Body"),
+        description_html: item.child(T, "Body").and_then(|b| b.attr("BodyType")).is_some_and(|t| t.eq_ignore_ascii_case("HTML")),
         start: start_t,
         end: end_t,
         time_zone: tz.map(|z| z.name().to_string()),

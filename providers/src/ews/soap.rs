@@ -102,10 +102,12 @@ const FULL_PROPERTIES: &[&str] = &[
 /// Properties a calendar view needs to page and to tie occurrences to their series.
 const VIEW_PROPERTIES: &[&str] = &["calendar:Start", "calendar:End", "calendar:CalendarItemType", "calendar:UID"];
 
-fn shape(props: &[&str], crm_id: bool, text_body: bool) -> String {
+fn shape(props: &[&str], crm_id: bool, body: bool) -> String {
     let mut x = String::from("<m:ItemShape><t:BaseShape>IdOnly</t:BaseShape>");
-    if text_body {
-        x.push_str("<t:BodyType>Text</t:BodyType>");
+    if body {
+        // The body as Exchange keeps it (HTML for Outlook's meetings, with their links and
+        // the Teams join link); the answer's Body says which.
+        x.push_str("<t:BodyType>Best</t:BodyType>");
     }
     x.push_str("<t:AdditionalProperties>");
     for p in props {
@@ -243,7 +245,7 @@ pub fn fields(draft: &EventDraft) -> Result<Vec<Field>> {
     Ok(vec![
         field("item:Subject", text("Subject", &draft.subject)),
         field("item:Sensitivity", text("Sensitivity", if draft.private { "Private" } else { "Normal" })),
-        field("item:Body", Some(format!(r#"<t:Body BodyType="Text">{}</t:Body>"#, escape(&draft.description)))),
+        field("item:Body", Some(format!(r#"<t:Body BodyType="{}">{}</t:Body>"#, if draft.description_html { "HTML" } else { "Text" }, escape(&draft.description)))),
         Field {
             uri: CRM_ID_URI.to_string(),
             value: draft.crm_id.as_deref().map(|id| {
