@@ -70,7 +70,6 @@ async fn every_role_reads_edits_and_deletes_only_what_it_may() {
         assert_eq!(code, StatusCode::OK, "{form}");
         form.as_str().unwrap().to_string()
     };
-    let _ = olga;
 
     let own = meeting(&s, "Pipeline review").await; // Anna organises; nobody attends
     let colleagues = meeting(&s, "Contract review with Helios").await; // Ben organises
@@ -143,6 +142,18 @@ async fn every_role_reads_edits_and_deletes_only_what_it_may() {
             }
         }
     }
+    // Dragging a meeting into a colleague's lane books it for them (F-EDIT-2), by the same rule:
+    // an attendee may not take it into their own calendar, and nobody books into another
+    // company's.
+    let carla_id = s.store.user_for_sign_in("carla@nordlys.example").await.unwrap().unwrap().0.id;
+    let (_, form) = post(&carla, &s.base, "meeting", json!({ "id": &attended })).await;
+    let moving = |to: &str| json!({ "id": &attended, "version": form["version"], "start": "2026-12-08T10:00", "end": "2026-12-08T11:00", "send": false, "to": to });
+    let (code, body) = post(&carla, &s.base, "meeting-move", moving(&carla_id)).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "an attendee rebooked it: {body}");
+    let (code, body) = post(&anna, &s.base, "meeting-move", moving(&olga.id)).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "booked into another company's calendar: {body}");
+    assert_eq!(subject_of(&s, &attended).await.as_deref(), Some("Weekly sales stand-up"));
+
     // Those who may, delete.
     for (client, id) in [(&anna, &own), (&admin, &colleagues), (&ben, &private), (&olga_client, &theirs)] {
         let (_, form) = post(client, &s.base, "meeting", json!({ "id": id })).await;

@@ -51,8 +51,10 @@ pub struct MeetingForm {
     pub description: String,
     /// The meeting's HTML body (Outlook's, Google's), sanitised on the server for showing:
     /// links work, scripts, styles and remote images are gone. Output only.
+    #[serde(default)]
     pub rich_description: Option<String>,
     /// Keep that HTML body as it is (true until the user rewrites the description as text).
+    #[serde(default)]
     pub keep_rich_description: bool,
     /// `YYYY-MM-DD` and `HH:MM` in the viewer's zone.
     pub start_date: String,
