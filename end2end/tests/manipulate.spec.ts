@@ -112,15 +112,17 @@ test('a meeting dragged into a colleague\u2019s lane in the schedule is booked f
   expect((await storedEvent(server.emulator, 'ben@nordlys.example', 'Handover call'))!.start).toBe(at(11).toISOString());
   await expect.poll(async () => (await storedEvent(server.emulator, anna.email, 'Handover call'))?.start ?? 'gone').toBe('gone');
 
-  // By keyboard: Alt + up takes it into the lane above (Anna's own), Enter books it there.
-  const booked = ben.locator('.event', { hasText: 'Handover call' });
-  await booked.focus();
-  await page.keyboard.press('Alt+ArrowUp');
-  await expect(page.locator('.lane').first().locator('.ghost')).toHaveCount(1);
+  // By keyboard: Alt + down takes a meeting into the lane below (Ben's), Enter books it there.
+  await phoneCreate(server.emulator, anna, 'Kick-off prep', at(13));
+  const mine = page.locator('.lane').first().locator('.event', { hasText: 'Kick-off prep' });
+  await expect(mine).toBeVisible({ timeout: 20_000 });
+  await mine.focus();
+  await page.keyboard.press('Alt+ArrowDown');
+  await expect(ben.locator('.ghost')).toHaveCount(1);
   await page.keyboard.press('Enter');
-  await expect(page.locator('.lane').first().locator('.event', { hasText: 'Handover call' })).toBeVisible();
-  await expect.poll(async () => (await storedMeeting(server.emulator, anna.email, 'Handover call'))?.organizer ?? '', { timeout: 20_000 }).toBe(anna.email);
-  await expect.poll(async () => (await storedEvent(server.emulator, 'ben@nordlys.example', 'Handover call'))?.start ?? 'gone').toBe('gone');
+  await expect(ben.locator('.event', { hasText: 'Kick-off prep' })).toBeVisible();
+  await expect.poll(async () => (await storedMeeting(server.emulator, 'ben@nordlys.example', 'Kick-off prep'))?.organizer ?? '', { timeout: 20_000 }).toBe('ben@nordlys.example');
+  await expect.poll(async () => (await storedEvent(server.emulator, anna.email, 'Kick-off prep'))?.start ?? 'gone').toBe('gone');
 });
 
 test('dragging a meeting without attendees moves it at once, at the provider too, and Undo puts it back', async ({ page, server }) => {
