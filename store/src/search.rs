@@ -15,7 +15,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Person => "person",
             Kind::Organisation => "organisation",
@@ -47,15 +47,26 @@ fn prefix_end(prefix: &str) -> String {
     format!("{prefix}{}", char::MAX)
 }
 
+/// The words a record's text is indexed by (at most 32, each cut to 64 characters).
+pub(crate) fn index_words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in words(text).into_iter().take(32).map(|w| w.chars().take(64).collect::<String>()) {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
 /// (Re)writes a record's words, in the caller's transaction or on the pool.
 pub(crate) async fn index(db: &mut AnyConnection, tenant_id: &str, kind: Kind, record_id: &str, text: &str) -> Result<()> {
     sqlx::query("DELETE FROM search_words WHERE record_id = $1 AND kind = $2").bind(record_id).bind(kind.as_str()).execute(&mut *db).await?;
-    for w in words(text).into_iter().take(32) {
+    for w in index_words(text) {
         sqlx::query("INSERT INTO search_words (tenant_id, kind, record_id, word) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
             .bind(tenant_id)
             .bind(kind.as_str())
             .bind(record_id)
-            .bind(w.chars().take(64).collect::<String>())
+            .bind(w)
             .execute(&mut *db)
             .await?;
     }

@@ -130,3 +130,19 @@ async fn incoming_meetings_are_linked_to_their_attendees_organisations() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_benchmarks_bulk_persons_are_found_as_records_written_one_by_one() {
+    // F-EDIT-1: the page benchmark's 100,000 persons come from this loader.
+    on_each_backend(|s| async move {
+        let t = s.create_tenant("Bench").await.unwrap();
+        store::testing::bulk_persons(&s, &t.id, 10, 400).await.unwrap();
+        let found = s.search(&t.id, SearchKind::Person, "soren", &[], 20).await.unwrap();
+        assert_eq!(found.len(), 20, "{found:?}");
+        assert!(found.iter().all(|f| domain::search::matches(&format!("{} {} {}", f.name, f.email, f.organisation), "soren")), "{found:?}");
+        assert!(found.iter().all(|f| !f.organisation.is_empty() && f.email.ends_with(".example")));
+        let orgs = s.search(&t.id, SearchKind::Organisation, "org3", &[], 20).await.unwrap();
+        assert_eq!(orgs.len(), 1, "{orgs:?}");
+    })
+    .await;
+}
