@@ -1,4 +1,4 @@
-import { test, expect, signIn, hydrated, catalogue, pageWords, DANISH, Page } from './fixtures';
+import { test, expect, signIn, hydrated, catalogue, pageWords, accessible, DANISH, Page } from './fixtures';
 import { todayIn } from './dates';
 
 // The Danish run (F-X-6): a Danish browser gets the sign-in page and — with no language chosen
@@ -83,6 +83,26 @@ test('the editor speaks Danish and takes Danish dates and 24-hour times', async 
   await page.goto('/calendar?view=day&date=2027-01-05');
   await hydrated(page);
   await expect(page.locator('.day-col:visible .event', { hasText: 'Møde med Fjord' })).toHaveAttribute('aria-label', /14:30 til 15:15/);
+});
+
+test('the editor\'s people boxes, side panel and find a time are Danish and accessible', async ({ page }) => {
+  // F-EDIT-1, F-EDIT-4, F-X-6
+  await signIn(page, undefined, undefined, '/calendar', DANISH);
+  await expect(page.locator('.sync-state')).toHaveAttribute('data-sync-state', 'ok', { timeout: 20_000 });
+  await page.getByRole('button', { name: 'Nyt møde' }).click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Emne').fill('Planlægning med Ben');
+  const colleagues = dialog.getByRole('combobox', { name: 'Kolleger' });
+  await colleagues.fill('ben');
+  await expect(dialog.getByRole('option', { name: /Ben Carter/ })).toBeVisible();
+  await colleagues.press('Enter');
+  const panel = dialog.getByRole('region', { name: 'Hvem er ledig' });
+  await expect(panel).toBeVisible();
+  await expect(panel.getByText(/synkroniseret|lige nu|min/).first()).toBeVisible();
+  await panel.getByRole('button', { name: 'Find et tidspunkt' }).click();
+  await expect(panel.getByRole('button', { name: /Brug / }).first()).toBeVisible();
+  await noEnglishLeft(page, 'editor with the side panel');
+  await accessible(page, 'Danish editor with the side panel');
 });
 
 test('the settings page is Danish too', async ({ page }) => {

@@ -1,4 +1,4 @@
-import { test, expect, signIn, hydrated, Page } from './fixtures';
+import { test, expect, signIn, hydrated, accessible, Page } from './fixtures';
 import { todayIn, addDays } from './dates';
 
 // A phone-sized screen (390 × 844, F-X-7): no sideways scrolling, three days of the week, the
@@ -80,6 +80,33 @@ test('a tap on a slot opens a one-column editor that fits the screen, and the me
   await dialog.getByLabel('Subject').fill('Made on the phone screen');
   await dialog.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(page.locator('.day-col:visible .event', { hasText: 'Made on the phone screen' })).toBeVisible();
+});
+
+test('the editor\'s people boxes and side panel fit the screen, one under the other', async ({ page }) => {
+  // F-EDIT-1, F-EDIT-4, F-X-7
+  await signIn(page, undefined, undefined, `/calendar?view=day&date=${todayIn()}`);
+  await expect(page.locator('.sync-state')).toHaveAttribute('data-sync-state', 'ok', { timeout: 20_000 });
+  await page.getByRole('button', { name: 'New meeting' }).first().click();
+  const dialog = page.getByRole('dialog');
+  await dialog.getByLabel('Subject').fill('Planning on the phone');
+  const colleagues = dialog.getByRole('combobox', { name: 'Colleagues' });
+  await colleagues.fill('ben');
+  await expect(dialog.getByRole('option', { name: /Ben Carter/ })).toBeVisible();
+  await colleagues.press('Enter');
+  const panel = dialog.getByRole('region', { name: 'Who is free' });
+  await expect(panel).toBeVisible();
+  await noSideways(page, 'editor with the side panel');
+  // The panel below the form, not squeezed beside it; the boxes one per row.
+  const form = (await page.locator('form.editor').boundingBox())!;
+  const side = (await panel.boundingBox())!;
+  expect(side.y).toBeGreaterThanOrEqual(form.y + form.height - 1);
+  const boxes = await page.locator('fieldset.people-boxes').evaluate((f) => getComputedStyle(f).gridTemplateColumns.split(' ').length);
+  expect(boxes).toBe(1);
+  // A chosen colleague can be taken off with a finger (44 px).
+  const remove = dialog.getByRole('button', { name: 'Remove Ben Carter' });
+  const r = (await remove.boundingBox())!;
+  expect(Math.min(r.width, r.height)).toBeGreaterThanOrEqual(44);
+  await accessible(page, 'phone editor with the side panel');
 });
 
 test('the configuration pages fit the screen', async ({ page }) => {

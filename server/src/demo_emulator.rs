@@ -82,7 +82,7 @@ fn seed(s: &mut State, now: DateTime<Utc>) {
         let d = now.date_naive();
         d - Duration::days(d.weekday().num_days_from_monday() as i64)
     };
-    for (email, _, tz) in MAILBOXES {
+    for (email, provider, tz) in MAILBOXES {
         let zone: Tz = tz.parse().unwrap_or(Tz::UTC);
         let at = |day: i64, h: u32, m: u32| {
             local_to_utc((monday + Duration::days(day)).and_time(NaiveTime::from_hms_opt(h, m, 0).unwrap_or_default()), zone)
@@ -121,7 +121,15 @@ fn seed(s: &mut State, now: DateTime<Utc>) {
         let _ = s.create_event(email, new(all_day, None), Send::None);
         // A weekly team call over six weeks from last week: next week's is moved to Tuesday,
         // the one after is cancelled.
-        let weekly = timed("Weekly team call", -7, (9, 30), 30);
+        // Made in Outlook / Google Calendar: a formatted body with the join link (F-EDIT-6).
+        let join = match provider {
+            Provider::Google => r#"<a href="https://meet.google.com/nrd-lys-tms">Join with Google Meet</a>"#,
+            _ => r#"<a href="https://teams.microsoft.com/l/meetup-join/19%3ameeting_bm9yZGx5cw%40thread.v2/0">Join Microsoft Teams Meeting</a>"#,
+        };
+        let weekly = Fields {
+            body: format!("<html><body><p><b>Agenda</b></p><ul><li>Pipeline, deal by deal</li><li>Blockers</li></ul><p>{join}</p></body></html>"),
+            ..timed("Weekly team call", -7, (9, 30), 30)
+        };
         if let Ok(series) = s.create_event(email, new(weekly, Some("FREQ=WEEKLY;BYDAY=MO;COUNT=6")), Send::None) {
             let next_week = at(7, 9, 30);
             let _ = s.update_occurrence(email, &series.id, next_week, None, Send::None, |f| {

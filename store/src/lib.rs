@@ -118,6 +118,12 @@ impl Store {
                              PRAGMA mmap_size = 268435456; PRAGMA cache_size = -8192",
                         )
                         .await?;
+                    } else {
+                        use sqlx::Executor;
+                        // The CRM's reads are short index ranges with a LIMIT: parallel workers
+                        // cost more CPU than they save and keep scanning after enough rows are
+                        // found (the type-ahead's two-word search: 56 ms with them, 13 without).
+                        conn.execute("SET max_parallel_workers_per_gather = 0").await?;
                     }
                     Ok(())
                 })
