@@ -258,6 +258,7 @@ for (const user of USERS) {
     await page.locator('main.calendar .event:visible', { hasText: `${subject} – final` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Edit as text' }).click();
     const text = page.getByRole('dialog').getByLabel('Description');
+    await expect(text).toBeFocused();
     await expect(text).toHaveValue(/Agenda: pricing/);
     await text.fill('New agenda: volumes first');
     await page.getByRole('dialog').getByRole('button', { name: 'Save', exact: true }).click();

@@ -75,6 +75,8 @@ pub struct Moves {
     pub asking: RwSignal<Option<(MoveTarget, usize, bool)>>,
     pub done: RwSignal<Option<Done>>,
     pub message: RwSignal<Option<String>>,
+    /// What went well and is worth saying (booked for a colleague, undone).
+    pub info: RwSignal<Option<String>>,
     /// A saved move waits for the calendar to read itself again before its preview goes.
     awaiting: StoredValue<bool>,
     /// A drag just ended on a meeting: the click that follows is not an "open".
@@ -92,6 +94,7 @@ pub fn provide_moves(reload: RwSignal<u64>) -> Moves {
         asking: RwSignal::new(None),
         done: RwSignal::new(None),
         message: RwSignal::new(None),
+        info: RwSignal::new(None),
         awaiting: StoredValue::new(false),
         dragged: StoredValue::new(false),
         l: lang::use_locale(),
@@ -118,6 +121,7 @@ impl Moves {
         }
         self.preview.set(Some(t.clone()));
         self.message.set(None);
+        self.info.set(None);
         self.send(t, None);
     }
 
@@ -138,7 +142,7 @@ impl Moves {
                 Ok(MoveOutcome::Ask { attendees, can_keep_quiet }) => self.asking.set(Some((t, attendees, can_keep_quiet))),
                 Ok(MoveOutcome::Booked { name }) => {
                     // A new meeting in their calendar: no undo (drag it back to book it back).
-                    self.message.set(Some(tdf!(l, calendar.booked_for, subject = t.subject, name = name)));
+                    self.info.set(Some(tdf!(l, calendar.booked_for, subject = t.subject, name = name)));
                     self.awaiting.set_value(true);
                     self.reload.update(|n| *n += 1);
                 }
@@ -163,7 +167,7 @@ impl Moves {
         let back = MoveTarget { id: d.id, version: d.version, subject: d.subject, from: d.to, to: d.from, from_lane: None, lane: None };
         self.preview.set(Some(back.clone()));
         let l = self.l;
-        self.message.set(Some(td_string!(l, calendar.undone).to_string()));
+        self.info.set(Some(td_string!(l, calendar.undone).to_string()));
         self.send(back, Some(d.sent));
         // An undo cannot itself be undone.
         self.done.set(None);

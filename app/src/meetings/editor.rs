@@ -24,6 +24,17 @@ pub fn EditorDialog(form: MeetingForm, editor: Editor) -> impl IntoView {
     // An HTML body is shown as it is and kept, until the user rewrites it as text.
     let keep_rich = RwSignal::new(form.keep_rich_description && form.rich_description.is_some());
     let rich = StoredValue::new(form.rich_description.clone());
+    // The text takes the body's place, and the focus (the button that had it is gone).
+    let rewrite_as_text = move || {
+        keep_rich.set(false);
+        #[cfg(feature = "hydrate")]
+        request_animation_frame(|| {
+            use wasm_bindgen::JsCast;
+            if let Some(text) = document().get_element_by_id("f-description").and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = text.focus();
+            }
+        });
+    };
     let start_date = RwSignal::new(form.start_date.clone());
     let start_time = RwSignal::new(form.start_time.clone());
     let end_date = RwSignal::new(form.end_date.clone());
@@ -183,7 +194,7 @@ pub fn EditorDialog(form: MeetingForm, editor: Editor) -> impl IntoView {
                             <div class="rich" inner_html=html></div>
                             <p class="hint">{td_string!(l, editor.rich_kept)}</p>
                             {(!fixed.get_untracked()).then(|| view! {
-                                <button type="button" class="btn" on:click=move |_| keep_rich.set(false)>{td_string!(l, editor.edit_as_text)}</button>
+                                <button type="button" class="btn" on:click=move |_| rewrite_as_text()>{td_string!(l, editor.edit_as_text)}</button>
                             })}
                         </div>
                     }
