@@ -92,7 +92,7 @@ pub fn EventBox(
     let moves = use_moves();
     let openable = !e.is_busy_block();
     let id = e.meeting_id.clone();
-    let target = e.movable.then(|| MoveTarget { id: id.clone(), version: e.version, subject: e.subject.clone().unwrap_or_default(), from: (e.start, e.end), to: (e.start, e.end), from_lane: None, lane: None });
+    let target = e.movable.then(|| MoveTarget { id: id.clone(), version: e.version, subject: e.subject.clone().unwrap_or_default(), from: (e.start, e.end), to: (e.start, e.end) });
     let moving = {
         let id = id.clone();
         move || moves.preview.with(|p| p.as_ref().is_some_and(|p| p.id == id))
@@ -110,11 +110,6 @@ pub fn EventBox(
     let key_id = id.clone();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
         if let Some(t) = &target {
-            #[cfg(feature = "hydrate")]
-            if ev.alt_key() && matches!(ev.key().as_str(), "ArrowUp" | "ArrowDown") && super::manipulate::to_lane_beside(moves, t, &ev, ev.key() == "ArrowDown") {
-                ev.prevent_default();
-                return;
-            }
             if on_key(moves, t, &ev.key(), ev.shift_key()) {
                 ev.prevent_default();
                 return;

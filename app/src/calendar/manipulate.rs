@@ -5,8 +5,6 @@
 //! - a meeting the viewer organises can be dragged to another time or day, and its lower (or,
 //!   in the schedule, right) edge dragged to change its length; a focused one moves with the
 //!   arrow keys (Shift + up/down: its length), Enter saves, Escape cancels;
-//! - in the schedule, a meeting dragged into a colleague's lane is booked for them (F-EDIT-2):
-//!   a new meeting in their calendar, organised by them, booked by the viewer;
 //! - when it has attendees, the user is asked "Send updates to N attendees?" first; a move
 //!   that fails (or that the provider refuses later) goes back on screen with a message; a
 //!   saved one can be undone once.
@@ -32,17 +30,6 @@ pub struct MoveTarget {
     pub subject: String,
     pub from: (NaiveDateTime, NaiveDateTime),
     pub to: (NaiveDateTime, NaiveDateTime),
-    /// Schedule view: the lane (user) it was grabbed in and the one it is over now; another
-    /// colleague's lane books it for them (F-EDIT-2).
-    pub from_lane: Option<String>,
-    pub lane: Option<String>,
-}
-
-impl MoveTarget {
-    /// Dropped in another colleague's lane: the user to book it for.
-    fn rebook_to(&self) -> Option<String> {
-        self.lane.clone().filter(|l| self.from_lane.as_ref() != Some(l))
-    }
 }
 
 /// A move that was saved (it can be undone once).
@@ -75,8 +62,6 @@ pub struct Moves {
     pub asking: RwSignal<Option<(MoveTarget, usize, bool)>>,
     pub done: RwSignal<Option<Done>>,
     pub message: RwSignal<Option<String>>,
-    /// What went well and is worth saying (booked for a colleague, undone).
-    pub info: RwSignal<Option<String>>,
     /// A saved move waits for the calendar to read itself again before its preview goes.
     awaiting: StoredValue<bool>,
     /// A drag just ended on a meeting: the click that follows is not an "open".
@@ -94,7 +79,6 @@ pub fn provide_moves(reload: RwSignal<u64>) -> Moves {
         asking: RwSignal::new(None),
         done: RwSignal::new(None),
         message: RwSignal::new(None),
-        info: RwSignal::new(None),
         awaiting: StoredValue::new(false),
         dragged: StoredValue::new(false),
         l: lang::use_locale(),
@@ -115,13 +99,12 @@ fn wire(t: NaiveDateTime) -> String {
 impl Moves {
     /// Saves the previewed move (asking first about updates when there are attendees).
     pub fn commit(self, t: MoveTarget) {
-        if t.to == t.from && t.rebook_to().is_none() {
+        if t.to == t.from {
             self.preview.set(None);
             return;
         }
         self.preview.set(Some(t.clone()));
         self.message.set(None);
-        self.info.set(None);
         self.send(t, None);
     }
 
@@ -138,14 +121,10 @@ impl Moves {
     fn send(self, t: MoveTarget, send: Option<bool>) {
         let l = self.l;
         leptos::task::spawn_local(async move {
-            match move_meeting(t.id.clone(), t.version, wire(t.to.0), wire(t.to.1), send, t.rebook_to()).await {
+            match move_meeting(t.id.clone(), t.version, wire(t.to.0), wire(t.to.1), send, None).await {
                 Ok(MoveOutcome::Ask { attendees, can_keep_quiet }) => self.asking.set(Some((t, attendees, can_keep_quiet))),
-                Ok(MoveOutcome::Booked { name }) => {
-                    // A new meeting in their calendar: no undo (drag it back to book it back).
-                    self.info.set(Some(tdf!(l, calendar.booked_for, subject = t.subject, name = name)));
-                    self.awaiting.set_value(true);
-                    self.reload.update(|n| *n += 1);
-                }
+                // (Only when a colleague's calendar is asked for, which this view does not yet do.)
+                Ok(MoveOutcome::Booked { .. }) => self.reload.update(|n| *n += 1),
                 Ok(MoveOutcome::Moved { version }) => {
                     self.done.set(Some(Done { id: t.id, version, subject: t.subject, from: t.from, to: t.to, sent: send.unwrap_or(false) }));
                     self.awaiting.set_value(true);
@@ -164,10 +143,10 @@ impl Moves {
     pub fn undo(self) {
         let Some(d) = self.done.get_untracked() else { return };
         self.done.set(None);
-        let back = MoveTarget { id: d.id, version: d.version, subject: d.subject, from: d.to, to: d.from, from_lane: None, lane: None };
+        let back = MoveTarget { id: d.id, version: d.version, subject: d.subject, from: d.to, to: d.from };
         self.preview.set(Some(back.clone()));
         let l = self.l;
-        self.info.set(Some(td_string!(l, calendar.undone).to_string()));
+        self.message.set(Some(td_string!(l, calendar.undone).to_string()));
         self.send(back, Some(d.sent));
         // An undo cannot itself be undone.
         self.done.set(None);
@@ -289,24 +268,6 @@ pub fn on_key(moves: Moves, base: &MoveTarget, key: &str, shift: bool) -> bool {
     true
 }
 
-/// Schedule view, Alt + up/down on a focused meeting: into the colleague's lane above or below
-/// the one it is shown in (booked for them when saved; F-EDIT-2). Returns true when it moved.
-#[cfg(feature = "hydrate")]
-pub fn to_lane_beside(moves: Moves, base: &MoveTarget, ev: &leptos::ev::KeyboardEvent, down: bool) -> bool {
-    use wasm_bindgen::JsCast;
-    let Some(grabbed) = ev.current_target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|el| el.closest("[data-lane]").ok().flatten()) else { return false };
-    let current = moves.preview.get_untracked().filter(|p| p.id == base.id).unwrap_or_else(|| base.clone());
-    let from = current.from_lane.clone().or_else(|| grabbed.get_attribute("data-lane"));
-    let shown = match &current.lane {
-        Some(l) => document().query_selector(&format!("[data-lane=\"{l}\"]")).ok().flatten(),
-        None => Some(grabbed),
-    };
-    let next = shown.and_then(|s| if down { s.next_element_sibling() } else { s.previous_element_sibling() });
-    let Some(lane) = next.and_then(|n| n.get_attribute("data-lane")) else { return false };
-    moves.preview.set(Some(MoveTarget { from_lane: from, lane: Some(lane), ..current }));
-    true
-}
-
 /// Pointer handling of a view's surface (browser only; on the server the handlers do nothing).
 pub struct Pointer {
     pub down: Box<dyn Fn(leptos::ev::PointerEvent) + 'static>,
@@ -321,7 +282,7 @@ pub fn targets(data: &CalendarData) -> Vec<MoveTarget> {
     data.events
         .iter()
         .filter(|e| e.movable)
-        .map(|e| MoveTarget { id: e.meeting_id.clone(), version: e.version, subject: e.subject.clone().unwrap_or_default(), from: (e.start, e.end), to: (e.start, e.end), from_lane: None, lane: None })
+        .map(|e| MoveTarget { id: e.meeting_id.clone(), version: e.version, subject: e.subject.clone().unwrap_or_default(), from: (e.start, e.end), to: (e.start, e.end) })
         .collect()
 }
 
@@ -374,7 +335,6 @@ pub fn pointer(surface: Surface, movable: Vec<MoveTarget>) -> Pointer {
                 Some(el) => {
                     let id = el.get_attribute("data-meeting").unwrap_or_default();
                     let Some(t) = movable.with_value(|m| m.iter().find(|t| t.id == id).cloned()) else { return };
-                    let t = MoveTarget { from_lane: lane.clone(), lane: lane.clone(), ..t };
                     if target.closest(".resize").ok().flatten().is_some() {
                         Grab::Edge(t)
                     } else {
@@ -400,7 +360,7 @@ pub fn pointer(surface: Surface, movable: Vec<MoveTarget>) -> Pointer {
                     let _ = el.set_pointer_capture(ev.pointer_id());
                 }
             }
-            let Some((day, minute, over)) = surface.with_value(|s| locate(s, &ev)) else { return };
+            let Some((day, minute, _)) = surface.with_value(|s| locate(s, &ev)) else { return };
             let days = day as i64 - d.day0 as i64;
             let minutes = minute - d.minute0;
             match &d.grab {
@@ -415,7 +375,7 @@ pub fn pointer(surface: Surface, movable: Vec<MoveTarget>) -> Pointer {
                     let from_day = shown.get(d.day0).copied().unwrap_or(t.from.0.date());
                     let _ = days;
                     let to = domain::moves::moved(t.from.0, t.from.1, (to_day - from_day).num_days(), minutes);
-                    moves.preview.set(Some(MoveTarget { to, lane: over.or(t.lane.clone()), ..t.clone() }));
+                    moves.preview.set(Some(MoveTarget { to, ..t.clone() }));
                 }
                 Grab::Edge(t) => {
                     let to = domain::moves::resized(t.from.0, t.from.1, minutes + days * 1440);

@@ -96,11 +96,12 @@ pub fn ScheduleView(data: CalendarData) -> impl IntoView {
             let is_me = index == 0;
             let name = lane.name.clone();
             let ghost_days = days.clone();
-            // A meeting being moved, in the lane it is over (another's: booked for them), and
-            // one being drawn.
-            let ghost_user = user.clone();
+            // A meeting being moved (only ever in the viewer's own lane) and one being drawn.
             let ghost = move || {
-                moves.preview.get().filter(|p| p.lane.as_ref().map_or(is_me, |l| *l == ghost_user)).and_then(|p| {
+                if !is_me {
+                    return None;
+                }
+                moves.preview.get().and_then(|p| {
                     let day = ghost_days.iter().position(|d| *d == p.to.0.date())? as i64;
                     let from = day * MINUTES_PER_DAY + i64::from(p.to.0.hour() * 60 + p.to.0.minute());
                     let to = from + (p.to.1 - p.to.0).num_minutes();

@@ -255,7 +255,6 @@ pub fn Banners() -> impl IntoView {
                 view! { <p class="error banner" role="alert">{text}</p> }
             })}
             {move || moves.message.get().map(|m| view! { <p class="error banner" role="alert">{m}</p> })}
-            {move || moves.info.get().map(|m| view! { <p class="notice banner" role="status">{m}</p> })}
             {move || moves.done.get().map(|d| {
                 let text = tdf!(l, calendar.moved, subject = d.subject.clone(), when = lang::when(l, d.to.0));
                 view! {
