@@ -354,12 +354,15 @@ mod server {
         let at = |s: &str, field: &str| NaiveDateTime::parse_from_str(s.trim(), "%Y-%m-%dT%H:%M").map_err(|_| AppError::field(field, Problem::NotATime));
         let (start, end) = (local_to_utc(at(start, "start")?, ctx.tz), local_to_utc(at(end, "end")?, ctx.tz));
         // Into another colleague's lane: booked for them (F-EDIT-2), unless it is theirs already.
+        // (The meeting is read for its organiser only then: a plain move does not need it.)
         let to = match to {
-            Some(user) => Some(bookable_calendar(&ctx, user, "to").await?),
+            Some(user) => {
+                let to = bookable_calendar(&ctx, user, "to").await?;
+                let organiser = ctx.engine.meeting_for(ctx.tenant(), &ctx.user, id).await?.meeting.organiser_user_id;
+                (organiser.as_deref() != Some(to.id.as_str())).then_some(to)
+            }
             None => None,
         };
-        let organiser = ctx.engine.meeting_for(ctx.tenant(), &ctx.user, id).await?.meeting.organiser_user_id;
-        let to = to.filter(|u| organiser.as_deref() != Some(u.id.as_str()));
         if send.is_none() {
             let q = ctx.engine.move_question(ctx.tenant(), &ctx.user, id).await?;
             if q.attendees > 0 {
