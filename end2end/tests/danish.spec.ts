@@ -1,5 +1,6 @@
 import { test, expect, signIn, hydrated, catalogue, pageWords, accessible, DANISH, Page } from './fixtures';
-import { todayIn } from './dates';
+import { todayIn, quietWeekday, zonedTime } from './dates';
+import { USERS, phoneCreate } from './phone';
 
 // The Danish run (F-X-6): a Danish browser gets the sign-in page and — with no language chosen
 // — the whole app in Danish: month and day names, 24-hour times, Danish dates typed and shown,
@@ -103,6 +104,32 @@ test('the editor\'s people boxes, side panel and find a time are Danish and acce
   await expect(panel.getByRole('button', { name: /–/ }).first()).toBeVisible();
   await noEnglishLeft(page, 'editor with the side panel');
   await accessible(page, 'Danish editor with the side panel');
+});
+
+test('taking a meeting into a colleague\u2019s lane asks in Danish, accessibly, and Escape leaves it where it was', async ({ page, server }) => {
+  // F-EDIT-2, F-X-6, F-X-7
+  const day = quietWeekday();
+  await phoneCreate(server.emulator, USERS[0], 'Overdragelse', zonedTime(day, 11));
+  await signIn(page, undefined, undefined, `/calendar?view=schedule&date=${day}`, DANISH);
+  await page.getByRole('checkbox', { name: 'Ben Carter' }).check();
+  const own = page.locator('.lane').first();
+  const ben = page.locator('.lane', { hasText: 'Ben Carter' });
+  const meeting = own.locator('.event', { hasText: 'Overdragelse' });
+  await expect(meeting).toBeVisible({ timeout: 20_000 });
+  await meeting.focus();
+  await page.keyboard.press('Alt+ArrowDown');
+  await expect(ben.locator('.ghost')).toHaveCount(1);
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog', { name: 'Book det for Ben Carter?' });
+  await expect(dialog).toContainText('Det bliver et møde i Ben Carters kalender, arrangeret af Ben Carter og booket af dig, og forsvinder fra din kalender.');
+  await expect(dialog.getByRole('button', { name: 'Ja, book det' })).toBeFocused();
+  await noEnglishLeft(page, 'the question of booking for a colleague');
+  await accessible(page, 'Danish question of booking for a colleague');
+  await page.keyboard.press('Escape');
+  await expect(dialog).toHaveCount(0);
+  await expect(ben.locator('.ghost')).toHaveCount(0);
+  await expect(meeting).toBeVisible();
+  await expect(ben.locator('.event', { hasText: 'Overdragelse' })).toHaveCount(0);
 });
 
 test('the settings page is Danish too', async ({ page }) => {

@@ -1,5 +1,5 @@
 import { test, expect, signIn, Page, ANNA } from './fixtures';
-import { USERS, phoneCreate, phoneCreateMeeting, storedEvent, outbox, clearOutbox, injectFault, OUTLOOK_BODY } from './phone';
+import { USERS, phoneCreate, phoneCreateMeeting, storedEvent, storedMeeting, outbox, clearOutbox, injectFault, OUTLOOK_BODY } from './phone';
 import { quietWeekday, zonedTime } from './dates';
 
 // Creating and moving meetings by hand: click or drag over slots (F-CAL-8), drag, resize and
@@ -87,6 +87,69 @@ test('in the schedule view a click in a colleague’s lane books into that colle
   await dialog.getByLabel('Subject').fill('Booked into Ben’s calendar');
   await dialog.getByRole('button', { name: 'Save', exact: true }).click();
   await expect.poll(async () => (await storedEvent(server.emulator, 'ben@nordlys.example', 'Booked into Ben’s calendar'))?.start ?? '').not.toBe('');
+});
+
+test('a meeting dragged into a colleague\u2019s lane in the schedule is booked for them once confirmed: organised by them, gone from the own calendar', async ({ page, server }) => {
+  // F-EDIT-2
+  const anna = USERS[0];
+  await phoneCreate(server.emulator, anna, 'Handover call', at(11));
+  await openDay(page);
+  await expect(page.locator('.day-col:visible .event', { hasText: 'Handover call' })).toBeVisible({ timeout: 20_000 });
+  await page.getByRole('checkbox', { name: 'Ben Carter' }).check();
+  await page.getByRole('navigation', { name: 'View' }).getByRole('link', { name: 'Schedule', exact: true }).click();
+  await expect(page.locator('.schedule[data-scrolled]')).toHaveCount(1);
+  const own = page.locator('.lane').first();
+  const ben = page.locator('.lane', { hasText: 'Ben Carter' });
+  const handover = own.locator('.event', { hasText: 'Handover call' });
+  const box = (await handover.boundingBox())!;
+  const track = (await ben.locator('.lane-track').boundingBox())!;
+  const into = { x: box.x + box.width / 2, y: track.y + track.height - 6 };
+
+  // Cancelled: it stays where it was, nothing changes at the providers.
+  await drag(page, { x: box.x + box.width / 2, y: box.y + box.height / 2 }, into);
+  const dialog = page.getByRole('dialog', { name: 'Book it for Ben Carter?' });
+  await expect(dialog).toContainText('It becomes a meeting in Ben Carter\u2019s calendar, organised by Ben Carter and booked by you, and leaves yours.');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(handover).toBeVisible();
+  await expect(ben.locator('.ghost')).toHaveCount(0);
+
+  // Confirmed: in Ben's lane, gone from Anna's.
+  await drag(page, { x: box.x + box.width / 2, y: box.y + box.height / 2 }, into);
+  await dialog.getByRole('button', { name: 'Yes, book it' }).click();
+  await expect(page.getByText('\u201cHandover call\u201d is now in Ben Carter\u2019s calendar, booked by you.')).toBeVisible();
+  await expect(ben.locator('.event', { hasText: 'Handover call' })).toBeVisible();
+  await expect(handover).toHaveCount(0);
+  // At the providers: in Ben's Microsoft 365 calendar, organised by him, at the same time;
+  // gone from Anna's Google calendar.
+  await expect.poll(async () => (await storedMeeting(server.emulator, 'ben@nordlys.example', 'Handover call'))?.organizer ?? '', { timeout: 20_000 }).toBe('ben@nordlys.example');
+  expect((await storedEvent(server.emulator, 'ben@nordlys.example', 'Handover call'))!.start).toBe(at(11).toISOString());
+  await expect.poll(async () => (await storedEvent(server.emulator, anna.email, 'Handover call'))?.start ?? 'gone').toBe('gone');
+
+  // By keyboard, with attendees: Alt + down takes it into the lane below (Ben's), Enter
+  // asks; told, the customers get Ben's invitation and Anna's cancellation.
+  await phoneCreateMeeting(server.emulator, anna, 'Kick-off prep', at(13), CUSTOMERS);
+  const prep = own.locator('.event', { hasText: 'Kick-off prep' });
+  await expect(prep).toBeVisible({ timeout: 20_000 });
+  await clearOutbox(server.emulator);
+  await prep.focus();
+  await page.keyboard.press('Alt+ArrowDown');
+  await expect(ben.locator('.ghost')).toHaveCount(1);
+  await page.keyboard.press('Alt+ArrowUp');
+  await expect(ben.locator('.ghost')).toHaveCount(0);
+  await expect(own.locator('.ghost')).toHaveCount(1);
+  await page.keyboard.press('Alt+ArrowDown');
+  await page.keyboard.press('Enter');
+  const asked = page.getByRole('dialog', { name: 'Book it for Ben Carter?' });
+  await expect(asked).toContainText('Send updates to the 2 attendees?');
+  await expect(asked.getByRole('button', { name: 'Yes, send' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(ben.locator('.event', { hasText: 'Kick-off prep' })).toBeVisible();
+  await expect.poll(async () => (await storedMeeting(server.emulator, 'ben@nordlys.example', 'Kick-off prep'))?.organizer ?? '', { timeout: 20_000 }).toBe('ben@nordlys.example');
+  await expect.poll(async () => (await storedEvent(server.emulator, anna.email, 'Kick-off prep'))?.start ?? 'gone').toBe('gone');
+  await expect
+    .poll(async () => (await outbox(server.emulator)).map((m) => `${m.kind} ${m.from} ${m.to}`).sort(), { timeout: 20_000 })
+    .toEqual([...CUSTOMERS.map((c) => `cancel ${anna.email} ${c}`), ...CUSTOMERS.map((c) => `invite ben@nordlys.example ${c}`)].sort());
 });
 
 test('dragging a meeting without attendees moves it at once, at the provider too, and Undo puts it back', async ({ page, server }) => {

@@ -141,7 +141,7 @@ export async function stored(emu: string, email: string): Promise<{ subjects: st
   return { subjects, crmIds };
 }
 
-export async function outbox(emu: string): Promise<{ kind: string; to: string; subject: string }[]> {
+export async function outbox(emu: string): Promise<{ kind: string; from: string; to: string; subject: string }[]> {
   return (await json(await fetch(`${emu}/_emulator/outbox`))).messages;
 }
 

@@ -92,7 +92,7 @@ pub fn EventBox(
     let moves = use_moves();
     let openable = !e.is_busy_block();
     let id = e.meeting_id.clone();
-    let target = e.movable.then(|| MoveTarget { id: id.clone(), version: e.version, subject: e.subject.clone().unwrap_or_default(), from: (e.start, e.end), to: (e.start, e.end) });
+    let target = e.movable.then(|| MoveTarget::of(&e));
     let moving = {
         let id = id.clone();
         move || moves.preview.with(|p| p.as_ref().is_some_and(|p| p.id == id))
@@ -109,7 +109,8 @@ pub fn EventBox(
     };
     let key_id = id.clone();
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        if let Some(t) = &target {
+        // (Alt + up/down is the schedule's: into the colleague's lane above or below.)
+        if let Some(t) = target.as_ref().filter(|_| !ev.alt_key()) {
             if on_key(moves, t, &ev.key(), ev.shift_key()) {
                 ev.prevent_default();
                 return;

@@ -5,6 +5,9 @@
 //! - a meeting the viewer organises can be dragged to another time or day, and its lower (or,
 //!   in the schedule, right) edge dragged to change its length; a focused one moves with the
 //!   arrow keys (Shift + up/down: its length), Enter saves, Escape cancels;
+//! - in the schedule, one dragged into a colleague's lane (or taken there with Alt + up/down)
+//!   is booked for them once the user confirms (F-EDIT-2): a new meeting in their calendar,
+//!   organised by them, booked by the viewer, the old one gone;
 //! - when it has attendees, the user is asked "Send updates to N attendees?" first; a move
 //!   that fails (or that the provider refuses later) goes back on screen with a message; a
 //!   saved one can be undone once.
@@ -30,6 +33,19 @@ pub struct MoveTarget {
     pub subject: String,
     pub from: (NaiveDateTime, NaiveDateTime),
     pub to: (NaiveDateTime, NaiveDateTime),
+    /// Schedule view: the colleague whose lane it is over, when not the viewer's own — saved,
+    /// it is booked for them (F-EDIT-2).
+    pub lane: Option<String>,
+    /// One occurrence of a series: it moves in time, but cannot leave its series for another
+    /// calendar.
+    pub occurrence: bool,
+}
+
+impl MoveTarget {
+    /// A meeting on screen, where it is.
+    pub fn of(e: &domain::CalEvent) -> Self {
+        MoveTarget { id: e.meeting_id.clone(), version: e.version, subject: e.subject.clone().unwrap_or_default(), from: (e.start, e.end), to: (e.start, e.end), lane: None, occurrence: e.occurrence }
+    }
 }
 
 /// A move that was saved (it can be undone once).
@@ -62,6 +78,8 @@ pub struct Moves {
     pub asking: RwSignal<Option<(MoveTarget, usize, bool)>>,
     pub done: RwSignal<Option<Done>>,
     pub message: RwSignal<Option<String>>,
+    /// What went well and is worth saying (booked for a colleague, a move undone).
+    pub info: RwSignal<Option<String>>,
     /// A saved move waits for the calendar to read itself again before its preview goes.
     awaiting: StoredValue<bool>,
     /// A drag just ended on a meeting: the click that follows is not an "open".
@@ -79,6 +97,7 @@ pub fn provide_moves(reload: RwSignal<u64>) -> Moves {
         asking: RwSignal::new(None),
         done: RwSignal::new(None),
         message: RwSignal::new(None),
+        info: RwSignal::new(None),
         awaiting: StoredValue::new(false),
         dragged: StoredValue::new(false),
         l: lang::use_locale(),
@@ -99,12 +118,13 @@ fn wire(t: NaiveDateTime) -> String {
 impl Moves {
     /// Saves the previewed move (asking first about updates when there are attendees).
     pub fn commit(self, t: MoveTarget) {
-        if t.to == t.from {
+        if t.to == t.from && t.lane.is_none() {
             self.preview.set(None);
             return;
         }
         self.preview.set(Some(t.clone()));
         self.message.set(None);
+        self.info.set(None);
         self.send(t, None);
     }
 
@@ -121,10 +141,15 @@ impl Moves {
     fn send(self, t: MoveTarget, send: Option<bool>) {
         let l = self.l;
         leptos::task::spawn_local(async move {
-            match move_meeting(t.id.clone(), t.version, wire(t.to.0), wire(t.to.1), send, None).await {
+            match move_meeting(t.id.clone(), t.version, wire(t.to.0), wire(t.to.1), send, t.lane.clone()).await {
                 Ok(MoveOutcome::Ask { attendees, can_keep_quiet }) => self.asking.set(Some((t, attendees, can_keep_quiet))),
-                // (Only when a colleague's calendar is asked for, which this view does not yet do.)
-                Ok(MoveOutcome::Booked { .. }) => self.reload.update(|n| *n += 1),
+                Ok(MoveOutcome::Booked { name }) => {
+                    // A new meeting in their calendar, so no undo (the booker changes it in
+                    // the editor).
+                    self.info.set(Some(tdf!(l, calendar.booked_for, subject = t.subject, calendar = lang::calendar_of(l, &name))));
+                    self.awaiting.set_value(true);
+                    self.reload.update(|n| *n += 1);
+                }
                 Ok(MoveOutcome::Moved { version }) => {
                     self.done.set(Some(Done { id: t.id, version, subject: t.subject, from: t.from, to: t.to, sent: send.unwrap_or(false) }));
                     self.awaiting.set_value(true);
@@ -143,10 +168,10 @@ impl Moves {
     pub fn undo(self) {
         let Some(d) = self.done.get_untracked() else { return };
         self.done.set(None);
-        let back = MoveTarget { id: d.id, version: d.version, subject: d.subject, from: d.to, to: d.from };
+        let back = MoveTarget { id: d.id, version: d.version, subject: d.subject, from: d.to, to: d.from, lane: None, occurrence: false };
         self.preview.set(Some(back.clone()));
         let l = self.l;
-        self.message.set(Some(td_string!(l, calendar.undone).to_string()));
+        self.info.set(Some(td_string!(l, calendar.undone).to_string()));
         self.send(back, Some(d.sent));
         // An undo cannot itself be undone.
         self.done.set(None);
@@ -173,7 +198,8 @@ impl Moves {
     }
 }
 
-/// "Send updates to N attendees?" — yes / no / cancel (F-X-10, F-EDIT-9).
+/// "Send updates to N attendees?" — yes / no / cancel (F-X-10, F-EDIT-9); for a meeting taken
+/// into a colleague's lane, "Book it for them?" first.
 /// (The dialog is a WebAssembly chunk of its own, loaded when first asked.)
 #[component]
 pub fn MoveQuestion() -> impl IntoView {
@@ -187,24 +213,42 @@ pub fn MoveQuestion() -> impl IntoView {
 fn question_view(asking: (MoveTarget, usize, bool), moves: Moves) -> AnyView {
     let l = moves.l;
     let (t, n, can_keep_quiet) = asking;
-    let question = if !can_keep_quiet {
-        tdf!(l, calendar.send_updates_always, count = n)
-    } else if n == 1 {
-        td_string!(l, calendar.send_updates_one).to_string()
-    } else {
-        tdf!(l, calendar.send_updates_many, count = n)
+    // Into a colleague's calendar (F-EDIT-2; always asked, attendees or not): whose, and what
+    // that means. (Their name is in the calendar's lanes; the id will do if it is not.)
+    let colleague = t.lane.as_ref().map(|user| {
+        use_context::<super::CalendarCtx>()
+            .and_then(|c| c.data.with_untracked(|d| d.as_ref().and_then(|d| d.lanes.iter().find(|x| x.user_id == *user).map(|x| x.name.clone()))))
+            .unwrap_or_else(|| user.clone())
+    });
+    let title = match &colleague {
+        Some(name) => tdf!(l, calendar.rebook_title, name = name),
+        None => td_string!(l, calendar.send_updates_title).to_string(),
+    };
+    let question = match n {
+        0 => None,
+        _ if !can_keep_quiet => Some(tdf!(l, calendar.send_updates_always, count = n)),
+        1 => Some(td_string!(l, calendar.send_updates_one).to_string()),
+        _ => Some(tdf!(l, calendar.send_updates_many, count = n)),
     };
     let when = lang::when(l, t.to.0);
     view! {
         <Dialog labelled_by="move-question-title" on_close=move |_| moves.answer(None) class="question">
-            <h2 id="move-question-title">{td_string!(l, calendar.send_updates_title)}</h2>
+            <h2 id="move-question-title">{title}</h2>
             <p>{format!("{} → {when}", t.subject)}</p>
-            <p>{question}</p>
+            {colleague.map(|name| view! { <p>{tdf!(l, calendar.rebook_what, calendar = lang::calendar_of(l, &name), name = name)}</p> })}
+            {question.map(|q| view! { <p>{q}</p> })}
             <div class="actions">
-                <button type="button" class="btn primary" on:click=move |_| moves.answer(Some(true))>{td_string!(l, calendar.send_updates_yes)}</button>
-                {can_keep_quiet.then(|| view! {
-                    <button type="button" class="btn" on:click=move |_| moves.answer(Some(false))>{td_string!(l, calendar.send_updates_no)}</button>
-                })}
+                {if n == 0 {
+                    view! { <button type="button" class="btn primary" on:click=move |_| moves.answer(Some(false))>{td_string!(l, calendar.rebook_yes)}</button> }.into_any()
+                } else {
+                    view! {
+                        <button type="button" class="btn primary" on:click=move |_| moves.answer(Some(true))>{td_string!(l, calendar.send_updates_yes)}</button>
+                        {can_keep_quiet.then(|| view! {
+                            <button type="button" class="btn" on:click=move |_| moves.answer(Some(false))>{td_string!(l, calendar.send_updates_no)}</button>
+                        })}
+                    }
+                    .into_any()
+                }}
                 <button type="button" class="btn link" on:click=move |_| moves.answer(None)>{td_string!(l, calendar.cancel)}</button>
             </div>
         </Dialog>
@@ -238,6 +282,8 @@ struct Drag {
     y0: f64,
     day0: usize,
     minute0: i64,
+    /// The lane it started in (schedule view).
+    lane0: Option<String>,
     moved: bool,
 }
 
@@ -282,7 +328,7 @@ pub fn targets(data: &CalendarData) -> Vec<MoveTarget> {
     data.events
         .iter()
         .filter(|e| e.movable)
-        .map(|e| MoveTarget { id: e.meeting_id.clone(), version: e.version, subject: e.subject.clone().unwrap_or_default(), from: (e.start, e.end), to: (e.start, e.end) })
+        .map(MoveTarget::of)
         .collect()
 }
 
@@ -341,9 +387,9 @@ pub fn pointer(surface: Surface, movable: Vec<MoveTarget>) -> Pointer {
                         Grab::Meeting(t)
                     }
                 }
-                None => Grab::Slot { lane },
+                None => Grab::Slot { lane: lane.clone() },
             };
-            drag.set_value(Some(Drag { grab, x0: f64::from(ev.client_x()), y0: f64::from(ev.client_y()), day0: day, minute0: minute, moved: false }));
+            drag.set_value(Some(Drag { grab, x0: f64::from(ev.client_x()), y0: f64::from(ev.client_y()), day0: day, minute0: minute, lane0: lane, moved: false }));
         };
 
         let track = move |ev: web_sys::PointerEvent| {
@@ -360,7 +406,7 @@ pub fn pointer(surface: Surface, movable: Vec<MoveTarget>) -> Pointer {
                     let _ = el.set_pointer_capture(ev.pointer_id());
                 }
             }
-            let Some((day, minute, _)) = surface.with_value(|s| locate(s, &ev)) else { return };
+            let Some((day, minute, over)) = surface.with_value(|s| locate(s, &ev)) else { return };
             let days = day as i64 - d.day0 as i64;
             let minutes = minute - d.minute0;
             match &d.grab {
@@ -375,7 +421,8 @@ pub fn pointer(surface: Surface, movable: Vec<MoveTarget>) -> Pointer {
                     let from_day = shown.get(d.day0).copied().unwrap_or(t.from.0.date());
                     let _ = days;
                     let to = domain::moves::moved(t.from.0, t.from.1, (to_day - from_day).num_days(), minutes);
-                    moves.preview.set(Some(MoveTarget { to, ..t.clone() }));
+                    let lane = over.filter(|o| !t.occurrence && d.lane0.as_ref() != Some(o));
+                    moves.preview.set(Some(MoveTarget { to, lane, ..t.clone() }));
                 }
                 Grab::Edge(t) => {
                     let to = domain::moves::resized(t.from.0, t.from.1, minutes + days * 1440);

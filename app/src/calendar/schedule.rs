@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use super::api::CalendarData;
 use super::event::{text, EventBox};
-use super::manipulate::{pointer, targets, use_moves, Surface};
+use super::manipulate::{pointer, targets, use_moves, MoveTarget, Surface};
 use super::{use_calendar, use_clock};
 use crate::i18n::*;
 use crate::lang;
@@ -96,12 +96,11 @@ pub fn ScheduleView(data: CalendarData) -> impl IntoView {
             let is_me = index == 0;
             let name = lane.name.clone();
             let ghost_days = days.clone();
-            // A meeting being moved (only ever in the viewer's own lane) and one being drawn.
+            // A meeting being moved, in the lane it is over (a colleague's: booked for them),
+            // and one being drawn.
+            let ghost_user = user.clone();
             let ghost = move || {
-                if !is_me {
-                    return None;
-                }
-                moves.preview.get().and_then(|p| {
+                moves.preview.get().filter(|p| p.lane.as_ref().map_or(is_me, |l| *l == ghost_user)).and_then(|p| {
                     let day = ghost_days.iter().position(|d| *d == p.to.0.date())? as i64;
                     let from = day * MINUTES_PER_DAY + i64::from(p.to.0.hour() * 60 + p.to.0.minute());
                     let to = from + (p.to.1 - p.to.0).num_minutes();
@@ -144,7 +143,9 @@ pub fn ScheduleView(data: CalendarData) -> impl IntoView {
             }
         })
         .collect_view();
-    let p = pointer(Surface { days: days.clone(), across: true }, targets(&data));
+    let movable = targets(&data);
+    let on_keydown = lane_keys(movable.clone(), data.lanes.iter().map(|l| l.user_id.clone()).collect());
+    let p = pointer(Surface { days: days.clone(), across: true }, movable);
     // Opens at the start of the user's working day; a redraw keeps the user's scrolling.
     let scroller = NodeRef::<leptos::html::Div>::new();
     let period = format!("schedule:{}:{}", data.nav.span.as_str(), data.nav.date);
@@ -161,9 +162,52 @@ pub fn ScheduleView(data: CalendarData) -> impl IntoView {
                 <div class="lane-name"></div>
                 <div class="timeline">{heads}</div>
             </div>
-            <div class="lanes" on:pointerdown=p.down on:pointermove=p.moved on:pointerup=p.up on:pointercancel=p.cancel>
+            <div class="lanes" on:keydown=on_keydown on:pointerdown=p.down on:pointermove=p.moved on:pointerup=p.up on:pointercancel=p.cancel>
                 {lanes}
             </div>
         </div>
+    }
+}
+
+/// Alt + up/down on a focused meeting the viewer may move: into the lane above or below (a
+/// colleague's books it for them once saved with Enter; F-EDIT-2). `lanes`: the users, top
+/// down, the viewer first.
+fn lane_keys(movable: Vec<MoveTarget>, lanes: Vec<String>) -> impl Fn(leptos::ev::KeyboardEvent) + 'static {
+    let moves = use_moves();
+    move |ev: leptos::ev::KeyboardEvent| {
+        let down = match ev.key().as_str() {
+            "ArrowDown" => true,
+            "ArrowUp" => false,
+            _ => return,
+        };
+        if !ev.alt_key() {
+            return;
+        }
+        let Some(id) = meeting_of(&ev) else { return };
+        let Some(base) = movable.iter().find(|t| t.id == id && !t.occurrence) else { return };
+        let current = moves.preview.get_untracked().filter(|p| p.id == id).unwrap_or_else(|| base.clone());
+        let at = current.lane.as_ref().and_then(|l| lanes.iter().position(|u| u == l)).unwrap_or(0);
+        let next = if down { at + 1 } else { at.wrapping_sub(1) };
+        if next >= lanes.len() {
+            return;
+        }
+        ev.prevent_default();
+        // Back in the viewer's own lane (the first) it is a plain move again.
+        moves.preview.set(Some(MoveTarget { lane: (next > 0).then(|| lanes[next].clone()), ..current }));
+    }
+}
+
+/// The meeting a key went to (its box has the focus).
+fn meeting_of(ev: &leptos::ev::KeyboardEvent) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let el = ev.target()?.dyn_into::<leptos::web_sys::Element>().ok()?;
+        return el.closest("[data-meeting]").ok()??.get_attribute("data-meeting");
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = ev;
+        None
     }
 }

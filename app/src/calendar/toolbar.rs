@@ -242,7 +242,7 @@ fn SyncState() -> impl IntoView {
 }
 
 /// Messages about the calendar as a whole: a meeting that could not be opened, a move that
-/// was refused or undone, and the "moved … Undo" notice.
+/// was refused or undone, one booked for a colleague, and the "moved … Undo" notice.
 #[component]
 pub fn Banners() -> impl IntoView {
     let l = crate::lang::use_locale();
@@ -255,6 +255,7 @@ pub fn Banners() -> impl IntoView {
                 view! { <p class="error banner" role="alert">{text}</p> }
             })}
             {move || moves.message.get().map(|m| view! { <p class="error banner" role="alert">{m}</p> })}
+            {move || moves.info.get().map(|m| view! { <p class="notice banner" role="status">{m}</p> })}
             {move || moves.done.get().map(|d| {
                 let text = tdf!(l, calendar.moved, subject = d.subject.clone(), when = lang::when(l, d.to.0));
                 view! {

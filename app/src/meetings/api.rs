@@ -144,8 +144,9 @@ pub async fn delete_meeting(id: String, version: i64, send: bool) -> Result<(), 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MoveOutcome {
     /// Nothing saved yet: the meeting has attendees, so the user is asked first whether
-    /// they get updates (F-X-10). `can_keep_quiet`: false when the provider mails them
-    /// anyway (Microsoft 365), so "don't send" is not offered.
+    /// they get updates (F-X-10), or it goes into a colleague's calendar, which the user
+    /// confirms first (attendees or not). `can_keep_quiet`: false when the provider mails
+    /// them anyway (Microsoft 365), so "don't send" is not offered.
     Ask { attendees: usize, can_keep_quiet: bool },
     /// Moved; the meeting's new version (for an undo).
     Moved { version: i64 },
@@ -358,14 +359,19 @@ mod server {
         let to = match to {
             Some(user) => {
                 let to = bookable_calendar(&ctx, user, "to").await?;
-                let organiser = ctx.engine.meeting_for(ctx.tenant(), &ctx.user, id).await?.meeting.organiser_user_id;
-                (organiser.as_deref() != Some(to.id.as_str())).then_some(to)
+                let m = ctx.engine.meeting_for(ctx.tenant(), &ctx.user, id).await?.meeting;
+                // One occurrence cannot leave its series (refused before the question is asked).
+                if m.data.original_start.is_some() {
+                    return Err(AppError::field("to", Problem::NotMovable));
+                }
+                (m.organiser_user_id.as_deref() != Some(to.id.as_str())).then_some(to)
             }
             None => None,
         };
         if send.is_none() {
             let q = ctx.engine.move_question(ctx.tenant(), &ctx.user, id).await?;
-            if q.attendees > 0 {
+            // A new organiser is always confirmed, attendees or not.
+            if q.attendees > 0 || to.is_some() {
                 return Ok(MoveOutcome::Ask { attendees: q.attendees, can_keep_quiet: q.can_keep_quiet });
             }
         }
