@@ -59,6 +59,13 @@ test('F-ADM-1: switching the integration off and on; open calendars hear it; the
   await expect(anna.locator('.sync-state')).toHaveAttribute('data-sync-state', 'off');
   await expect(anna.locator('.sync-state')).toHaveText('Calendar integration is switched off');
   await expect(anna.locator('main.calendar .event').first()).toBeVisible();
+  // Meanwhile nothing can be connected: the set-up form is there, its controls disabled.
+  await page.goto('/settings');
+  await hydrated(page);
+  await expect(page.getByText('The company\'s calendar integration is switched off; an administrator can switch it on.').first()).toBeVisible();
+  await expect(page.getByRole('radio', { name: 'Google Calendar' })).toBeDisabled();
+  await page.goto('/configuration/features');
+  await hydrated(page);
 
   await toggle.click();
   await expect(toggle).toBeChecked();
@@ -81,6 +88,12 @@ test('F-ADM-2, F-ADM-7: every user with provider and status; search; a failing s
   await expect(row(page, BEN)).toContainText('Microsoft 365');
   await expect(row(page, CARLA)).toContainText('Exchange');
   await expect(row(page, ADMIN)).toHaveAttribute('data-status', 'not_connected');
+  // OAuth consent is the owner's: the table says so on their rows, and the viewer's own row
+  // leads to their settings page.
+  await expect(row(page, ANNA)).toContainText('Google and Office 365: Anna Berg gives consent from their own settings page.');
+  await expect(row(page, BEN)).toContainText('Ben Carter gives consent from their own settings page.');
+  await expect(row(page, CARLA)).not.toContainText('gives consent');
+  await expect(row(page, ADMIN).getByRole('link', { name: 'Settings' })).toHaveAttribute('href', '/settings');
   await accessible(page, 'integration → calendar');
 
   await page.getByRole('searchbox', { name: 'Search users' }).fill('carla');
@@ -98,6 +111,12 @@ test('F-ADM-2, F-ADM-7: every user with provider and status; search; a failing s
   await row(page, BEN).getByRole('button', { name: 'Synchronise' }).click();
   await expect(row(page, BEN)).toHaveAttribute('data-status', 'synced', { timeout: 20_000 });
   expect(await page.evaluate(() => (window as any).__noReload)).toBe('still here');
+
+  // F-ADM-10 from the table: the administrator disconnects Ben's calendar (asked first).
+  await row(page, BEN).getByRole('button', { name: 'Disconnect' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Disconnect' }).click();
+  await expect(row(page, BEN)).toHaveAttribute('data-status', 'not_connected');
+  await expect(row(page, BEN)).not.toContainText('Microsoft 365');
 });
 
 test('F-ADM-5, F-ADM-6: the Exchange form tells each mistake apart, keeps what was typed, then subscribes and synchronises', async ({ page, server }) => {
@@ -145,8 +164,15 @@ test('F-ADM-5, F-ADM-6: the Exchange form tells each mistake apart, keeps what w
   await save.click();
   await expect(dialog).toHaveCount(0);
   await expect(row(page, ADMIN)).toHaveAttribute('data-status', 'subscribed');
+  // Synchronise: a spinner while the first sync runs (held here by a slow Exchange server,
+  // whose answer never comes in time), then what went wrong; again, and it is synced.
+  await injectFault(server.emulator, { provider: 'ews', kind: 'timeout', ms: 3000, count: 3 });
   await row(page, ADMIN).getByRole('button', { name: 'Synchronise' }).click();
-  await expect(row(page, ADMIN)).toHaveAttribute('data-status', /syncing|synced/);
+  await expect(row(page, ADMIN)).toHaveAttribute('data-status', 'syncing');
+  await expect(row(page, ADMIN).locator('.state.spinning')).toBeVisible();
+  await expect(row(page, ADMIN)).toHaveAttribute('data-status', 'failed', { timeout: 30_000 });
+  await fetch(`${server.emulator}/_emulator/faults`, { method: 'DELETE' });
+  await row(page, ADMIN).getByRole('button', { name: 'Synchronise' }).click();
   await expect(row(page, ADMIN)).toHaveAttribute('data-status', 'synced', { timeout: 20_000 });
 
   // F-ADM-6: Carla's calendar through the service account instead.
@@ -170,7 +196,7 @@ async function ownCalendar(page: Page, email: string) {
   return page.locator('[data-connection-status]');
 }
 
-test('F-ADM-3, F-ADM-10: Google in a pop-up — denied, allowed; disconnect withdraws the grant, reconnecting brings no duplicates', async ({ page, server }) => {
+test('F-ADM-3, F-ADM-10: Google in a pop-up — denied, allowed; disconnect withdraws the grant, reconnecting brings no duplicates; the audit log says so', async ({ page, server, browser }) => {
   const status = await ownCalendar(page, ANNA);
   await expect(status).toHaveAttribute('data-connection-status', 'synced', { timeout: 20_000 });
   const before = (await stored(server.emulator, ANNA)).subjects.length;
@@ -219,6 +245,15 @@ test('F-ADM-3, F-ADM-10: Google in a pop-up — denied, allowed; disconnect with
   await hydrated(page);
   await expect(page.locator('.agenda-item')).toHaveCount(meetings);
   expect((await stored(server.emulator, ANNA)).subjects.length).toBe(before);
+
+  // The audit log says who disconnected and connected which calendar.
+  const admin = await (await browser.newContext()).newPage();
+  await signIn(admin, ADMIN, PASSWORD, '/configuration/audit');
+  const log = admin.locator('table.audit tbody tr');
+  await expect(log.nth(0)).toContainText('Anna Berg');
+  await expect(log.nth(0)).toContainText(`Connected the calendar of Anna Berg (${ANNA}, Google`);
+  await expect(log.nth(1)).toContainText(`Disconnected the calendar of Anna Berg (${ANNA}, Google`);
+  await admin.context().close();
 });
 
 test('F-ADM-4: Office 365 asks for the address and refuses another account signing in', async ({ page, server }) => {
@@ -233,10 +268,27 @@ test('F-ADM-4: Office 365 asks for the address and refuses another account signi
   await page.getByRole('radio', { name: 'Exchange: Office 365 (OAuth)' }).check();
   await expect(page.getByLabel('E-mail address')).toHaveValue(BEN);
 
-  // Another account signs in: refused, the connection Ben had stays.
+  // Denied on Microsoft's consent screen, or the window closed without an answer: said so,
+  // the connection Ben had stays.
   let popup = page.waitForEvent('popup');
   await page.getByRole('button', { name: 'Save and subscribe' }).click();
   let consent = await popup;
+  await consent.getByLabel('Password').fill(PASSWORD);
+  let closed = consent.waitForEvent('close');
+  await consent.getByRole('button', { name: 'Deny' }).click();
+  await closed;
+  await expect(page.locator('.oauth-state')).toHaveText('Access was not given, so nothing was connected.');
+  await expect(status).toHaveAttribute('data-connection-status', 'synced');
+  popup = page.waitForEvent('popup');
+  await page.getByRole('button', { name: 'Save and subscribe' }).click();
+  await (await popup).close();
+  await expect(page.locator('.oauth-state')).toHaveText('The sign-in window was closed before access was given; nothing was connected. Try again.');
+  await expect(status).toHaveAttribute('data-connection-status', 'synced');
+
+  // Another account signs in: refused, the connection Ben had stays.
+  popup = page.waitForEvent('popup');
+  await page.getByRole('button', { name: 'Save and subscribe' }).click();
+  consent = await popup;
   await expect(consent.getByLabel('E-mail')).toHaveValue(BEN);
   await consent.getByLabel('E-mail').fill('sales@nordlys.example');
   await consent.getByLabel('Password').fill(PASSWORD);

@@ -105,9 +105,14 @@ pub struct AddArgs {
     /// Sign in as the service account --email, acting for this mailbox.
     #[arg(long, value_name = "MAILBOX")]
     impersonation_email: Option<String>,
-    /// Read the password from the first line of standard input (required).
+    /// Read the password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
+    /// Sign in with an OAuth access token for EWS (Exchange Online) instead of a password,
+    /// read from the first line of standard input. It is not renewed: when it expires, the
+    /// calendar says it must be connected again.
+    #[arg(long, conflicts_with_all = ["password_stdin", "impersonation_email"])]
+    bearer_token_stdin: bool,
     /// Not accepted: a password on the command line shows in `ps` and the shell's history.
     #[arg(long, hide = true, value_name = "PASSWORD")]
     password: Option<String>,
@@ -124,8 +129,8 @@ pub async fn connections(command: ConnectionsCommand, config: &Config, stdin: &m
             ProviderArg::Ews => {}
             ProviderArg::Google | ProviderArg::Graph => bail!("Google and Microsoft 365 connect through OAuth in the browser (Settings → Calendar)"),
         }
-        if !a.password_stdin {
-            bail!("give the password on standard input with --password-stdin");
+        if !a.password_stdin && !a.bearer_token_stdin {
+            bail!("give the password on standard input with --password-stdin (or an access token with --bearer-token-stdin)");
         }
     }
     let store = crate::open_store(&config.database_url).await?;
@@ -136,16 +141,18 @@ pub async fn connections(command: ConnectionsCommand, config: &Config, stdin: &m
     match command {
         ConnectionsCommand::Add(a) => {
             let user = find_user(&store, &a.user).await?;
-            let mut password = String::new();
-            stdin.read_line(&mut password).context("reading the password")?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
-            if password.is_empty() {
-                bail!("the password on standard input is empty");
+            let what = if a.bearer_token_stdin { "access token" } else { "password" };
+            let mut secret = String::new();
+            stdin.read_line(&mut secret).with_context(|| format!("reading the {what}"))?;
+            let secret = secret.trim_end_matches(['\r', '\n']).to_string();
+            if secret.is_empty() {
+                bail!("the {what} on standard input is empty");
             }
             let account = a.email.unwrap_or_else(|| user.email.clone());
             let (mailbox, credentials) = match a.impersonation_email {
-                Some(mailbox) => (mailbox, Credentials::EwsImpersonation { url: a.ews_url, service_account: account, password }),
-                None => (account.clone(), Credentials::EwsBasic { url: a.ews_url, username: account, password }),
+                Some(mailbox) => (mailbox, Credentials::EwsImpersonation { url: a.ews_url, service_account: account, password: secret }),
+                None if a.bearer_token_stdin => (account, Credentials::EwsBearer { url: a.ews_url, token: secret }),
+                None => (account.clone(), Credentials::EwsBasic { url: a.ews_url, username: account, password: secret }),
             };
             if store.connection_of_user(&user.tenant_id, &user.id).await?.is_some() {
                 bail!("{} already has a calendar connection; remove it first", user.email);

@@ -121,6 +121,12 @@ async fn the_configuration_is_for_administrators_and_a_user_manages_only_their_o
         ("connect-synchronise", serde_json::json!({ "user_id": ben.id })),
         ("connect-disconnect", serde_json::json!({ "user_id": ben.id })),
         (
+            "config-connect-many",
+            serde_json::json!({ "form": { "user_ids": [ben.id], "ews_url": "https://x/EWS/Exchange.asmx", "account": "svc@nordlys.example", "password": "p" } }),
+        ),
+        ("config-service-accounts", serde_json::json!({})),
+        ("config-service-password", serde_json::json!({ "ews_url": "https://x/EWS/Exchange.asmx", "account": "svc@nordlys.example", "password": "p" })),
+        (
             "connect-exchange",
             serde_json::json!({ "form": { "user_id": ben.id, "ews_url": "https://x/EWS/Exchange.asmx", "email": "ben@nordlys.example", "impersonation": false, "account": "", "password": "p" } }),
         ),
@@ -198,10 +204,13 @@ async fn an_unreachable_server_and_an_untrusted_certificate_are_told_apart_next_
     let admin = signed_in(&s.base, "admin@nordlys.example").await;
     let (a, _) = s.store.user_for_sign_in("admin@nordlys.example").await.unwrap().unwrap();
     let (_, emulator) = s.running.emulator.clone().unwrap();
-    // A port nobody listens on; and TLS spoken to a server that answers plain HTTP.
+    // A port nobody listens on; a server whose certificate nobody vouches for (self-signed);
+    // and TLS spoken to a server that answers plain HTTP.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let self_signed = self_signed_https().await;
     for (url, problem) in [
         (format!("https://{closed}/EWS/Exchange.asmx"), "server_unreachable"),
+        (format!("https://localhost:{}/EWS/Exchange.asmx", self_signed.port()), "certificate_problem"),
         (format!("https://{emulator}/ews/EWS/Exchange.asmx"), "certificate_problem"),
         ("https://mail.nordlys.example/owa/".to_string(), "not_an_ews_address"),
     ] {
@@ -215,4 +224,30 @@ async fn an_unreachable_server_and_an_untrusted_certificate_are_told_apart_next_
         assert!(!body.contains("demo-calendar"), "the password is never sent back: {body}");
     }
     assert!(s.store.connection_of_user(&a.tenant_id, &a.id).await.unwrap().is_none());
+}
+
+/// A loopback HTTPS server for `localhost` with a self-signed certificate: the TLS handshake
+/// is carried out properly, and the client finds no authority that vouches for it.
+async fn self_signed_https() -> std::net::SocketAddr {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            // The client gives up during the handshake; nothing is ever served.
+            tokio::spawn(async move {
+                let _ = acceptor.accept(tcp).await;
+            });
+        }
+    });
+    addr
 }

@@ -11,6 +11,7 @@ use store::{NewUser, Store};
 struct Setup {
     dir: tempfile::TempDir,
     ews_url: String,
+    emu: Emulator,
 }
 
 async fn setup() -> Setup {
@@ -37,7 +38,7 @@ async fn setup() -> Setup {
         .await
         .unwrap();
     store.close().await;
-    Setup { dir, ews_url: format!("http://{addr}/ews/EWS/Exchange.asmx") }
+    Setup { dir, ews_url: format!("http://{addr}/ews/EWS/Exchange.asmx"), emu }
 }
 
 impl Setup {
@@ -97,6 +98,21 @@ async fn add_list_remove_an_ews_connection_from_the_command_line() {
     assert_eq!(s.run(&["list"], "").1, "no calendar connections\n");
     let (ok, _, err) = s.run(&["add", "--user", "nobody@nordlys.example", "--provider", "ews", "--ews-url", &s.ews_url, "--password-stdin"], "x\n");
     assert!(!ok && err.contains("no user"), "{err}");
+
+    // The operator's other way in: an OAuth access token for EWS, on standard input; a token
+    // the server does not know is refused like a wrong password, and it never pairs with
+    // a password or impersonation.
+    let bearer = |token: &str| s.run(&["add", "--user", "anna@nordlys.example", "--provider", "ews", "--ews-url", &s.ews_url, "--bearer-token-stdin"], token);
+    let (ok, _, err) = bearer("not-a-token\n");
+    assert!(!ok && err.contains("refused the credentials"), "{err}");
+    let (ok, _, err) = s.run(&["add", "--user", "anna@nordlys.example", "--provider", "ews", "--ews-url", &s.ews_url, "--bearer-token-stdin", "--password-stdin"], "x\n");
+    assert!(!ok && err.contains("cannot be used with"), "{err}");
+    let token = s.emu.with_state(|st| st.issue_tokens("anna@nordlys.example", Provider::Ews, chrono::Duration::hours(1))).unwrap().access_token;
+    let (ok, out, err) = bearer(&format!("{token}\n"));
+    assert!(ok, "{err}");
+    assert!(out.contains("connected anna@nordlys.example to anna@nordlys.example (ews via bearer)"), "{out}");
+    let (_, out, _) = s.run(&["list"], "");
+    assert!(out.contains("\tews/bearer\t") && !out.contains(&token), "{out}");
 }
 
 /// Runs `crmcal ARGS` with nothing behind it: a database path that does not exist and a key

@@ -235,6 +235,15 @@ fn Row(row: UserRow, actions: Actions) -> impl IntoView {
         {connected.then(|| view! {
             <button type="button" class="btn danger" disabled=busy on:click=move |_| actions.confirm_for.set(Some(this.get_value()))>{td_string!(l, config.disconnect)}</button>
         })}
+        // OAuth consent is the mailbox owner's to give, signed in as themselves (F-ADM-3,
+        // F-ADM-4): the viewer's own row leads to their settings page, another's says who.
+        {if row.me {
+            Some(view! { <a class="btn link" href=crate::routes::SETTINGS>{td_string!(l, settings.title)}</a> }.into_any())
+        } else if row.connection.as_ref().is_some_and(|c| c.auth == domain::AuthKind::OAuth) {
+            Some(view! { <small class="hint owner">{tdf!(l, config.owner_connects, name = row.name.clone())}</small> }.into_any())
+        } else {
+            None
+        }}
     };
     view! {
         <tr data-user=row.email.clone() data-status=row.status.as_str()>

@@ -81,6 +81,9 @@ pub fn CalendarConnection(user_id: String, name: String, email: String, me: bool
     // Read when the form opens (after the page loaded: a connected calendar's form opens on a
     // click), never while the server renders.
     let current = Signal::derive(move || data.get().and_then(Result::ok).and_then(|s| s.connection));
+    // With the company's integration off nothing can be connected: the form stays as typed,
+    // its controls disabled (a disabled fieldset), until it is on again (F-ADM-1).
+    let integration_off = Signal::derive(move || data.get().and_then(Result::ok).is_some_and(|s| !s.integration_on));
     let l = crate::lang::use_locale();
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
@@ -114,7 +117,9 @@ pub fn CalendarConnection(user_id: String, name: String, email: String, me: bool
         </Transition>
         <ErrorLine error=error/>
         <Show when=move || setting_up.get()>
-            <Setup user_id=id.get_value() name=name.clone() email=email.clone() me current on_done/>
+            <fieldset class="plain" disabled=move || integration_off.get()>
+                <Setup user_id=id.get_value() name=name.clone() email=email.clone() me current on_done/>
+            </fieldset>
         </Show>
         <Show when=move || confirm.get()>
             <Dialog labelled_by="disconnect-title" class="question" on_close=move |_| confirm.set(false)>
@@ -133,6 +138,7 @@ pub fn CalendarConnection(user_id: String, name: String, email: String, me: bool
 fn Connection(state: CalendarState, setting_up: RwSignal<bool>, busy: RwSignal<bool>, confirm: RwSignal<bool>, act: Callback<bool>) -> impl IntoView {
     let l = crate::lang::use_locale();
     let syncing = state.status == RowStatus::Syncing;
+    let off = !state.integration_on;
     view! {
         {(!state.integration_on).then(|| view! { <p class="notice" role="status">{td_string!(l, problems.integration_off)}</p> })}
         {state.connection.map(|c| view! {
@@ -143,8 +149,8 @@ fn Connection(state: CalendarState, setting_up: RwSignal<bool>, busy: RwSignal<b
                 <dd data-connection-status=state.status.as_str()>{status_view(l, &state.status)}</dd>
             </dl>
             <div class="actions">
-                <button type="button" class="btn primary" disabled=move || busy.get() || syncing on:click=move |_| act.run(false)>{td_string!(l, config.synchronise)}</button>
-                <button type="button" class="btn" aria-expanded=move || setting_up.get().to_string() on:click=move |_| setting_up.update(|s| *s = !*s)>{td_string!(l, setup.set_up_again)}</button>
+                <button type="button" class="btn primary" disabled=move || busy.get() || syncing || off on:click=move |_| act.run(false)>{td_string!(l, config.synchronise)}</button>
+                <button type="button" class="btn" disabled=off aria-expanded=move || setting_up.get().to_string() on:click=move |_| setting_up.update(|s| *s = !*s)>{td_string!(l, setup.set_up_again)}</button>
                 <button type="button" class="btn danger" disabled=move || busy.get() on:click=move |_| confirm.set(true)>{td_string!(l, config.disconnect)}</button>
             </div>
         })}
