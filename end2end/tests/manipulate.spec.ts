@@ -126,6 +126,19 @@ test('a meeting dragged into a colleague\u2019s lane in the schedule is booked f
   expect((await storedEvent(server.emulator, 'ben@nordlys.example', 'Handover call'))!.start).toBe(at(11).toISOString());
   await expect.poll(async () => (await storedEvent(server.emulator, anna.email, 'Handover call'))?.start ?? 'gone').toBe('gone');
 
+  // One occurrence of a series stays in its series: Alt + down takes it nowhere (the arrow
+  // after it still moves it in time, in Anna's lane).
+  await phoneCreate(server.emulator, anna, 'Daily check-in', at(15), ['RRULE:FREQ=DAILY;COUNT=3']);
+  const daily = own.locator('.event', { hasText: 'Daily check-in' });
+  await expect(daily).toBeVisible({ timeout: 20_000 });
+  await daily.focus();
+  await page.keyboard.press('Alt+ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  await expect(own.locator('.ghost')).toHaveCount(1);
+  await expect(ben.locator('.ghost')).toHaveCount(0);
+  await page.keyboard.press('Escape');
+  await expect(own.locator('.ghost')).toHaveCount(0);
+
   // By keyboard, with attendees: Alt + down takes it into the lane below (Ben's), Enter
   // asks; told, the customers get Ben's invitation and Anna's cancellation.
   await phoneCreateMeeting(server.emulator, anna, 'Kick-off prep', at(13), CUSTOMERS);

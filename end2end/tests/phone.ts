@@ -41,17 +41,20 @@ async function ews(emu: string, email: string, body: string): Promise<string> {
   return text;
 }
 
-/** Creates a one-hour event "from the phone" at `start` (UTC). Returns the provider's id. */
-export async function phoneCreate(emu: string, user: { provider: Provider; email: string }, subject: string, start: Date): Promise<string> {
+/** Creates a one-hour event "from the phone" at `start` (UTC). Returns the provider's id.
+ *  `recurrence` (RRULE lines; Google here) makes it a series starting then. */
+export async function phoneCreate(emu: string, user: { provider: Provider; email: string }, subject: string, start: Date, recurrence: string[] = []): Promise<string> {
   const end = new Date(start.getTime() + 3600_000);
   const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (recurrence.length && user.provider !== 'google') throw new Error('phoneCreate: a series only through Google here');
   switch (user.provider) {
     case 'google': {
       const t = await token(emu, user.email, 'google');
+      const when = (d: Date) => (recurrence.length ? { dateTime: iso(d), timeZone: 'UTC' } : { dateTime: iso(d) });
       const r = await json(await fetch(`${emu}/google/calendar/v3/calendars/primary/events?sendUpdates=none`, {
         method: 'POST',
         headers: { authorization: `Bearer ${t}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ summary: subject, start: { dateTime: iso(start) }, end: { dateTime: iso(end) } }),
+        body: JSON.stringify({ summary: subject, start: when(start), end: when(end), ...(recurrence.length ? { recurrence } : {}) }),
       }));
       return r.id;
     }

@@ -150,9 +150,21 @@ async fn every_role_reads_edits_and_deletes_only_what_it_may() {
     let moving = |to: &str| json!({ "id": &attended, "version": form["version"], "start": "2026-12-08T10:00", "end": "2026-12-08T11:00", "send": false, "to": to });
     let (code, body) = post(&carla, &s.base, "meeting-move", moving(&carla_id)).await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "an attendee rebooked it: {body}");
+    assert!(body.to_string().contains("not_movable"), "refused for not being theirs to move: {body}");
     let (code, body) = post(&anna, &s.base, "meeting-move", moving(&olga.id)).await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "booked into another company's calendar: {body}");
+    assert!(body.to_string().contains("not_a_choice"), "{body}");
     assert_eq!(subject_of(&s, &attended).await.as_deref(), Some("Weekly sales stand-up"));
+    // One occurrence of a series cannot leave it for another calendar: refused before the
+    // question is asked, nothing changed (its organiser may still move it in time).
+    let occurrence = meeting(&s, "Quote follow-up: Helios").await;
+    sqlx::query("UPDATE meetings SET original_start_at = start_at WHERE id = $1").bind(&occurrence).execute(s.store.pool()).await.unwrap();
+    let (_, form) = post(&anna, &s.base, "meeting", json!({ "id": &occurrence })).await;
+    let ben_id = s.store.user_for_sign_in("ben@nordlys.example").await.unwrap().unwrap().0.id;
+    let (code, body) = post(&anna, &s.base, "meeting-move", json!({ "id": &occurrence, "version": form["version"], "start": "2026-12-08T10:00", "end": "2026-12-08T11:00", "send": null, "to": &ben_id })).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "an occurrence left its series: {body}");
+    assert!(body.to_string().contains("not_movable"), "{body}");
+    assert_eq!(subject_of(&s, &occurrence).await.as_deref(), Some("Quote follow-up: Helios"));
 
     // Those who may, delete.
     for (client, id) in [(&anna, &own), (&admin, &colleagues), (&ben, &private), (&olga_client, &theirs)] {

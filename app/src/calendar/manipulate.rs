@@ -116,6 +116,11 @@ fn wire(t: NaiveDateTime) -> String {
 }
 
 impl Moves {
+    /// Where `base` is now: its preview while it is being moved, else where it is.
+    pub fn shown(self, base: &MoveTarget) -> MoveTarget {
+        self.preview.get_untracked().filter(|p| p.id == base.id).unwrap_or_else(|| base.clone())
+    }
+
     /// Saves the previewed move (asking first about updates when there are attendees).
     pub fn commit(self, t: MoveTarget) {
         if t.to == t.from && t.lane.is_none() {
@@ -291,7 +296,7 @@ struct Drag {
 /// hour, left/right a day), Shift + up/down changes its length, Enter saves, Escape cancels.
 /// Returns true when the key was used.
 pub fn on_key(moves: Moves, base: &MoveTarget, key: &str, shift: bool) -> bool {
-    let current = moves.preview.get_untracked().filter(|p| p.id == base.id).unwrap_or_else(|| base.clone());
+    let current = moves.shown(base);
     let (s, e) = current.to;
     let to = match (key, shift) {
         ("ArrowUp", false) => domain::moves::moved(s, e, 0, -domain::moves::STEP_MINUTES),

@@ -185,7 +185,7 @@ fn lane_keys(movable: Vec<MoveTarget>, lanes: Vec<String>) -> impl Fn(leptos::ev
         }
         let Some(id) = meeting_of(&ev) else { return };
         let Some(base) = movable.iter().find(|t| t.id == id && !t.occurrence) else { return };
-        let current = moves.preview.get_untracked().filter(|p| p.id == id).unwrap_or_else(|| base.clone());
+        let current = moves.shown(base);
         let at = current.lane.as_ref().and_then(|l| lanes.iter().position(|u| u == l)).unwrap_or(0);
         let next = if down { at + 1 } else { at.wrapping_sub(1) };
         if next >= lanes.len() {

@@ -358,12 +358,12 @@ mod server {
         // (The meeting is read for its organiser only then: a plain move does not need it.)
         let to = match to {
             Some(user) => {
-                let to = bookable_calendar(&ctx, user, "to").await?;
                 let m = ctx.engine.meeting_for(ctx.tenant(), &ctx.user, id).await?.meeting;
                 // One occurrence cannot leave its series (refused before the question is asked).
                 if m.data.original_start.is_some() {
                     return Err(AppError::field("to", Problem::NotMovable));
                 }
+                let to = bookable_calendar(&ctx, user, "to").await?;
                 (m.organiser_user_id.as_deref() != Some(to.id.as_str())).then_some(to)
             }
             None => None,
